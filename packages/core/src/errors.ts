@@ -1,0 +1,63 @@
+/**
+ * Brand shared by every copy of `@confspace/core` that is loaded in one process, so
+ * `instanceof` keeps working when a dependency tree holds two installs of core.
+ */
+const BRAND = Symbol.for("@confspace/core/error");
+
+/** Options accepted by every confspace error constructor. */
+export interface ConfspaceErrorOptions {
+  /** The underlying error. Kept as is: its message is never rewritten. */
+  cause?: unknown;
+}
+
+/**
+ * Base class of every error confspace throws. `code` is a stable string
+ * (`ERR_LAUNCHER_UNAVAILABLE`, `ERR_ATTESTATION_POLICY`, …) that is safe to branch on.
+ *
+ * Messages never contain a token, a secret, a private key or an upstream response body.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await credential.getToken(scope);
+ * } catch (error) {
+ *   if (error instanceof ConfspaceError && error.code === "ERR_BROKER_UNAVAILABLE") retryLater();
+ *   else throw error;
+ * }
+ * ```
+ */
+export class ConfspaceError extends Error {
+  /** Stable machine-readable code, e.g. `ERR_TOKEN_UNAVAILABLE`. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: ConfspaceErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.name = new.target.name;
+    // Record every class name from the concrete class up to ConfspaceError, so a
+    // check against a class from another copy of the package can still match.
+    const names: string[] = [];
+    for (let proto = new.target.prototype; proto && proto !== Error.prototype; proto = Object.getPrototypeOf(proto)) {
+      names.push(proto.constructor.name);
+    }
+    Object.defineProperty(this, BRAND, { value: names, enumerable: false });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (typeof value !== "object" || value === null) return false;
+    const names = (value as { [BRAND]?: unknown })[BRAND];
+    return Array.isArray(names) && names.includes(this.name);
+  }
+}
+
+/**
+ * "This credential source is not available here; try another one" (no launcher
+ * socket, no token file, not running in Confidential Space). Distinct from an error
+ * of a source that is configured and failed, which callers should not paper over.
+ */
+export class CredentialUnavailableError extends ConfspaceError {
+  constructor(code: string, message: string, options?: ConfspaceErrorOptions) {
+    super(code, message, options);
+  }
+}
