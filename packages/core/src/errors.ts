@@ -44,9 +44,11 @@ export class ConfspaceError extends Error {
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: polymorphic on purpose, `this` is the class being checked.
     if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
     if (typeof value !== "object" || value === null) return false;
     const names = (value as { [BRAND]?: unknown })[BRAND];
+    // biome-ignore lint/complexity/noThisInStatic: polymorphic on purpose, so each subclass checks its own name.
     return Array.isArray(names) && names.includes(this.name);
   }
 }
@@ -59,5 +61,20 @@ export class ConfspaceError extends Error {
 export class CredentialUnavailableError extends ConfspaceError {
   constructor(code: string, message: string, options?: ConfspaceErrorOptions) {
     super(code, message, options);
+  }
+}
+
+/**
+ * A cached credential has no usable value and the engine is backing off after a
+ * failed refresh. `cause` is the error of the last attempt; `retryAfterMs` says when
+ * the next attempt may start.
+ */
+export class TokenUnavailableError extends ConfspaceError {
+  /** Milliseconds until the next upstream attempt is allowed. */
+  readonly retryAfterMs: number;
+
+  constructor(message: string, options: ConfspaceErrorOptions & { retryAfterMs: number }) {
+    super("ERR_TOKEN_UNAVAILABLE", message, options);
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
