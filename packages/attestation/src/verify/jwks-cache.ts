@@ -1,0 +1,144 @@
+import { createLocalJWKSet, type JSONWebKeySet, type JWSHeaderParameters } from "jose";
+import { AttestationVerifierUnavailableError, reject } from "./errors.js";
+import { FetchJsonError, fetchJson } from "./internal/bounded-fetch.js";
+import { mapJoseError } from "./internal/jose-errors.js";
+import { fetchableUrlProblem } from "./internal/url.js";
+
+/** Most keys a JWKS may hold; Google publishes two or three. */
+const MAX_KEYS = 100;
+
+/** Options of {@link JwksCache}, all durations in ms. */
+export interface JwksCacheOptions {
+  issuer: string;
+  /** Pinned JWKS URL; when absent it is discovered once from the issuer, then pinned. */
+  jwksUri: string | undefined;
+  cacheMaxAgeMs: number;
+  cooldownMs: number;
+  maxStaleMs: number;
+  httpTimeoutMs: number;
+  maxResponseBytes: number;
+  now: () => number;
+  fetch: typeof globalThis.fetch;
+}
+
+interface KeySet {
+  resolve: ReturnType<typeof createLocalJWKSet>;
+  kids: ReadonlySet<string>;
+  fetchedAt: number;
+}
+
+/** A key that verifies RS256 signatures, as jose's JWKS resolver returns it. */
+export type VerificationKey = Awaited<ReturnType<ReturnType<typeof createLocalJWKSet>>>;
+
+/**
+ * The issuer's signing keys: discovery document → `jwks_uri` (pinned), then the JWKS,
+ * fetched with {@link fetchJson} and handed to jose's `createLocalJWKSet`.
+ *
+ * - At most one fetch per `cooldownMs`, whatever triggers it (first use, cache age,
+ *   unknown `kid`, a failed attempt); concurrent callers share one request.
+ * - A key set is refreshed once older than `cacheMaxAgeMs`. If that fails, it stays in
+ *   use until `cacheMaxAgeMs + maxStaleMs` after it was fetched; then callers get
+ *   {@link AttestationVerifierUnavailableError}. jose's remote set has no such grace.
+ * - An unknown `kid` after a successful fetch is the token's fault (`unknown_key`); after a
+ *   failed one the verifier cannot tell, so it is unavailable.
+ */
+export class JwksCache {
+  readonly #options: JwksCacheOptions;
+  #jwksUri: string | undefined;
+  #keys: KeySet | undefined;
+  #lastAttemptAt = Number.NEGATIVE_INFINITY;
+  #lastError: unknown;
+  #inflight: Promise<void> | undefined;
+
+  constructor(options: JwksCacheOptions) {
+    this.#options = options;
+    this.#jwksUri = options.jwksUri;
+  }
+
+  /** The key for `header` (`alg` RS256, `kid` set), fetching or refreshing the key set as allowed. */
+  async getKey(header: JWSHeaderParameters & { kid: string }): Promise<VerificationKey> {
+    const { cacheMaxAgeMs, maxStaleMs } = this.#options;
+    if (this.#keys === undefined || this.#options.now() - this.#keys.fetchedAt >= cacheMaxAgeMs) await this.#refresh();
+    let keys = this.#keys;
+    if (keys === undefined) throw this.#unavailable("the issuer's signing keys could not be fetched");
+    if (!keys.kids.has(header.kid)) {
+      await this.#refresh();
+      keys = this.#keys!;
+      if (!keys.kids.has(header.kid)) {
+        if (this.#lastError !== undefined)
+          throw this.#unavailable("the token's key is unknown and the JWKS could not be refreshed");
+        throw reject("unknown_key", "no key of the issuer's JWKS has the token's kid", "kid");
+      }
+    }
+    if (this.#options.now() - keys.fetchedAt > cacheMaxAgeMs + maxStaleMs) {
+      throw this.#unavailable("the issuer's JWKS could not be refreshed and the cached keys are too old to use");
+    }
+    try {
+      return await keys.resolve(header);
+    } catch (error) {
+      throw mapJoseError(error);
+    }
+  }
+
+  /** Fetches the key set unless a fetch happened within the cooldown; never throws. */
+  async #refresh(): Promise<void> {
+    if (this.#inflight !== undefined) return this.#inflight;
+    const now = this.#options.now();
+    if (now - this.#lastAttemptAt < this.#options.cooldownMs) return;
+    this.#lastAttemptAt = now;
+    this.#inflight = this.#load()
+      .then((keys) => {
+        this.#keys = keys;
+        this.#lastError = undefined;
+      })
+      .catch((error: unknown) => {
+        this.#lastError = error;
+      })
+      .finally(() => {
+        this.#inflight = undefined;
+      });
+    return this.#inflight;
+  }
+
+  async #load(): Promise<KeySet> {
+    const { issuer, httpTimeoutMs: timeoutMs, maxResponseBytes: maxBytes, fetch } = this.#options;
+    const http = { fetch, timeoutMs, maxBytes };
+    if (this.#jwksUri === undefined) {
+      const discovery = await fetchJson(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`, http);
+      if (discovery.issuer !== issuer) {
+        throw new FetchJsonError("the discovery document names another issuer than options.issuer (compared exactly)");
+      }
+      const problem = fetchableUrlProblem(discovery.jwks_uri);
+      if (problem !== undefined) throw new FetchJsonError(`the discovery document's jwks_uri ${problem}`);
+      this.#jwksUri = discovery.jwks_uri as string;
+    }
+    const jwks = await fetchJson(this.#jwksUri, http);
+    const keys = jwks.keys;
+    if (!Array.isArray(keys) || keys.length === 0 || keys.length > MAX_KEYS) {
+      throw new FetchJsonError(`the JWKS must hold between 1 and ${MAX_KEYS} keys`);
+    }
+    const kids = new Set<string>();
+    for (const key of keys as unknown[]) {
+      if (typeof key !== "object" || key === null || Array.isArray(key))
+        throw new FetchJsonError("a JWKS entry is not an object");
+      if ("d" in key || "k" in key) throw new FetchJsonError("the JWKS holds private or symmetric key material");
+      const { kid } = key as { kid?: unknown };
+      if (typeof kid === "string") kids.add(kid);
+    }
+    let resolve: KeySet["resolve"];
+    try {
+      resolve = createLocalJWKSet(jwks as unknown as JSONWebKeySet);
+    } catch (cause) {
+      throw new FetchJsonError("the JWKS is malformed", { cause });
+    }
+    return { resolve, kids, fetchedAt: this.#options.now() };
+  }
+
+  #unavailable(message: string): AttestationVerifierUnavailableError {
+    const retryAfterMs = this.#lastAttemptAt + this.#options.cooldownMs - this.#options.now();
+    return new AttestationVerifierUnavailableError(`${message}; retry later`, {
+      cause: this.#lastError,
+      retryAfterMs: Number.isFinite(retryAfterMs) ? retryAfterMs : 0,
+    });
+  }
+}

@@ -1,0 +1,152 @@
+import type { ConfidentialSpaceClaims } from "../claims.js";
+
+/**
+ * What the workload in the token must be. Every field is optional; the defaults are
+ * the secure choice for production workloads. Lists are exact string matches; an empty
+ * list is refused at construction (it could only reject every token).
+ *
+ * Always enforced, not configurable: `swname` is `CONFIDENTIAL_SPACE`, `secboot` is
+ * `true`, `hwmodel` is never `GCP_SHIELDED_VM` (not a confidential-memory TEE).
+ */
+export interface VerificationPolicy {
+  /**
+   * Allowed `submods.container.image_digest` values (`sha256:…`), exact match.
+   * Default: not checked. Set it for anything that releases secrets.
+   */
+  imageDigests?: readonly string[];
+  /** Allowed `submods.gce.project_id` values. Default: not checked. */
+  projectIds?: readonly string[];
+  /** Allowed `submods.gce.project_number` values (decimal strings). Default: not checked. */
+  projectNumbers?: readonly string[];
+  /**
+   * Service accounts allowed to run the workload: at least one entry of the token's
+   * `google_service_accounts` must be listed. Default: not checked.
+   */
+  serviceAccounts?: readonly string[];
+  /**
+   * Allowed `hwmodel` values. Default `["GCP_AMD_SEV", "GCP_AMD_SEV_ES", "GCP_INTEL_TDX"]`.
+   * Listing `GCP_SHIELDED_VM` throws at construction.
+   */
+  hardwareModels?: readonly string[];
+  /**
+   * Attributes that must all be present in `submods.confidential_space.support_attributes`.
+   * Default `["STABLE"]`. `[]` accepts images without support attributes (debug images
+   * have none), the claim must still be an array when present.
+   */
+  supportAttributes?: readonly string[];
+  /**
+   * Lowest accepted Confidential Space image version, compared numerically with the
+   * single element of `swversion` (e.g. `240500`). Default: not checked (the claim must
+   * still be an array of one decimal string).
+   */
+  minSwVersion?: number;
+  /** Allowed `submods.container.restart_policy` values (`Always`, `OnFailure`, `Never`). Default: not checked. */
+  restartPolicies?: readonly string[];
+  /**
+   * Accept debug images (`dbgstat` other than `disabled-since-boot`). Default `false`.
+   * Debug images have no support attributes: also set `supportAttributes: []`.
+   * An operator can read the memory of a debug workload: never for production.
+   */
+  allowDebug?: boolean;
+}
+
+/** How the verifier gets the keys that sign the tokens it accepts. */
+export type VerifierTokenType = "OIDC" | "PKI";
+
+/** Options of {@link createAttestationVerifier}. All durations are in milliseconds. */
+export interface AttestationVerifierOptions {
+  /**
+   * The one audience accepted: `aud` must be this string or a one-element array holding
+   * it. Required. Use a value that names your service; the launcher's default audience
+   * `https://sts.googleapis.com` belongs to Google STS.
+   */
+  audience: string;
+  /**
+   * Expected `iss`, compared exactly (no trailing-slash or case folding). For OIDC tokens
+   * also where the discovery document is fetched from (`{issuer}/.well-known/openid-configuration`),
+   * whose `issuer` must equal it. Must be https, or http on loopback.
+   * Default `https://confidentialcomputing.googleapis.com`.
+   */
+  issuer?: string;
+  /**
+   * Kind of token accepted, chosen here and never switched by a token header. `"OIDC"`:
+   * signed by a key of the issuer's JWKS (also `AWS_PRINCIPALTAGS`/`LIMITED_AWS` tokens).
+   * `"PKI"`: signed by the leaf of the `x5c` chain ending at `pkiRootFingerprint`.
+   * Default `"OIDC"`.
+   */
+  tokenType?: VerifierTokenType;
+  /**
+   * SHA-256 fingerprint of the PKI root certificate (DER), hex, colons optional,
+   * any case. Required with `tokenType: "PKI"`, refused otherwise.
+   */
+  pkiRootFingerprint?: string;
+  /**
+   * JWKS URL to use instead of the discovery document's `jwks_uri`. https, or http on
+   * loopback. Default: discovered once from the issuer, then pinned for the verifier's life.
+   */
+  jwksUri?: string;
+  /** Workload policy. Default: the defaults of each {@link VerificationPolicy} field. */
+  policy?: VerificationPolicy;
+  /**
+   * Every `verify()` call must pass a `nonce` (channel binding, e.g. TLS EKM), and
+   * `eat_nonce` is required. Default `false`.
+   */
+  requireNonce?: boolean;
+  /** Allowed clock skew for `exp`, `nbf`, `iat` and certificate validity. Default 30 000 (30 s). */
+  clockToleranceMs?: number;
+  /**
+   * Maximum age of a token (`now - iat`), beyond `clockToleranceMs`. Default 3 600 000
+   * (1 h, the lifetime of Confidential Space tokens).
+   */
+  maxTokenAgeMs?: number;
+  /**
+   * Longest token accepted, in bytes, checked before any parsing. Default 32 768 (32 KiB):
+   * OIDC tokens are 1–3 KiB, PKI tokens carry three certificates in the header.
+   */
+  maxTokenBytes?: number;
+  /** JWKS: a cached key set is refreshed after this age (on the next `verify`). Default 600 000 (10 min). */
+  jwksCacheMaxAgeMs?: number;
+  /**
+   * JWKS: minimum time between two fetches triggered by an unknown `kid` or a failed
+   * fetch, however many tokens arrive. Default 30 000 (30 s).
+   */
+  jwksCooldownMs?: number;
+  /**
+   * JWKS: when refreshing fails, the last good key set stays in use for this long after
+   * it reached `jwksCacheMaxAgeMs`; later calls throw `AttestationVerifierUnavailableError`.
+   * `0` disables stale use. Default 86 400 000 (24 h).
+   */
+  maxStaleMs?: number;
+  /** Timeout of one discovery or JWKS request, body included. Default 5 000 (5 s). */
+  httpTimeoutMs?: number;
+  /** Largest discovery or JWKS response body, read incrementally. Default 65 536 (64 KiB). */
+  maxResponseBytes?: number;
+  /**
+   * Current time in ms since the epoch, used for every time check and for the JWKS cache.
+   * A function or an object with `now()` (core's `Clock`). Default `Date.now`.
+   */
+  clock?: (() => number) | { now(): number };
+  /** `fetch` used for discovery and JWKS. Default the global `fetch`. Redirects are never followed. */
+  fetch?: typeof globalThis.fetch;
+}
+
+/** Options of one {@link AttestationVerifier.verify} call. */
+export interface VerifyOptions {
+  /**
+   * The nonce the token must carry: `eat_nonce` must be exactly this string, or a
+   * one-element array holding it (constant-time compare). Default: none expected; a token
+   * carrying a nonce is then accepted (the nonce binds nothing the caller checks).
+   */
+  nonce?: string;
+}
+
+/** Verifies Confidential Space attestation tokens against one issuer, audience and policy. */
+export interface AttestationVerifier {
+  /**
+   * Verifies `token` and returns its claims.
+   *
+   * @throws AttestationPolicyError the token is not acceptable (`check`, `claim` say why).
+   * @throws AttestationVerifierUnavailableError the issuer's keys cannot be obtained right now.
+   */
+  verify(token: string, options?: VerifyOptions): Promise<ConfidentialSpaceClaims>;
+}
