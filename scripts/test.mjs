@@ -1,0 +1,65 @@
+// `pnpm test`: build, every unit and integration test, the packaging gates, the
+// typecheck and the linter, each run even when an earlier one failed, then one
+// closing line `N passed, N failed` (tests plus one gate per published package).
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "..");
+const tmp = join(root, ".tmp");
+const report = join(tmp, "vitest-report.json");
+const gates = join(tmp, "package-gates.json");
+rmSync(report, { force: true });
+rmSync(gates, { force: true });
+
+function run(title, command, args) {
+  console.log(`\n== ${title}`);
+  const started = Date.now();
+  const { status } = spawnSync(command, args, { cwd: root, stdio: "inherit" });
+  console.log(`== ${title}: ${status === 0 ? "ok" : "FAILED"} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  return status === 0;
+}
+
+const steps = {};
+steps.build = run("build", "pnpm", ["run", "build"]);
+steps.tests = steps.build && run("tests", "vitest", ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`]);
+steps.gates = steps.build && run("packaging gates (publint --strict, attw)", "node", ["scripts/check-packages.mjs"]);
+steps.typecheck = run("typecheck", "tsc", ["-p", "tsconfig.json", "--noEmit"]);
+steps.lint = run("lint", "biome", ["check", "."]);
+
+const perPackage = new Map();
+const count = (name, status) => {
+  const row = perPackage.get(name) ?? { passed: 0, failed: 0, skipped: 0 };
+  if (status === "passed") row.passed += 1;
+  else if (status === "failed") row.failed += 1;
+  else row.skipped += 1;
+  perPackage.set(name, row);
+};
+if (existsSync(report)) {
+  const json = JSON.parse(readFileSync(report, "utf8"));
+  for (const file of json.testResults ?? []) {
+    const [top, name] = relative(root, file.name).split("/");
+    const owner = `${top}/${name}`;
+    if ((file.assertionResults ?? []).length === 0 && file.status === "failed") count(owner, "failed"); // a file that failed to load
+    for (const test of file.assertionResults ?? []) count(owner, test.status);
+  }
+}
+if (existsSync(gates)) {
+  for (const gate of JSON.parse(readFileSync(gates, "utf8"))) count(`gates ${gate.name}`, gate.ok ? "passed" : "failed");
+}
+
+console.log("\n== summary");
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for (const [name, row] of [...perPackage].sort()) {
+  console.log(`  ${name.padEnd(40)} ${row.passed} passed, ${row.failed} failed${row.skipped ? `, ${row.skipped} skipped` : ""}`);
+  passed += row.passed;
+  failed += row.failed;
+  skipped += row.skipped;
+}
+const failedSteps = Object.entries(steps).filter(([, ok]) => !ok).map(([name]) => name);
+if (failedSteps.length > 0) console.log(`  failed steps: ${failedSteps.join(", ")}`);
+if (skipped > 0) console.log(`  ${skipped} tests skipped or todo: none should be left behind`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exitCode = failedSteps.length === 0 && failed === 0 && skipped === 0 && passed > 0 ? 0 : 1;
