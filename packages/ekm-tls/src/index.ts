@@ -1,1 +1,10 @@
-export {};
+export type { BoundConnection, BoundRequestOptions, BoundResponse } from "./bound-connection.js";
+export { BROKER_EKM_LABEL, BROKER_EKM_LENGTH, brokerEkmOptions, brokerNonce } from "./broker-binding.js";
+export type { BoundTlsOptions, ConnectBoundOptions } from "./connect-bound.js";
+export { connectBound } from "./connect-bound.js";
+export type { BoundConnectionErrorCode, BoundConnectionErrorOptions, EkmErrorCode, EkmErrorOptions } from "./errors.js";
+export { BoundConnectionError, EkmArgumentError, EkmError } from "./errors.js";
+export type { ExportKeyingMaterialOptions } from "./export-keying-material.js";
+export { exportKeyingMaterial } from "./export-keying-material.js";
+export type { ServerRequestLike } from "./server-ekm.js";
+export { requestKeyingMaterial } from "./server-ekm.js";
