@@ -1,0 +1,213 @@
+import { randomUUID } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AttestationPolicyError, AttestationVerifierUnavailableError } from "./errors.js";
+import { FetchJsonError } from "./internal/bounded-fetch.js";
+import type { AttestationVerifierOptions } from "./options.js";
+import { goodClaims, signRs256, startTestIssuer, type TestIssuer } from "./test-issuer.js";
+import { createAttestationVerifier } from "./verifier.js";
+
+const AUDIENCE = "https://relying-party.example";
+const START = Date.UTC(2027, 0, 1);
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+let issuer: TestIssuer;
+let now: number;
+
+beforeEach(async () => {
+  issuer = await startTestIssuer();
+  now = START;
+});
+afterEach(() => issuer.close());
+
+function verifierWith(options: Partial<AttestationVerifierOptions> = {}) {
+  return createAttestationVerifier({ issuer: issuer.issuer, audience: AUDIENCE, clock: () => now, ...options });
+}
+
+/** A good token signed by the issuer's current key, issued at the fake clock's time. */
+function token(kid = issuer.keys[0]!.kid): string {
+  const key = issuer.keys.find((k) => k.kid === kid)?.privateKey ?? issuer.keys[0]!.privateKey;
+  return signRs256({ alg: "RS256", kid, typ: "JWT" }, goodClaims(issuer.issuer, AUDIENCE, Math.floor(now / 1000)), key);
+}
+
+async function failure(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => expect.unreachable("verification should have failed"),
+    (error: unknown) => error,
+  );
+}
+
+describe("JWKS fetching and caching", () => {
+  it("discovers the JWKS once, then verifies from the cache", async () => {
+    const verifier = verifierWith();
+    await verifier.verify(token());
+    await verifier.verify(token());
+    expect(issuer.discoveryRequests()).toBe(1);
+    expect(issuer.jwksRequests()).toBe(1);
+  });
+
+  it("uses options.jwksUri without fetching the discovery document", async () => {
+    await verifierWith({ jwksUri: issuer.jwksUri }).verify(token());
+    expect(issuer.discoveryRequests()).toBe(0);
+    expect(issuer.jwksRequests()).toBe(1);
+  });
+
+  it("fetches the JWKS once per cooldown however many unknown kids arrive", async () => {
+    const verifier = verifierWith({ jwksCooldownMs: 30_000 });
+    await verifier.verify(token());
+    expect(issuer.jwksRequests()).toBe(1);
+    now += 30_000;
+    const flood = Array.from({ length: 50 }, () => failure(verifier.verify(token(randomUUID()))));
+    for (const error of await Promise.all(flood)) {
+      expect(error).toBeInstanceOf(AttestationPolicyError);
+      expect((error as AttestationPolicyError).check).toBe("unknown_key");
+    }
+    for (let i = 0; i < 20; i++) await failure(verifier.verify(token(randomUUID())));
+    expect(issuer.jwksRequests()).toBe(2);
+    now += 29_999;
+    await failure(verifier.verify(token(randomUUID())));
+    expect(issuer.jwksRequests()).toBe(2);
+    now += 1;
+    for (let i = 0; i < 20; i++) await failure(verifier.verify(token(randomUUID())));
+    expect(issuer.jwksRequests()).toBe(3);
+  });
+
+  it("picks up a rotated key once the cooldown has passed", async () => {
+    const verifier = verifierWith();
+    await verifier.verify(token());
+    issuer.rotate();
+    const early = await failure(verifier.verify(token()));
+    expect((early as AttestationPolicyError).check).toBe("unknown_key");
+    now += 30_000;
+    await expect(verifier.verify(token())).resolves.toMatchObject({ aud: AUDIENCE });
+    expect(issuer.jwksRequests()).toBe(2);
+  });
+
+  it("refreshes the key set once it is older than jwksCacheMaxAgeMs", async () => {
+    const verifier = verifierWith({ jwksCacheMaxAgeMs: 10 * MINUTE });
+    await verifier.verify(token());
+    now += 10 * MINUTE - 1;
+    await verifier.verify(token());
+    expect(issuer.jwksRequests()).toBe(1);
+    now += 1;
+    await verifier.verify(token());
+    expect(issuer.jwksRequests()).toBe(2);
+  });
+});
+
+describe("JWKS endpoint down", () => {
+  it("keeps using the last good keys within maxStaleMs", async () => {
+    const verifier = verifierWith({ jwksCacheMaxAgeMs: 10 * MINUTE, maxStaleMs: 24 * HOUR });
+    await verifier.verify(token());
+    issuer.jwksMode = "down";
+    now += 10 * MINUTE + 24 * HOUR;
+    await expect(verifier.verify(token())).resolves.toMatchObject({ aud: AUDIENCE });
+    expect(issuer.jwksRequests()).toBe(2);
+  });
+
+  it("refuses with AttestationVerifierUnavailableError after maxStaleMs, then recovers", async () => {
+    const verifier = verifierWith({ jwksCacheMaxAgeMs: 10 * MINUTE, maxStaleMs: 24 * HOUR });
+    await verifier.verify(token());
+    issuer.jwksMode = "down";
+    now += 10 * MINUTE + 24 * HOUR + 1;
+    const error = await failure(verifier.verify(token()));
+    expect(error).toBeInstanceOf(AttestationVerifierUnavailableError);
+    expect(error).toMatchObject({ code: "ERR_VERIFIER_UNAVAILABLE", retryAfterMs: 30_000 });
+    expect((error as Error).cause).toBeInstanceOf(FetchJsonError);
+    now += 10_000;
+    expect(await failure(verifier.verify(token()))).toMatchObject({ retryAfterMs: 20_000 });
+    expect(issuer.jwksRequests()).toBe(2);
+    issuer.jwksMode = "ok";
+    now += 20_000;
+    await expect(verifier.verify(token())).resolves.toMatchObject({ aud: AUDIENCE });
+  });
+
+  it("refuses stale keys at once with maxStaleMs: 0", async () => {
+    const verifier = verifierWith({ jwksCacheMaxAgeMs: 10 * MINUTE, maxStaleMs: 0 });
+    await verifier.verify(token());
+    issuer.jwksMode = "down";
+    now += 10 * MINUTE + 1;
+    expect(await failure(verifier.verify(token()))).toBeInstanceOf(AttestationVerifierUnavailableError);
+  });
+
+  it("is unavailable, not a policy failure, when it has never fetched keys", async () => {
+    issuer.jwksMode = "down";
+    const verifier = verifierWith();
+    expect(await failure(verifier.verify(token()))).toBeInstanceOf(AttestationVerifierUnavailableError);
+    expect(await failure(verifier.verify(token()))).toBeInstanceOf(AttestationVerifierUnavailableError);
+    expect(issuer.jwksRequests()).toBe(1);
+  });
+
+  it("is unavailable for an unknown kid when the refresh failed", async () => {
+    const verifier = verifierWith();
+    await verifier.verify(token());
+    issuer.jwksMode = "down";
+    now += 30_000;
+    expect(await failure(verifier.verify(token(randomUUID())))).toBeInstanceOf(AttestationVerifierUnavailableError);
+    await expect(verifier.verify(token())).resolves.toBeDefined();
+  });
+});
+
+describe("JWKS responses refused", () => {
+  const cases = [
+    { mode: "huge", reason: /more than 65536 bytes/ },
+    { mode: "endless", reason: /more than 65536 bytes/ },
+    { mode: "html", reason: /non-JSON media type/ },
+    { mode: "redirect", reason: /request to .* failed/ },
+  ] as const;
+  it.each(cases)("$mode JWKS response is refused", async ({ mode, reason }) => {
+    issuer.jwksMode = mode;
+    const error = await failure(verifierWith({ jwksUri: issuer.jwksUri }).verify(token()));
+    expect(error).toBeInstanceOf(AttestationVerifierUnavailableError);
+    expect(((error as Error).cause as Error).message).toMatch(reason);
+  });
+
+  it("does not follow a redirect", async () => {
+    issuer.jwksMode = "redirect";
+    await failure(verifierWith({ jwksUri: issuer.jwksUri }).verify(token()));
+    expect(issuer.requests).toEqual(["/jwks"]);
+  });
+
+  it("refuses a discovery document naming another issuer", async () => {
+    issuer.discoveryIssuer = `${issuer.issuer}/`;
+    const error = await failure(verifierWith().verify(token()));
+    expect(error).toBeInstanceOf(AttestationVerifierUnavailableError);
+    expect(((error as Error).cause as Error).message).toMatch(/another issuer/);
+    expect(issuer.jwksRequests()).toBe(0);
+  });
+
+  it("refuses a JWKS holding private key material", async () => {
+    const verifier = verifierWith({
+      jwksUri: issuer.jwksUri,
+      fetch: async () => Response.json({ keys: [{ kty: "oct", k: "c2VjcmV0", kid: "x" }] }),
+    });
+    const error = await failure(verifier.verify(token()));
+    expect(((error as Error).cause as Error).message).toMatch(/private or symmetric/);
+  });
+
+  it("passes redirect: error and a timeout signal to fetch", async () => {
+    let init: RequestInit | undefined;
+    const verifier = verifierWith({
+      jwksUri: issuer.jwksUri,
+      fetch: async (input, requestInit) => {
+        init = requestInit;
+        return fetch(input, requestInit);
+      },
+    });
+    await verifier.verify(token());
+    expect(init?.redirect).toBe("error");
+    expect(init?.signal).toBeInstanceOf(AbortSignal);
+  });
+
+  it("gives up on a JWKS endpoint slower than httpTimeoutMs", async () => {
+    const verifier = verifierWith({
+      jwksUri: issuer.jwksUri,
+      httpTimeoutMs: 50,
+      fetch: (_input, init) =>
+        new Promise((_resolve, rejectFetch) =>
+          init?.signal?.addEventListener("abort", () => rejectFetch(init.signal?.reason)),
+        ),
+    });
+    expect(await failure(verifier.verify(token()))).toBeInstanceOf(AttestationVerifierUnavailableError);
+  });
+});
