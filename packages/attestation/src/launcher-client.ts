@@ -1,4 +1,4 @@
-import { type Clock, type Logger, noopLogger, redactingLogger, redactString, systemClock } from "@confspace/core";
+import { type Clock, type Logger, noopLogger, REDACTED, redactingLogger, systemClock } from "@confspace/core";
 import { LauncherError, LauncherUnavailableError } from "./errors.js";
 import { MAX_TOKEN_BYTES, parseJwt } from "./internal/jwt.js";
 import { envValue, positiveNumber } from "./internal/options.js";
@@ -210,8 +210,13 @@ export class LauncherClient {
   }
 }
 
-/** The launcher's error text, redacted defensively and capped, for errors and logs. */
+// The launcher's error texts carry no secrets, and their detail is what the user needs
+// ("failed to retrieve custom attestation service token: …"): core's redactString would
+// mask everything after "token:", so only JWT-shaped substrings are masked, defensively.
+const JWT_LIKE = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
+
+/** The launcher's error text, capped, with anything shaped like a JWT masked. */
 function capMessage(body: string): string {
-  const text = redactString(body.trim());
+  const text = body.trim().replace(JWT_LIKE, REDACTED);
   return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}…` : text;
 }

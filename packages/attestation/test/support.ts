@@ -1,0 +1,132 @@
+// Test helpers for @confspace/attestation: unsigned JWTs, a manual clock, and a tiny
+// HTTP server on a temporary Unix socket for shaping single launcher replies.
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Clock, systemClock } from "@confspace/core";
+
+/** A structurally valid, unsigned JWT with these claims (signature bytes are filler). */
+export function fakeJwt(claims: Record<string, unknown>, header: Record<string, unknown> = { alg: "RS256" }): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  return `${part(header)}.${part(claims)}.${Buffer.from("signature").toString("base64url")}`;
+}
+
+/** A clock that moves only when told; timers fire in order during {@link ManualClock.advance}. */
+export class ManualClock implements Clock {
+  #now: number;
+  #timers = new Map<number, { at: number; callback: () => void }>();
+  #next = 1;
+  /** Every delay passed to setTimeout, in order. */
+  readonly delays: number[] = [];
+
+  constructor(now = Date.UTC(2030, 0, 1)) {
+    this.#now = now;
+  }
+  now(): number {
+    return this.#now;
+  }
+  setTimeout(callback: () => void, ms: number): unknown {
+    const id = this.#next++;
+    this.delays.push(ms);
+    this.#timers.set(id, { at: this.#now + ms, callback });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.#timers.delete(handle as number);
+  }
+  /** Moves time forward by `ms`, firing due timers (and letting promise callbacks run between them). */
+  async advance(ms: number): Promise<void> {
+    const target = this.#now + ms;
+    for (;;) {
+      await flush();
+      const due = [...this.#timers.entries()].filter(([, t]) => t.at <= target).sort((a, b) => a[1].at - b[1].at)[0];
+      if (due === undefined) break;
+      this.#timers.delete(due[0]);
+      this.#now = Math.max(this.#now, due[1].at);
+      due[1].callback();
+    }
+    this.#now = target;
+    await flush();
+  }
+  get pendingTimers(): number {
+    return this.#timers.size;
+  }
+}
+
+/** Lets queued promise callbacks and I/O callbacks run. */
+export async function flush(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: IncomingMessage["headers"];
+  body: string;
+}
+
+export interface FakeLauncher {
+  socketPath: string;
+  requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+/** An HTTP server on a fresh temporary Unix socket, answering with `handler`. */
+export async function startFakeLauncher(
+  handler: (request: RecordedRequest, res: ServerResponse) => void,
+): Promise<FakeLauncher> {
+  const dir = mkdtempSync(join(tmpdir(), "confspace-att-"));
+  const socketPath = join(dir, "teeserver.sock");
+  const requests: RecordedRequest[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const recorded = {
+        method: req.method ?? "",
+        url: req.url ?? "",
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      };
+      requests.push(recorded);
+      handler(recorded, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  return {
+    socketPath,
+    requests,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A path in a fresh temporary directory where nothing exists. */
+export function missingPath(name = "absent"): string {
+  return join(mkdtempSync(join(tmpdir(), "confspace-att-")), name);
+}
+
+/** The system clock, recording every timer delay shorter than `below` ms (backoff, not deadlines). */
+export function recordingClock(delays: number[], below = 1000): Clock {
+  return {
+    now: () => systemClock.now(),
+    setTimeout(callback, ms) {
+      if (ms < below) delays.push(ms);
+      return systemClock.setTimeout(callback, ms);
+    },
+    clearTimeout: (handle) => systemClock.clearTimeout(handle),
+  };
+}
+
+/** Polls `condition` on real time until it holds (or fails the test after `timeoutMs`). */
+export async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
