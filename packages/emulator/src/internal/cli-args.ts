@@ -1,0 +1,90 @@
+import { parseArgs } from "node:util";
+import type { EmulatorOptions } from "../emulator-types.js";
+import { EmulatorError } from "../errors.js";
+import { loadProfile } from "../profile.js";
+
+export const USAGE = `Usage: confspace-emulator [options]
+
+Local stand-in for Google Cloud Confidential Space: launcher socket, default token
+file, OIDC issuer with JWKS, PKI root. Prints KEY=value lines, then runs until
+SIGINT/SIGTERM and cleans up. Tokens are signed by local keys: never trust the
+emulator's issuer in production.
+
+Options:
+  --dir DIR            directory for socket and token file (default: a temp dir, removed on exit)
+  --socket PATH        launcher socket (default: DIR/teeserver.sock)
+  --token-file PATH    default token file (default: DIR/attestation_verifier_claims_token)
+  --no-token-file      do not write the default token file
+  --host HOST          issuer listen address (default: 127.0.0.1)
+  --port PORT          issuer port (default: 0, a free port)
+  --profile NAME|FILE  default, debug, or a JSON file of claims merged over the default
+  --lifetime SECONDS   token lifetime (default: 3600)
+  --quota              emulate the service quota (5 requests per second)
+  --verbose            log every request (JSON lines on stderr)
+  -h, --help           show this help
+`;
+
+export type CliCommand = { help: true } | { help: false; verbose: boolean; options: EmulatorOptions };
+
+function usageError(message: string): EmulatorError {
+  return new EmulatorError("ERR_EMULATOR_OPTIONS", `${message} (see --help)`);
+}
+
+function parseNumber(flag: string, text: string | undefined, check: (n: number) => boolean): number | undefined {
+  if (text === undefined) return undefined;
+  const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
+  if (!check(value)) throw usageError(`--${flag}: invalid value ${JSON.stringify(text)}`);
+  return value;
+}
+
+/** Turns `confspace-emulator` arguments into emulator options (reading a profile file if named). */
+export async function parseCliArgs(args: string[]): Promise<CliCommand> {
+  let values: ReturnType<typeof parse>["values"];
+  try {
+    values = parse(args).values;
+  } catch (error) {
+    throw usageError(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) return { help: true };
+  const options: EmulatorOptions = {};
+  if (values.dir !== undefined) options.dir = values.dir;
+  if (values.socket !== undefined) options.socketPath = values.socket;
+  if (values["token-file"] !== undefined) options.tokenFile = values["token-file"];
+  if (values["no-token-file"]) options.writeTokenFile = false;
+  if (values.host !== undefined) options.host = values.host;
+  const port = parseNumber("port", values.port, (n) => Number.isInteger(n) && n <= 65535);
+  if (port !== undefined) options.port = port;
+  const lifetime = parseNumber("lifetime", values.lifetime, (n) => n > 0);
+  if (lifetime !== undefined) options.tokenLifetimeSeconds = lifetime;
+  if (values.quota) options.launcherQuota = true;
+  const profile = values.profile;
+  if (profile === "default" || profile === "debug") options.profile = profile;
+  else if (profile !== undefined) options.profile = await loadProfile(profile);
+  return { help: false, verbose: values.verbose ?? false, options };
+}
+
+function parse(args: string[]) {
+  return parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      dir: { type: "string" },
+      socket: { type: "string" },
+      "token-file": { type: "string" },
+      "no-token-file": { type: "boolean" },
+      host: { type: "string" },
+      port: { type: "string" },
+      profile: { type: "string" },
+      lifetime: { type: "string" },
+      quota: { type: "boolean" },
+      verbose: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
+/** `KEY=value`, single-quoted for the shell when the value needs it. */
+export function envLine(key: string, value: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]*$/.test(value) ? `${key}=${value}` : `${key}='${value.replaceAll("'", `'\\''`)}'`;
+}
