@@ -145,11 +145,15 @@ export class PinnedConnection implements BoundConnection {
     });
   }
 
-  #closedError(cause: unknown = this.#socketError): BoundConnectionError {
+  /** `cause`: the socket's own error when it had one (a TLS alert says more than undici's "other side closed"). */
+  #closedError(cause?: unknown): BoundConnectionError {
+    const root = this.#socketError ?? cause;
+    const code = (root as { code?: unknown } | undefined)?.code;
+    const detail = typeof code === "string" ? ` (${code})` : "";
     const message = this.#closeCalled
       ? `The bound connection to ${this.origin} was closed with close(); open a new one and bind a new token to its ekm`
-      : `The bound connection to ${this.origin} is closed (by the server, a reset or an idle timeout); open a new one and bind a new token to its ekm`;
-    return new BoundConnectionError("ERR_BOUND_CONNECTION_CLOSED", this.origin, message, { cause });
+      : `The bound connection to ${this.origin} is closed${detail} by the server, a reset or an idle timeout; open a new one and bind a new token to its ekm`;
+    return new BoundConnectionError("ERR_BOUND_CONNECTION_CLOSED", this.origin, message, { cause: root });
   }
 
   #requestError(error: unknown, signal: AbortSignal): unknown {
@@ -157,6 +161,10 @@ export class PinnedConnection implements BoundConnection {
     if (signal.aborted) return signal.reason;
     if (error instanceof BoundConnectionError) return error;
     if (error instanceof BodyTooLargeError) {
+      // Whether undici had already read the whole response or not, the server broke the
+      // caller's contract: close deterministically rather than keep a connection whose
+      // state depends on timing.
+      this.#socket.destroy();
       return new BoundConnectionError(
         "ERR_RESPONSE_TOO_LARGE",
         this.origin,
