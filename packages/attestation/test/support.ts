@@ -130,3 +130,45 @@ export async function until(condition: () => boolean, timeoutMs = 2000): Promise
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
+
+/** A logger counting the emulator's launcher requests (it logs one debug line per request). */
+export function requestCounter(): { logger: import("@confspace/core").Logger; readonly count: number; reset(): void } {
+  let count = 0;
+  const noop = () => {};
+  return {
+    logger: {
+      debug: (message: string) => {
+        if (message === "launcher emulator: request") count++;
+      },
+      info: noop,
+      warn: noop,
+      error: noop,
+    },
+    get count() {
+      return count;
+    },
+    reset() {
+      count = 0;
+    },
+  };
+}
+
+/** The payload of a JWT, decoded without any check (tests only). */
+export function payloadOf(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"));
+}
+
+/** The protected header of a JWT, decoded without any check (tests only). */
+export function headerOf(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split(".")[0] ?? "", "base64url").toString("utf8"));
+}
+
+/** The rejection of `promise`; fails the test if it resolves. */
+export async function failure(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error & Record<string, unknown>;
+  }
+  throw new Error("expected a rejection");
+}
