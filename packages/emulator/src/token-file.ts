@@ -93,6 +93,11 @@ export class TokenFileWriter {
     this.#timer.unref?.();
   }
 
+  /** Resolves once no write is in progress. */
+  async settled(): Promise<void> {
+    await this.#queue;
+  }
+
   /** Cancels the schedule, waits for a write in progress and removes the file if it wrote one. */
   async stop(): Promise<void> {
     this.#stopped = true;

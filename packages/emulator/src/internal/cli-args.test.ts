@@ -1,0 +1,86 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { envLine, parseCliArgs } from "./cli-args.js";
+
+describe("parseCliArgs", () => {
+  it("maps every flag to its option", async () => {
+    const command = await parseCliArgs([
+      "--dir=/tmp/d",
+      "--socket",
+      "/tmp/d/s.sock",
+      "--token-file",
+      "/tmp/d/token",
+      "--host",
+      "::1",
+      "--port",
+      "8080",
+      "--profile",
+      "debug",
+      "--lifetime",
+      "120",
+      "--quota",
+      "--verbose",
+    ]);
+    expect(command).toEqual({
+      help: false,
+      verbose: true,
+      options: {
+        dir: "/tmp/d",
+        socketPath: "/tmp/d/s.sock",
+        tokenFile: "/tmp/d/token",
+        host: "::1",
+        port: 8080,
+        profile: "debug",
+        tokenLifetimeSeconds: 120,
+        launcherQuota: true,
+      },
+    });
+  });
+
+  it("returns no options for no flags, and help for -h", async () => {
+    expect(await parseCliArgs([])).toEqual({ help: false, verbose: false, options: {} });
+    expect(await parseCliArgs(["-h"])).toEqual({ help: true });
+  });
+
+  it("turns the token file off with --no-token-file", async () => {
+    expect(await parseCliArgs(["--no-token-file"])).toMatchObject({ options: { writeTokenFile: false } });
+  });
+
+  it("loads --profile FILE as JSON claims", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "confspace-cli-"));
+    try {
+      const path = join(dir, "p.json");
+      await writeFile(path, '{"hwmodel":"GCP_INTEL_TDX"}');
+      expect(await parseCliArgs(["--profile", path])).toMatchObject({
+        options: { profile: { hwmodel: "GCP_INTEL_TDX" } },
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    [["--port", "http"], /--port: invalid value "http"/],
+    [["--port", "70000"], /--port/],
+    [["--port", "-1"], /--port/],
+    [["--lifetime", "0"], /--lifetime/],
+    [["--lifetime", "1h"], /--lifetime/],
+    [["--bogus"], /Unknown option '--bogus'/],
+    [["positional"], /positional/],
+  ])("rejects %j with ERR_EMULATOR_OPTIONS", async (args, message) => {
+    const attempt = parseCliArgs(args);
+    await expect(attempt).rejects.toMatchObject({ code: "ERR_EMULATOR_OPTIONS" });
+    await expect(attempt).rejects.toThrow(message);
+  });
+});
+
+describe("envLine", () => {
+  it("prints plain values bare and quotes the rest for the shell", () => {
+    expect(envLine("K", "/tmp/a-b_c.sock")).toBe("K=/tmp/a-b_c.sock");
+    expect(envLine("K", "http://127.0.0.1:80/jwks")).toBe("K=http://127.0.0.1:80/jwks");
+    expect(envLine("K", "/tmp/with space")).toBe("K='/tmp/with space'");
+    expect(envLine("K", "it's")).toBe("K='it'\\''s'");
+  });
+});
