@@ -1,0 +1,229 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer } from "node:https";
+import { createSigningKey, type EntraSigningKey } from "./internal/entra-access-token.js";
+import { type RegisteredClient, registerClient } from "./internal/entra-client-auth.js";
+import { type EntraFailure, entraErrorBody, entraFailures } from "./internal/entra-errors.js";
+import { clientCredentialsGrant } from "./internal/entra-token-endpoint.js";
+import {
+  BodyTooLargeError,
+  closeServer,
+  isFormEncoded,
+  listenOnLoopback,
+  readBody,
+  sendJson,
+} from "./internal/http.js";
+
+/** An application registered in the local tenant. */
+export interface LocalEntraClient {
+  /** Application (client) id, usually a GUID. */
+  clientId: string;
+  /** Client secret accepted as `client_secret`. At least one of secret and certificate is required. */
+  clientSecret?: string;
+  /** PEM certificate (RSA) whose key signs `client_assertion` JWTs; matched by `x5t` / `x5t#S256`. */
+  certificatePem?: string;
+}
+
+/** Options of {@link startLocalEntra}. */
+export interface LocalEntraOptions {
+  /** The only tenant this endpoint knows; any other tenant in a path is rejected (AADSTS90002). */
+  tenantId: string;
+  /** Registered applications. */
+  clients: LocalEntraClient[];
+  /** `expires_in` of issued tokens (seconds). Default 3600. */
+  tokenLifetimeSeconds?: number;
+  /** When set, token responses carry `refresh_in` (seconds), as Entra sends for long-lived tokens. Default: absent. */
+  refreshInSeconds?: number;
+  /** Server certificate and key (PEM); the certificate must be valid for `localhost`. */
+  tls: { cert: string; key: string };
+  /** Time source (ms since the epoch) for issued tokens and assertion checks. Default `Date.now`. */
+  clock?: () => number;
+}
+
+/** One request the endpoint received. Never holds a secret, an assertion or a token. */
+export interface LocalEntraRequest {
+  /** URL path without the query string. */
+  path: string;
+  grantType?: string;
+  clientId?: string;
+  scope?: string;
+}
+
+/** A running local Microsoft Entra token endpoint. */
+export interface LocalEntra {
+  /** `https://localhost:PORT`, for `authorityHost` of @azure/identity credentials. */
+  readonly authorityHost: string;
+  readonly port: number;
+  /** Number of POSTs to the token endpoint so far (including failed ones). */
+  readonly tokenRequests: number;
+  /** Every request so far, oldest first. */
+  readonly requests: readonly LocalEntraRequest[];
+  /** Answers the next token request with `status` and `body` as is (queued: one call, one request). */
+  failNext(status: number, body: object): void;
+  /** Closes the server and its open connections. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts an HTTPS server on 127.0.0.1 (OS-assigned port) that follows the documented
+ * contract of the Microsoft identity platform v2.0 endpoint for the client-credentials
+ * grant: OpenID discovery, JWKS and `POST /{tenant}/oauth2/v2.0/token` with a client
+ * secret or a certificate assertion. Issued access tokens are v1.0 JWTs (issuer
+ * `https://sts.windows.net/{tenant}/`), which Azurite `--oauth basic` accepts.
+ *
+ * @example
+ * ```ts
+ * const entra = await startLocalEntra({ tenantId, clients: [{ clientId, clientSecret }], tls: { cert, key } });
+ * const credential = new ClientSecretCredential(tenantId, clientId, clientSecret, {
+ *   authorityHost: entra.authorityHost,
+ *   disableInstanceDiscovery: true,
+ * });
+ * ```
+ */
+export async function startLocalEntra(options: LocalEntraOptions): Promise<LocalEntra> {
+  if (!options.tenantId) throw new TypeError("startLocalEntra: tenantId is required");
+  if (!options.tls?.cert || !options.tls.key) throw new TypeError("startLocalEntra: tls.cert and tls.key are required");
+  const clients = new Map<string, RegisteredClient>();
+  for (const client of options.clients) clients.set(client.clientId.toLowerCase(), registerClient(client));
+  const signingKey = await createSigningKey();
+  const clock = options.clock ?? Date.now;
+  const state: ServerState = {
+    tenantId: options.tenantId,
+    clients,
+    signingKey,
+    clock,
+    tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3600,
+    refreshInSeconds: options.refreshInSeconds,
+    authorityHost: "",
+    tokenRequests: 0,
+    requests: [],
+    failures: [],
+  };
+
+  const server = createServer({ cert: options.tls.cert, key: options.tls.key }, (req, res) => {
+    handle(state, req, res).catch(() => {
+      if (!res.headersSent) sendJson(res, 500, { error: "server_error" });
+      else res.destroy();
+    });
+  });
+  const port = await listenOnLoopback(server);
+  state.authorityHost = `https://localhost:${port}`;
+
+  return {
+    authorityHost: state.authorityHost,
+    port,
+    get tokenRequests() {
+      return state.tokenRequests;
+    },
+    get requests() {
+      return state.requests;
+    },
+    failNext(status, body) {
+      state.failures.push({ status, body });
+    },
+    stop: () => closeServer(server),
+  };
+}
+
+interface ServerState {
+  tenantId: string;
+  clients: ReadonlyMap<string, RegisteredClient>;
+  signingKey: EntraSigningKey;
+  clock: () => number;
+  tokenLifetimeSeconds: number;
+  refreshInSeconds: number | undefined;
+  authorityHost: string;
+  tokenRequests: number;
+  requests: LocalEntraRequest[];
+  failures: Array<{ status: number; body: object }>;
+}
+
+const ROUTE = /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|discovery\/v2\.0\/keys|oauth2\/v2\.0\/token)$/;
+
+async function handle(state: ServerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", state.authorityHost);
+  const correlationId =
+    url.searchParams.get("client-request-id") ?? headerValue(req, "client-request-id") ?? randomUUID();
+  const headers = { "client-request-id": correlationId, "x-ms-request-id": randomUUID() };
+  const record: LocalEntraRequest = { path: url.pathname };
+  state.requests.push(record);
+  const fail = (failure: EntraFailure) =>
+    sendJson(res, failure.status, entraErrorBody(failure, correlationId, state.clock()), headers);
+
+  const match = ROUTE.exec(url.pathname);
+  if (!match) return sendJson(res, 404, { error: "not_found" }, headers);
+  const tenant = decodeURIComponent(match[1]!);
+  const route = match[2]!;
+  const knownTenant = tenant.toLowerCase() === state.tenantId.toLowerCase();
+
+  if (route !== "oauth2/v2.0/token") {
+    if (req.method !== "GET") return sendJson(res, 405, { error: "method_not_allowed" }, headers);
+    if (!knownTenant) return fail(entraFailures.unknownTenantDiscovery(tenant));
+    const body = route.startsWith("v2.0") ? discoveryDocument(state) : state.signingKey.jwks;
+    return sendJson(res, 200, body, headers);
+  }
+
+  if (req.method !== "POST") return sendJson(res, 405, { error: "method_not_allowed" }, headers);
+  state.tokenRequests += 1;
+  let form: URLSearchParams;
+  try {
+    const text = await readBody(req);
+    form = new URLSearchParams(isFormEncoded(req) ? text : "");
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) return sendJson(res, 413, { error: "request_too_large" }, headers);
+    throw error;
+  }
+  setIfPresent(record, "grantType", form.get("grant_type"));
+  setIfPresent(record, "clientId", form.get("client_id"));
+  setIfPresent(record, "scope", form.get("scope"));
+
+  const injected = state.failures.shift();
+  if (injected) return sendJson(res, injected.status, injected.body, headers);
+  if (!knownTenant) return fail(entraFailures.unknownTenant(tenant));
+
+  const result = await clientCredentialsGrant(form, {
+    tenantId: state.tenantId,
+    tokenEndpoint: tokenEndpoint(state),
+    clients: state.clients,
+    signingKey: state.signingKey,
+    tokenLifetimeSeconds: state.tokenLifetimeSeconds,
+    refreshInSeconds: state.refreshInSeconds,
+    now: state.clock(),
+  });
+  if ("error" in result) return fail(result);
+  return sendJson(res, 200, result, headers);
+}
+
+function tokenEndpoint(state: ServerState): string {
+  return `${state.authorityHost}/${state.tenantId}/oauth2/v2.0/token`;
+}
+
+/** The subset of Entra's v2.0 discovery document that MSAL reads, with Entra's values. */
+function discoveryDocument(state: ServerState): Record<string, unknown> {
+  const base = `${state.authorityHost}/${state.tenantId}`;
+  return {
+    token_endpoint: tokenEndpoint(state),
+    token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt"],
+    jwks_uri: `${base}/discovery/v2.0/keys`,
+    response_modes_supported: ["query", "fragment", "form_post"],
+    subject_types_supported: ["pairwise"],
+    id_token_signing_alg_values_supported: ["RS256"],
+    response_types_supported: ["code", "id_token", "code id_token", "id_token token"],
+    scopes_supported: ["openid", "profile", "email", "offline_access"],
+    issuer: `https://login.microsoftonline.com/${state.tenantId}/v2.0`,
+    request_uri_parameter_supported: false,
+    authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+    end_session_endpoint: `${base}/oauth2/v2.0/logout`,
+    tenant_region_scope: null,
+    cloud_instance_name: "microsoftonline.com",
+  };
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function setIfPresent(record: LocalEntraRequest, key: "grantType" | "clientId" | "scope", value: string | null): void {
+  if (value !== null) record[key] = value;
+}
