@@ -18,9 +18,13 @@ export interface TokenRequest {
 
 /** A {@link TokenRequest} that passed {@link validateTokenRequest}, with defaults applied. */
 export interface ValidTokenRequest {
+  /** The token's `aud`, checked. */
   audience: string;
+  /** The nonces, checked; empty when none were given. */
   nonces: readonly string[];
+  /** The token type; `"OIDC"` when none was given. */
   tokenType: TokenType;
+  /** The key IDs, checked; empty when none were given. */
   awsPrincipalTagKeyIds: readonly string[];
 }
 
