@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { ConfspaceError } from "@confspace/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AttestationPolicyError, AttestationVerifierUnavailableError } from "./errors.js";
 import { FetchJsonError } from "./internal/bounded-fetch.js";
@@ -174,6 +175,16 @@ describe("JWKS responses refused", () => {
     expect(error).toBeInstanceOf(AttestationVerifierUnavailableError);
     expect(((error as Error).cause as Error).message).toMatch(/another issuer/);
     expect(issuer.jwksRequests()).toBe(0);
+  });
+
+  it("refuses a discovery document whose jwks_uri is plain http off loopback", async () => {
+    const verifier = verifierWith({
+      fetch: async () => Response.json({ issuer: issuer.issuer, jwks_uri: "http://keys.example/jwks" }),
+    });
+    const error = await failure(verifier.verify(token()));
+    expect(error).toBeInstanceOf(AttestationVerifierUnavailableError);
+    expect(error).toBeInstanceOf(ConfspaceError);
+    expect(((error as Error).cause as Error).message).toMatch(/jwks_uri must be https/);
   });
 
   it("refuses a JWKS holding private key material", async () => {

@@ -47,6 +47,7 @@ export class JwksCache {
   #jwksUri: string | undefined;
   #keys: KeySet | undefined;
   #lastAttemptAt = Number.NEGATIVE_INFINITY;
+  #lastFailed = false;
   #lastError: unknown;
   #inflight: Promise<void> | undefined;
 
@@ -65,8 +66,7 @@ export class JwksCache {
       await this.#refresh();
       keys = this.#keys!;
       if (!keys.kids.has(header.kid)) {
-        if (this.#lastError !== undefined)
-          throw this.#unavailable("the token's key is unknown and the JWKS could not be refreshed");
+        if (this.#lastFailed) throw this.#unavailable("the token's key is unknown and the JWKS could not be refreshed");
         throw reject("unknown_key", "no key of the issuer's JWKS has the token's kid", "kid");
       }
     }
@@ -89,9 +89,11 @@ export class JwksCache {
     this.#inflight = this.#load()
       .then((keys) => {
         this.#keys = keys;
+        this.#lastFailed = false;
         this.#lastError = undefined;
       })
       .catch((error: unknown) => {
+        this.#lastFailed = true;
         this.#lastError = error;
       })
       .finally(() => {
