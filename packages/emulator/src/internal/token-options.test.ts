@@ -99,3 +99,14 @@ describe("decodeTokenOptions (Go encoding/json with DisallowUnknownFields)", () 
     expect(decodeTokenOptions('{"zzz":2,"audience":1}')).toEqual({ ok: false, error: 'json: unknown field "zzz"' });
   });
 });
+
+describe("decodeTokenOptions syntax errors", () => {
+  it.each([
+    ["{", "unexpected EOF"],
+    ['{"a" ', "unexpected EOF"],
+    ['{"a" 1}', "invalid character '1' in JSON input"],
+    ["[1,]", "invalid character ']' in JSON input"],
+  ])("describes %j as %s", (body, error) => {
+    expect(decodeTokenOptions(body)).toEqual({ ok: false, error });
+  });
+});

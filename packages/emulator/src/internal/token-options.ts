@@ -103,8 +103,9 @@ function decodeField(value: unknown, field: Field, path: string): unknown {
 
 function syntaxError(error: unknown, body: string): string {
   const message = error instanceof Error ? error.message : "";
-  if (/end of (JSON )?input|Unterminated string/i.test(message)) return "unexpected EOF";
   const position = /at position (\d+)/.exec(message)?.[1];
+  const ended = /end of (JSON )?input|Unterminated string/i.test(message);
+  if (ended || (position !== undefined && Number(position) >= body.trimEnd().length)) return "unexpected EOF";
   const token = position === undefined ? /Unexpected token '(.)'/.exec(message)?.[1] : body[Number(position)];
   return token === undefined
     ? "invalid JSON"
