@@ -57,7 +57,7 @@ export interface LocalEntra {
   /** Number of POSTs to the token endpoint so far (including failed ones). */
   readonly tokenRequests: number;
   /** Every request so far, oldest first. */
-  readonly requests: readonly LocalEntraRequest[];
+  readonly requests: LocalEntraRequest[];
   /** Answers the next token request with `status` and `body` as is (queued: one call, one request). */
   failNext(status: number, body: object): void;
   /** Closes the server and its open connections. */

@@ -5,5 +5,7 @@ export type {
   LocalEntraRequest,
 } from "./entra.js";
 export { startLocalEntra } from "./entra.js";
+export type { IssuedFederatedToken, LocalGoogleSts, LocalGoogleStsOptions, LocalWifProvider } from "./google-sts.js";
+export { startLocalGoogleSts } from "./google-sts.js";
 export type { TestPki, TestPkiOptions } from "./tls.js";
 export { createTestPki, trustCaInProcess } from "./tls.js";

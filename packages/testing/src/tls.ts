@@ -122,7 +122,8 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
  * Adds `caPem` to this process's default CA store (Node ≥ 22.19 / 24.5
  * `tls.setDefaultCACertificates`), so clients that rely on it — @azure/identity's
  * MSAL, google-auth-library's gaxios, global `fetch` — trust local HTTPS servers
- * without `NODE_EXTRA_CA_CERTS`. Affects connections opened afterwards only.
+ * without `NODE_EXTRA_CA_CERTS`. Affects TLS handshakes made afterwards only: pooled
+ * keep-alive connections and resumed sessions keep working after a restore.
  *
  * @returns a function that puts the previous store back (idempotent). Restore in
  * reverse order when calls are nested.
