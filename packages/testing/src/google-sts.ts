@@ -39,6 +39,7 @@ export interface IssuedFederatedToken {
 
 /** Options of {@link startLocalGoogleSts}. */
 export interface LocalGoogleStsOptions {
+  /** OIDC providers of workload identity pools; any other `audience` is answered `invalid_target`. */
   providers: LocalWifProvider[];
   /** `expires_in` of issued access tokens (seconds). Default 3600. */
   tokenLifetimeSeconds?: number;
