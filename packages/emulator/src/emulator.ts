@@ -36,54 +36,43 @@ function checkOptions(options: EmulatorOptions): void {
   }
 }
 
-/** Stops what was started, newest first, ignoring nothing silently. */
+/** Releases one resource. Cleanups run newest first, on stop() or a failed start. */
 type Cleanup = () => Promise<void>;
+
+/** Everything a running emulator owns. */
+interface EmulatorParts {
+  socketPath: string;
+  tokenFile: string;
+  pkiChain: PkiChain;
+  issuer: IssuerServer;
+  keys: SigningKeyRing;
+  minter: TokenMinter;
+  writer: TokenFileWriter | undefined;
+  launcherFaults: FaultQueue;
+  jwksFaults: FaultQueue;
+  cleanups: Cleanup[];
+  logger: Logger;
+}
 
 class RunningEmulator implements Emulator {
   readonly socketPath: string;
   readonly tokenFile: string;
   readonly pkiChain: PkiChain;
-  readonly #issuer: IssuerServer;
-  readonly #keys: SigningKeyRing;
-  readonly #minter: TokenMinter;
-  readonly #writer: TokenFileWriter | undefined;
-  readonly #launcherFaults: FaultQueue;
-  readonly #jwksFaults: FaultQueue;
-  readonly #cleanups: Cleanup[];
-  readonly #logger: Logger;
+  readonly #parts: EmulatorParts;
   #stopping: Promise<void> | undefined;
 
-  constructor(parts: {
-    socketPath: string;
-    tokenFile: string;
-    pkiChain: PkiChain;
-    issuer: IssuerServer;
-    keys: SigningKeyRing;
-    minter: TokenMinter;
-    writer: TokenFileWriter | undefined;
-    launcherFaults: FaultQueue;
-    jwksFaults: FaultQueue;
-    cleanups: Cleanup[];
-    logger: Logger;
-  }) {
+  constructor(parts: EmulatorParts) {
     this.socketPath = parts.socketPath;
     this.tokenFile = parts.tokenFile;
     this.pkiChain = parts.pkiChain;
-    this.#issuer = parts.issuer;
-    this.#keys = parts.keys;
-    this.#minter = parts.minter;
-    this.#writer = parts.writer;
-    this.#launcherFaults = parts.launcherFaults;
-    this.#jwksFaults = parts.jwksFaults;
-    this.#cleanups = parts.cleanups;
-    this.#logger = parts.logger;
+    this.#parts = parts;
   }
 
   get issuer(): string {
-    return this.#issuer.url;
+    return this.#parts.issuer.url;
   }
   get jwksUri(): string {
-    return this.#issuer.jwksUri;
+    return this.#parts.issuer.jwksUri;
   }
   get pkiRootFingerprint(): string {
     return this.pkiChain.rootFingerprint;
@@ -92,7 +81,7 @@ class RunningEmulator implements Emulator {
     return this.pkiChain.root.certificatePem;
   }
   get jwksRequests(): number {
-    return this.#issuer.jwksRequests;
+    return this.#parts.issuer.jwksRequests;
   }
 
   #alive(what: string): void {
@@ -101,48 +90,48 @@ class RunningEmulator implements Emulator {
 
   claims(options?: ClaimsOptions): Record<string, unknown> {
     this.#alive("claims()");
-    return this.#minter.claims(options);
+    return this.#parts.minter.claims(options);
   }
 
   async mintToken(options?: MintTokenOptions): Promise<string> {
     this.#alive("mintToken()");
-    return this.#minter.mint(options);
+    return this.#parts.minter.mint(options);
   }
 
   async rotateKeys(options: RotateKeysOptions = {}): Promise<void> {
     this.#alive("rotateKeys()");
-    await this.#keys.rotate(options.keepPrevious ?? true);
-    this.#logger.info("emulator: signing key rotated", { kid: this.#keys.current.kid });
+    await this.#parts.keys.rotate(options.keepPrevious ?? true);
+    this.#parts.logger.info("emulator: signing key rotated", { kid: this.#parts.keys.current.kid });
   }
 
   async refreshTokenFile(): Promise<void> {
     this.#alive("refreshTokenFile()");
-    if (!this.#writer) throw invalid("refreshTokenFile(): the token file is off (writeTokenFile: false).");
-    await this.#writer.refresh();
+    if (!this.#parts.writer) throw invalid("refreshTokenFile(): the token file is off (writeTokenFile: false).");
+    await this.#parts.writer.refresh();
   }
 
   failNext(response: FailureResponse): void {
     this.#alive("failNext()");
-    this.#launcherFaults.addFailure(response, "failNext()");
+    this.#parts.launcherFaults.addFailure(response, "failNext()");
   }
 
   delayNext(ms: number): void {
     this.#alive("delayNext()");
-    this.#launcherFaults.addDelay(ms, "delayNext()");
+    this.#parts.launcherFaults.addDelay(ms, "delayNext()");
   }
 
   failNextJwks(response: FailureResponse): void {
     this.#alive("failNextJwks()");
-    this.#jwksFaults.addFailure(response, "failNextJwks()");
+    this.#parts.jwksFaults.addFailure(response, "failNextJwks()");
   }
 
   clearFaults(): void {
-    this.#launcherFaults.clear();
-    this.#jwksFaults.clear();
+    this.#parts.launcherFaults.clear();
+    this.#parts.jwksFaults.clear();
   }
 
   stop(): Promise<void> {
-    this.#stopping ??= runCleanups(this.#cleanups).then(() => this.#logger.info("emulator: stopped"));
+    this.#stopping ??= runCleanups(this.#parts.cleanups).then(() => this.#parts.logger.info("emulator: stopped"));
     return this.#stopping;
   }
 
