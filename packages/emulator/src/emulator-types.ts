@@ -79,6 +79,8 @@ export interface Emulator extends AsyncDisposable {
   delayNext(ms: number): void;
   /** The next JWKS request(s) get this status and body instead of the key set. */
   failNextJwks(response: FailureResponse): void;
+  /** The next JWKS reply is held back this many milliseconds (calls queue, one per request). */
+  delayNextJwks(ms: number): void;
   /** Drops every queued failure and delay (launcher and JWKS). */
   clearFaults(): void;
   /** Closes both servers, cancels timers and removes the socket, the token file and the temporary directory. Idempotent. */

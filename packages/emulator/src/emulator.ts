@@ -125,6 +125,11 @@ class RunningEmulator implements Emulator {
     this.#parts.jwksFaults.addFailure(response, "failNextJwks()");
   }
 
+  delayNextJwks(ms: number): void {
+    this.#alive("delayNextJwks()");
+    this.#parts.jwksFaults.addDelay(ms, "delayNextJwks()");
+  }
+
   clearFaults(): void {
     this.#parts.launcherFaults.clear();
     this.#parts.jwksFaults.clear();

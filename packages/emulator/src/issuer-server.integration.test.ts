@@ -125,3 +125,15 @@ describe("OIDC issuer", () => {
     expect((await fetch(`${emulator.issuer}/nope`)).status).toBe(404);
   });
 });
+
+describe("OIDC issuer: slow JWKS", () => {
+  it("delayNextJwks() holds the next JWKS reply back, so a client can time out", async () => {
+    emulator.delayNextJwks(5_000);
+    await expect(fetch(emulator.jwksUri, { signal: AbortSignal.timeout(100) })).rejects.toThrow();
+    emulator.delayNextJwks(200);
+    const started = performance.now();
+    expect((await fetch(emulator.jwksUri)).status).toBe(200);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+    expect(emulator.jwksRequests).toBe(2);
+  });
+});

@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from "@confspace/core";
 import type { FaultQueue } from "./internal/fault-queue.js";
 import { closeServer, listenTcp } from "./internal/listen.js";
+import { abortableSleep } from "./internal/sleep.js";
 
 export const DISCOVERY_PATH = "/.well-known/openid-configuration";
 export const JWKS_PATH = "/jwks";
@@ -38,7 +39,7 @@ export interface IssuerServerOptions {
   jwks: () => { keys: unknown[] };
   /** The PKI root certificate, PEM. */
   rootCertificatePem: () => string;
-  /** Failures injected into JWKS responses. */
+  /** Failures and delays injected into JWKS responses. */
   jwksFaults: FaultQueue;
   logger: Logger;
 }
@@ -53,6 +54,7 @@ export class IssuerServer {
   readonly #options: IssuerServerOptions;
   #url = "";
   #jwksRequests = 0;
+  readonly #aborts = new AbortController();
 
   private constructor(options: IssuerServerOptions) {
     this.#options = options;
@@ -81,6 +83,7 @@ export class IssuerServer {
   }
 
   close(): Promise<void> {
+    this.#aborts.abort();
     return closeServer(this.#server);
   }
 
@@ -98,6 +101,9 @@ export class IssuerServer {
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    res.once("finish", () => {
+      this.#options.logger.debug("issuer emulator: request", { method: req.method, path, status: res.statusCode });
+    });
     const route = {
       [DISCOVERY_PATH]: () => json(res, this.discoveryDocument()),
       [JWKS_PATH]: () => this.#jwks(res),
@@ -111,11 +117,22 @@ export class IssuerServer {
     } else {
       route();
     }
-    this.#options.logger.debug("issuer emulator: request", { method: req.method, path, status: res.statusCode });
   }
 
   #jwks(res: ServerResponse): void {
     this.#jwksRequests += 1;
+    const delay = this.#options.jwksFaults.takeDelay();
+    if (delay === undefined) {
+      this.#answerJwks(res);
+      return;
+    }
+    abortableSleep(delay, this.#aborts.signal).then((elapsed) => {
+      if (elapsed) this.#answerJwks(res);
+      else res.destroy();
+    });
+  }
+
+  #answerJwks(res: ServerResponse): void {
     const failure = this.#options.jwksFaults.takeFailure();
     if (failure) send(res, failure.status, "text/plain; charset=utf-8", failure.body);
     else json(res, this.#options.jwks(), "public, max-age=300");

@@ -11,6 +11,7 @@ import { DEFAULT_TOKEN_AUDIENCE } from "./claims.js";
 import type { FaultQueue } from "./internal/fault-queue.js";
 import { closeServer, listenUnix } from "./internal/listen.js";
 import { RateWindow } from "./internal/rate-window.js";
+import { abortableSleep } from "./internal/sleep.js";
 import { decodeTokenOptions } from "./internal/token-options.js";
 import type { TokenType } from "./profile.js";
 
@@ -134,7 +135,7 @@ export class LauncherServer {
     }
     const body = await readBody(req);
     const delay = this.#options.faults.takeDelay();
-    if (delay !== undefined && !(await this.#sleep(delay))) {
+    if (delay !== undefined && !(await abortableSleep(delay, this.#aborts.signal))) {
       res.destroy();
       return;
     }
@@ -187,22 +188,6 @@ export class LauncherServer {
       "content-length": Buffer.byteLength(reply.body),
     });
     res.end(reply.body);
-  }
-
-  #sleep(ms: number): Promise<boolean> {
-    const signal = this.#aborts.signal;
-    if (signal.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(true);
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
   }
 
   #log(method: string | undefined, path: string, status: number): void {
