@@ -62,7 +62,7 @@ describe("createTestPki", () => {
     }
   });
 
-  it("honours custom hosts and refuses a host that is neither a DNS name nor an IP", async () => {
+  it("honours custom hosts and refuses an empty list or a host that is neither a DNS name nor an IP", async () => {
     const custom = await createTestPki({ hosts: ["broker.test", "10.0.0.7"] });
     try {
       expect(new X509Certificate(custom.serverCertPem).subjectAltName).toBe("DNS:broker.test, IP Address:10.0.0.7");
@@ -70,6 +70,7 @@ describe("createTestPki", () => {
       await custom.cleanup();
     }
     await expect(createTestPki({ hosts: ["bad host\n[v3]"] })).rejects.toThrow(TypeError);
+    await expect(createTestPki({ hosts: [] })).rejects.toThrow(TypeError);
   });
 
   it("cleanup removes the directory and can be called twice", async () => {

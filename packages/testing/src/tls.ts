@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
-import { generateKey, issueLeaf, selfSignCa } from "./internal/openssl.js";
+import { allSettledOrThrow, assertValidHosts, generateKey, issueLeaf, selfSignCa } from "./internal/openssl.js";
 
 /** Options of {@link createTestPki}. */
 export interface TestPkiOptions {
@@ -65,18 +65,19 @@ const DEFAULT_HOSTS = ["localhost", "127.0.0.1", "::1"];
  */
 export async function createTestPki(options: TestPkiOptions = {}): Promise<TestPki> {
   const hosts = options.hosts ?? DEFAULT_HOSTS;
+  assertValidHosts(hosts);
   const dir = await mkdtemp(join(tmpdir(), "confspace-pki-"));
   const cleanup = () => rm(dir, { recursive: true, force: true });
   const path = (file: string) => join(dir, file);
   try {
     const ca = { keyFile: path("ca.key"), certFile: path("ca.pem") };
-    await Promise.all([
+    await allSettledOrThrow([
       generateKey(dir, ca.keyFile, "ec"),
       generateKey(dir, path("server.key"), "ec"),
       generateKey(dir, path("client.key"), "rsa"),
     ]);
     await selfSignCa(dir, ca.keyFile, ca.certFile, "confspace test CA");
-    await Promise.all([
+    await allSettledOrThrow([
       issueLeaf(dir, ca, {
         name: "server",
         commonName: hosts[0] ?? "localhost",
@@ -113,7 +114,7 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
       cleanup,
     };
   } catch (error) {
-    await cleanup();
+    await cleanup().catch(() => {});
     throw error;
   }
 }

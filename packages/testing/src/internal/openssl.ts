@@ -130,16 +130,32 @@ export async function issueLeaf(
   ]);
 }
 
+/** Throws a TypeError for a host that is neither a DNS name nor an IP address (it would corrupt the config). */
+export function assertValidHosts(hosts: string[]): void {
+  if (hosts.length === 0) throw new TypeError("createTestPki: hosts must name at least one host");
+  for (const host of hosts) {
+    if (isIP(host) === 0 && !/^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(host)) {
+      throw new TypeError(`createTestPki: ${JSON.stringify(host)} is neither a DNS name nor an IP address`);
+    }
+  }
+}
+
+/**
+ * Like `Promise.all`, but waits for every operation to finish before rejecting, so
+ * no openssl process is still writing into the directory when it gets removed.
+ */
+export async function allSettledOrThrow<T>(operations: Array<Promise<T>>): Promise<T[]> {
+  const results = await Promise.allSettled(operations);
+  const failed = results.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
+  return results.map((result) => (result as PromiseFulfilledResult<T>).value);
+}
+
 function altNames(hosts: string[]): string[] {
+  assertValidHosts(hosts);
   let dns = 0;
   let ip = 0;
-  return hosts.map((host) => {
-    if (isIP(host) !== 0) return `IP.${++ip} = ${host}`;
-    if (!/^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(host)) {
-      throw new TypeError(`createTestPki: "${host}" is neither a DNS name nor an IP address`);
-    }
-    return `DNS.${++dns} = ${host}`;
-  });
+  return hosts.map((host) => (isIP(host) !== 0 ? `IP.${++ip} = ${host}` : `DNS.${++dns} = ${host}`));
 }
 
 /** A random positive 64-bit serial, so two runs never issue the same (issuer, serial) pair. */
