@@ -142,8 +142,9 @@ const ROUTE = /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|discovery\
 
 async function handle(state: ServerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? "/", state.authorityHost);
-  const correlationId =
-    url.searchParams.get("client-request-id") ?? headerValue(req, "client-request-id") ?? randomUUID();
+  const requested = url.searchParams.get("client-request-id") ?? headerValue(req, "client-request-id");
+  // Echoed in a header: only a GUID-like value, never arbitrary input.
+  const correlationId = requested && /^[A-Za-z0-9-]{1,64}$/.test(requested) ? requested : randomUUID();
   const headers = { "client-request-id": correlationId, "x-ms-request-id": randomUUID() };
   const record: LocalEntraRequest = { path: url.pathname };
   state.requests.push(record);
