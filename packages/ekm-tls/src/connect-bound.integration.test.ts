@@ -132,6 +132,22 @@ describe("connectBound against a TLS 1.3 https server", () => {
     expect(server.connections).toHaveLength(1);
   });
 
+  it("queues concurrent requests on the one socket, answered in order", async () => {
+    const conn = await bind();
+    const bodies = await Promise.all(
+      ["a", "b", "c"].map((body) => conn.request({ method: "POST", path: "/echo", body }).then((res) => res.json())),
+    );
+    expect(bodies.map((b) => (b as { body: string }).body)).toEqual(["a", "b", "c"]);
+    expect(server.connections).toHaveLength(1);
+    expect(new Set(seen.map((entry) => entry.socket)).size).toBe(1);
+  });
+
+  it("connects to an IP address, verifying it against the certificate's IP SAN", async () => {
+    const conn = await connectBound(`https://127.0.0.1:${server.port}`, { label, tls: { ca: pki.server.cert } });
+    open.push(conn);
+    expect((await serverEkm(conn)).ekm).toBe(conn.ekm.toString("hex"));
+  });
+
   it("sends method, headers and body, and parses text and JSON", async () => {
     const conn = await bind();
     const res = await conn.request({
