@@ -46,7 +46,9 @@ function table(results: Result[], baseline: Result): void {
   const width = Math.max(...results.map((r) => r.name.length));
   for (const r of results) {
     const ratio = baseline.opsPerSec / r.opsPerSec;
-    console.log(`  ${r.name.padEnd(width)}  ${format(r.opsPerSec).padStart(9)} ops/s   ${ratio.toFixed(2)}× the floor's time per op`);
+    console.log(
+      `  ${r.name.padEnd(width)}  ${format(r.opsPerSec).padStart(9)} ops/s   ${ratio.toFixed(2)}× the floor's time per op`,
+    );
   }
 }
 
@@ -111,7 +113,9 @@ async function fanIn(): Promise<void> {
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   cache.dispose();
   const same = values.every((v) => v === "token");
-  console.log(`  upstream calls: ${upstreamCalls} (must be 1)   all settled in ${ms.toFixed(1)} ms   same value: ${same}`);
+  console.log(
+    `  upstream calls: ${upstreamCalls} (must be 1)   all settled in ${ms.toFixed(1)} ms   same value: ${same}`,
+  );
   if (upstreamCalls !== 1 || !same) process.exitCode = 1;
 }
 
@@ -130,7 +134,8 @@ async function startPeers() {
   });
   await new Promise<void>((resolve) => issuerServer.listen(0, "127.0.0.1", resolve));
   const issuer = `http://127.0.0.1:${(issuerServer.address() as AddressInfo).port}`;
-  const audience = "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/bench/providers/cs";
+  const audience =
+    "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/bench/providers/cs";
   const sts = await startLocalGoogleSts({ providers: [{ audience, issuer, allowedAudiences: ["bench-audience"] }] });
   const subject = await new SignJWT({})
     .setProtectedHeader({ alg: "RS256", kid: "bench" })

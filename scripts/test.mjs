@@ -22,7 +22,9 @@ function run(title, command, args) {
 
 const steps = {};
 steps.build = run("build", "pnpm", ["run", "build"]);
-steps.tests = steps.build && run("tests", "vitest", ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`]);
+steps.tests =
+  steps.build &&
+  run("tests", "vitest", ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`]);
 steps.gates = steps.build && run("packaging gates (publint --strict, attw)", "node", ["scripts/check-packages.mjs"]);
 steps.typecheck = run("typecheck", "tsc", ["-p", "tsconfig.json", "--noEmit"]);
 steps.lint = run("lint", "biome", ["check", "."]);
@@ -45,7 +47,8 @@ if (existsSync(report)) {
   }
 }
 if (existsSync(gates)) {
-  for (const gate of JSON.parse(readFileSync(gates, "utf8"))) count(`gates ${gate.name}`, gate.ok ? "passed" : "failed");
+  for (const gate of JSON.parse(readFileSync(gates, "utf8")))
+    count(`gates ${gate.name}`, gate.ok ? "passed" : "failed");
 }
 
 console.log("\n== summary");
@@ -53,12 +56,16 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 for (const [name, row] of [...perPackage].sort()) {
-  console.log(`  ${name.padEnd(40)} ${row.passed} passed, ${row.failed} failed${row.skipped ? `, ${row.skipped} skipped` : ""}`);
+  console.log(
+    `  ${name.padEnd(40)} ${row.passed} passed, ${row.failed} failed${row.skipped ? `, ${row.skipped} skipped` : ""}`,
+  );
   passed += row.passed;
   failed += row.failed;
   skipped += row.skipped;
 }
-const failedSteps = Object.entries(steps).filter(([, ok]) => !ok).map(([name]) => name);
+const failedSteps = Object.entries(steps)
+  .filter(([, ok]) => !ok)
+  .map(([name]) => name);
 if (failedSteps.length > 0) console.log(`  failed steps: ${failedSteps.join(", ")}`);
 if (skipped > 0) console.log(`  ${skipped} tests skipped or todo: none should be left behind`);
 console.log(`${passed} passed, ${failed} failed`);
