@@ -135,7 +135,7 @@ async function startPeers() {
   await new Promise<void>((resolve) => issuerServer.listen(0, "127.0.0.1", resolve));
   const issuer = `http://127.0.0.1:${(issuerServer.address() as AddressInfo).port}`;
   const audience =
-    "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/bench/providers/cs";
+    "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/bench-pool/providers/confidential-space";
   const sts = await startLocalGoogleSts({ providers: [{ audience, issuer, allowedAudiences: ["bench-audience"] }] });
   const subject = await new SignJWT({})
     .setProtectedHeader({ alg: "RS256", kid: "bench" })
