@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { ConfspaceError } from "@confspace/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { goodClaims, signRs256, startTestIssuer, type TestIssuer } from "../../test/verify/test-issuer.js";
 import { AttestationPolicyError, AttestationVerifierUnavailableError } from "./errors.js";
 import { FetchJsonError } from "./internal/bounded-fetch.js";
 import type { AttestationVerifierOptions } from "./options.js";
-import { goodClaims, signRs256, startTestIssuer, type TestIssuer } from "./test-issuer.js";
 import { createAttestationVerifier } from "./verifier.js";
 
 const AUDIENCE = "https://relying-party.example";

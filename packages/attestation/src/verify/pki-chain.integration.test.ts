@@ -1,10 +1,10 @@
 import { generateKeyPairSync } from "node:crypto";
 import { type Emulator, generatePkiChain, type PkiChain, startEmulator } from "@confspace/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signRs256 } from "../../test/verify/test-issuer.js";
+import { decode, expectRejected, type Mutation, parts, set } from "../../test/verify/test-tokens.js";
 import type { PolicyCheck } from "./errors.js";
 import type { AttestationVerifier } from "./options.js";
-import { signRs256 } from "./test-issuer.js";
-import { decode, expectRejected, type Mutation, parts, set } from "./test-tokens.js";
 import { createAttestationVerifier } from "./verifier.js";
 
 const AUDIENCE = "https://relying-party.example";

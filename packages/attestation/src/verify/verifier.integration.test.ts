@@ -1,10 +1,7 @@
 import { createHmac, createPublicKey, generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
 import { type Emulator, startEmulator } from "@confspace/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_TOKEN_AUDIENCE } from "../claims.js";
-import { AttestationPolicyError, type PolicyCheck } from "./errors.js";
-import type { AttestationVerifier, AttestationVerifierOptions } from "./options.js";
-import { signRs256 } from "./test-issuer.js";
+import { signRs256 } from "../../test/verify/test-issuer.js";
 import {
   decode,
   del,
@@ -16,7 +13,10 @@ import {
   parts,
   set,
   startTrap,
-} from "./test-tokens.js";
+} from "../../test/verify/test-tokens.js";
+import { DEFAULT_TOKEN_AUDIENCE } from "../claims.js";
+import { AttestationPolicyError, type PolicyCheck } from "./errors.js";
+import type { AttestationVerifier, AttestationVerifierOptions } from "./options.js";
 import { createAttestationVerifier } from "./verifier.js";
 
 const AUDIENCE = "https://relying-party.example";

@@ -2,7 +2,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect } from "vitest";
-import { AttestationPolicyError, type PolicyCheck } from "./errors.js";
+import { AttestationPolicyError, type PolicyCheck } from "../../src/verify/errors.js";
 
 export type Json = Record<string, unknown>;
 export type Mutation = (target: Json) => void;
