@@ -80,6 +80,14 @@ export class JwksCache {
     }
   }
 
+  /** Loads the key set now (discovery, then JWKS) unless it is fresh; throws when no usable key set results. */
+  async prefetch(): Promise<void> {
+    if (this.#keys === undefined || this.#options.now() - this.#keys.fetchedAt >= this.#options.cacheMaxAgeMs) {
+      await this.#refresh();
+    }
+    if (this.#keys === undefined) throw this.#unavailable("the issuer's signing keys could not be fetched");
+  }
+
   /** Fetches the key set unless a fetch happened within the cooldown; never throws. */
   async #refresh(): Promise<void> {
     if (this.#inflight !== undefined) return this.#inflight;

@@ -149,4 +149,12 @@ export interface AttestationVerifier {
    * @throws AttestationVerifierUnavailableError the issuer's keys cannot be obtained right now.
    */
   verify(token: string, options?: VerifyOptions): Promise<ConfidentialSpaceClaims>;
+  /**
+   * Fetches the issuer's discovery document and JWKS now, so a relying party can pin them
+   * at startup and fail fast on a wrong issuer or an unreachable JWKS. Resolves at once for
+   * PKI verifiers (their trust anchor is the pinned root). Optional: `verify` fetches on demand.
+   *
+   * @throws AttestationVerifierUnavailableError the keys cannot be obtained.
+   */
+  ready(): Promise<void>;
 }

@@ -440,4 +440,17 @@ describe("OIDC keys of a fresh emulator", () => {
     await expect(v.verify(await ownMint())).rejects.toMatchObject({ code: "ERR_VERIFIER_UNAVAILABLE" });
     expect(own.jwksRequests).toBe(3);
   });
+
+  it("ready() pins the keys at startup so the first verify makes no request, and fails fast when they cannot be had", async () => {
+    await using own = await startEmulator({ now: () => NOW, writeTokenFile: false });
+    const v = createAttestationVerifier({ issuer: own.issuer, audience: AUDIENCE, clock: () => NOW });
+    await v.ready();
+    expect(own.jwksRequests).toBe(1);
+    await expect(v.verify(await own.mintToken({ audience: AUDIENCE, issuedAt: NOW_S - 60 }))).resolves.toBeDefined();
+    expect(own.jwksRequests).toBe(1);
+
+    own.failNextJwks({ status: 503, body: "down", count: Number.POSITIVE_INFINITY });
+    const cold = createAttestationVerifier({ issuer: own.issuer, audience: AUDIENCE, clock: () => NOW });
+    await expect(cold.ready()).rejects.toMatchObject({ code: "ERR_VERIFIER_UNAVAILABLE" });
+  });
 });

@@ -21,7 +21,7 @@ const FORBIDDEN_HEADERS = ["jku", "x5u", "jwk"] as const;
  * optional nonce binding, then the workload {@link VerificationPolicy}.
  *
  * Options are checked here (a `TypeError` names the bad one). Keys are fetched on the
- * first `verify` call, not here.
+ * first `verify` call, or up front with `ready()`.
  *
  * @example
  * ```ts
@@ -51,6 +51,9 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
       : undefined;
   return Object.freeze({
     verify: (token: string, verifyOptions?: VerifyOptions) => verify(resolved, jwks, token, verifyOptions),
+    ready: async () => {
+      await jwks?.prefetch();
+    },
   });
 }
 
