@@ -1,1 +1,26 @@
-export {};
+export type { Broker, BrokerAddress, CloseOptions, CreateBrokerOptions } from "./broker.js";
+export { createBroker } from "./broker.js";
+export type {
+  AttestationConfig,
+  AwsCredentialsEnvConfig,
+  AwsGrant,
+  AwsUpstreamConfig,
+  AzureGrant,
+  AzureTenantConfig,
+  BrokerConfig,
+  GrantConfig,
+  GrantMatch,
+  LimitsConfig,
+  ListenConfig,
+  RateLimitConfig,
+  TlsConfig,
+  UpstreamsConfig,
+} from "./config-types.js";
+export { ENV_BROKER_CONFIG, ENV_BROKER_LOG_LEVEL } from "./env.js";
+export type { BrokerConfigErrorOptions } from "./errors.js";
+export { BrokerConfigError } from "./errors.js";
+export type { ParseBrokerConfigOptions } from "./load-config.js";
+export { loadBrokerConfig, parseBrokerConfig } from "./load-config.js";
+export type { RequestOutcome } from "./metrics.js";
+export { BrokerMetrics, PROMETHEUS_CONTENT_TYPE } from "./metrics.js";
+export { validateBrokerConfig } from "./validate-config.js";

@@ -1,0 +1,287 @@
+import { readFile } from "node:fs/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type Server } from "node:https";
+import type { AddressInfo } from "node:net";
+import { type AttestationVerifier, createAttestationVerifier } from "@confspace/attestation/verify";
+import { type Clock, type Logger, noopLogger, redactingLogger, systemClock } from "@confspace/core";
+import { brokerEkmOptions } from "@confspace/ekm-tls";
+import type { BrokerConfig } from "./config-types.js";
+import { BrokerConfigError } from "./errors.js";
+import { AwsUpstream } from "./internal/aws-upstream.js";
+import { AzureUpstream } from "./internal/azure-upstream.js";
+import { compileGrants } from "./internal/grants.js";
+import { sendJson, sendText } from "./internal/http.js";
+import { RateLimiter } from "./internal/rate-limiter.js";
+import { handleTokenRequest, type TokenHandlerContext } from "./internal/token-handler.js";
+import { rateLimitKey } from "./internal/workload-identity.js";
+import { BrokerMetrics, PROMETHEUS_CONTENT_TYPE } from "./metrics.js";
+import { validateBrokerConfig } from "./validate-config.js";
+
+/** Options of {@link createBroker}. */
+export interface CreateBrokerOptions {
+  /** Where the broker logs (one line per request, never a token or secret). Wrapped with `redactingLogger`. Default: no logging. */
+  logger?: Logger;
+  /** Time for verification, caches and rate limits. Default `systemClock`. */
+  clock?: Clock;
+  /** Where `…Env` variables of the configuration are read. Default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** `fetch` for the issuer's discovery document and JWKS. Default the global `fetch`. */
+  fetch?: typeof globalThis.fetch;
+}
+
+/** Where a listening broker can be reached. */
+export interface BrokerAddress {
+  /** `https://host:port`. */
+  url: string;
+  host: string;
+  port: number;
+}
+
+/** Options of {@link Broker.close}. */
+export interface CloseOptions {
+  /** How long in-flight requests may take before connections are cut, ms. Default `limits.shutdownTimeoutSeconds` (10 s). */
+  timeoutMs?: number;
+}
+
+/** A token broker: an HTTPS (TLS 1.3) server answering `POST /v1/token`, `GET /healthz` and `GET /metrics`. */
+export interface Broker extends AsyncDisposable {
+  /**
+   * Reads the TLS files, starts listening and resolves with the address. Also fetches the
+   * issuer's keys in the background (a failure is logged; requests retry it).
+   *
+   * @throws {BrokerConfigError} a configured file cannot be read (`field` names it).
+   */
+  listen(): Promise<BrokerAddress>;
+  /** The address once listening. */
+  readonly address: BrokerAddress | undefined;
+  /** The metrics served by `GET /metrics`. */
+  readonly metrics: BrokerMetrics;
+  /**
+   * Graceful shutdown: stops accepting connections, lets in-flight requests finish (until
+   * the deadline, then cuts connections), then disposes caches and upstream clients.
+   * Idempotent; resolves when everything is closed.
+   */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+/**
+ * Creates a token broker from a configuration object (validated here, like a file read by
+ * `loadBrokerConfig`). Environment variables named by the configuration are read now;
+ * files when `listen()` is called.
+ *
+ * @throws {BrokerConfigError} the configuration is invalid or names an unset variable.
+ *
+ * @example
+ * ```ts
+ * const broker = createBroker(await loadBrokerConfig("broker.yaml"), { logger: jsonLogger() });
+ * const { url } = await broker.listen();
+ * process.once("SIGTERM", () => broker.close());
+ * ```
+ */
+export function createBroker(config: BrokerConfig, options: CreateBrokerOptions = {}): Broker {
+  const valid = validateBrokerConfig(config);
+  const logger = redactingLogger(options.logger ?? noopLogger);
+  const clock = options.clock ?? systemClock;
+  const env = options.env ?? process.env;
+  const metrics = new BrokerMetrics();
+  const limits = valid.limits ?? {};
+  const timeoutMs = (limits.upstreamTimeoutSeconds ?? 10) * 1000;
+
+  const verifier = buildVerifier(valid, clock, options.fetch);
+  const azureTenants = valid.upstreams?.azure;
+  const azure =
+    azureTenants === undefined
+      ? undefined
+      : new AzureUpstream({ tenants: azureTenants, env, clock, metrics, timeoutMs });
+  let aws: AwsUpstream | undefined;
+  try {
+    aws =
+      valid.upstreams?.aws === undefined
+        ? undefined
+        : new AwsUpstream({ config: valid.upstreams.aws, env, metrics, timeoutMs });
+  } catch (error) {
+    azure?.dispose();
+    throw error;
+  }
+  const rate = limits.rateLimit ?? {};
+  const context: TokenHandlerContext = {
+    verifier,
+    ekmOptions: brokerEkmOptions(valid.attestation.audience),
+    grants: compileGrants(valid.grants),
+    azure,
+    aws,
+    rateLimiter: new RateLimiter({
+      ratePerSecond: rate.ratePerSecond ?? 1,
+      burst: rate.burst ?? 10,
+      now: () => clock.now(),
+    }),
+    rateLimitKey: rateLimitKey(rate.per ?? "instance"),
+    metrics,
+    logger,
+    clock,
+    maxBodyBytes: limits.maxBodyBytes ?? 65_536,
+  };
+  const metricsEnabled = valid.metrics !== false;
+
+  let server: Server | undefined;
+  let address: BrokerAddress | undefined;
+  let closing: Promise<void> | undefined;
+  const inflight = new Set<Promise<void>>();
+
+  const route = (req: IncomingMessage, res: ServerResponse) => {
+    if (closing !== undefined) res.setHeader("connection", "close");
+    const path = (req.url ?? "/").split("?", 1)[0];
+    const allow =
+      path === "/v1/token"
+        ? "POST"
+        : path === "/healthz" || (path === "/metrics" && metricsEnabled)
+          ? "GET"
+          : undefined;
+    if (allow === undefined) return sendJson(res, 404, { error: "not_found", error_description: "unknown path" });
+    if (req.method !== allow && !(allow === "GET" && req.method === "HEAD")) {
+      return sendJson(res, 405, { error: "method_not_allowed", error_description: `use ${allow}` }, { allow });
+    }
+    if (path === "/healthz") {
+      return sendJson(res, closing === undefined ? 200 : 503, {
+        status: closing === undefined ? "ok" : "shutting_down",
+      });
+    }
+    if (path === "/metrics") return sendText(res, 200, metrics.render(), PROMETHEUS_CONTENT_TYPE);
+    const done = handleTokenRequest(context, req, res).finally(() => inflight.delete(done));
+    inflight.add(done);
+  };
+
+  const broker: Broker = {
+    get address() {
+      return address;
+    },
+    metrics,
+    async listen() {
+      if (server !== undefined) throw new Error("the broker is already listening");
+      if (closing !== undefined) throw new Error("the broker has been closed");
+      const tls = await readTlsFiles(valid);
+      await azure?.checkFiles();
+      const requestTimeoutMs = (limits.requestTimeoutSeconds ?? 10) * 1000;
+      const options = {
+        ...tls,
+        // TLS 1.3 only: exported keying material is only bound to one connection there.
+        minVersion: "TLSv1.3",
+        maxVersion: "TLSv1.3",
+        ALPNProtocols: ["http/1.1"],
+        requestCert: tls.ca !== undefined,
+        rejectUnauthorized: tls.ca !== undefined && valid.tls.requireClientCertificate !== false,
+        requestTimeout: requestTimeoutMs,
+        headersTimeout: Math.min(requestTimeoutMs, 10_000),
+        keepAliveTimeout: 5_000,
+        maxHeaderSize: 16_384,
+      } as const;
+      try {
+        server = createServer(options, route);
+      } catch (error) {
+        // OpenSSL refuses a malformed PEM or a key that does not match the certificate here.
+        throw new BrokerConfigError(
+          "the certificate and key cannot be used together (malformed PEM or mismatched key)",
+          {
+            field: "tls",
+            cause: error,
+          },
+        );
+      }
+      server.on("tlsClientError", (error: Error & { code?: string }) => {
+        logger.debug("TLS handshake refused", { code: error.code, reason: error.message });
+      });
+      const host = valid.listen?.host ?? "0.0.0.0";
+      const port = valid.listen?.port ?? 8443;
+      const listening = server;
+      await new Promise<void>((resolve, reject) => {
+        listening.once("error", reject);
+        listening.listen(port, host, () => {
+          listening.off("error", reject);
+          resolve();
+        });
+      });
+      const bound = listening.address() as AddressInfo;
+      const shownHost = bound.address.includes(":") ? `[${bound.address}]` : bound.address;
+      address = { url: `https://${shownHost}:${bound.port}`, host: bound.address, port: bound.port };
+      logger.info("broker listening", { url: address.url, grants: valid.grants.length });
+      verifier.ready().catch((error: unknown) => {
+        logger.warn("the attestation issuer's keys could not be fetched at startup; retrying on demand", { error });
+      });
+      return address;
+    },
+    close(closeOptions = {}) {
+      closing ??= shutdown(closeOptions.timeoutMs ?? (limits.shutdownTimeoutSeconds ?? 10) * 1000);
+      return closing;
+    },
+    [Symbol.asyncDispose]() {
+      return broker.close();
+    },
+  };
+
+  async function shutdown(deadlineMs: number): Promise<void> {
+    const current = server;
+    if (current !== undefined) {
+      const closed = new Promise<void>((resolve) => current.close(() => resolve()));
+      current.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<"deadline">((resolve) => {
+        timer = setTimeout(() => resolve("deadline"), deadlineMs);
+      });
+      const result = await Promise.race([Promise.allSettled([...inflight]).then(() => "drained" as const), deadline]);
+      if (result === "deadline")
+        logger.warn("shutdown deadline reached; cutting connections", { inflight: inflight.size });
+      current.closeIdleConnections();
+      if (result === "deadline") current.closeAllConnections();
+      else setTimeout(() => current.closeAllConnections(), 1_000).unref();
+      await closed;
+      clearTimeout(timer);
+    }
+    azure?.dispose();
+    aws?.dispose();
+    logger.info("broker closed");
+  }
+
+  return broker;
+}
+
+function buildVerifier(
+  config: BrokerConfig,
+  clock: Clock,
+  fetch: typeof globalThis.fetch | undefined,
+): AttestationVerifier {
+  const a = config.attestation;
+  try {
+    return createAttestationVerifier({
+      audience: a.audience,
+      requireNonce: true,
+      clock: () => clock.now(),
+      ...(a.issuer === undefined ? {} : { issuer: a.issuer }),
+      ...(a.tokenType === undefined ? {} : { tokenType: a.tokenType }),
+      ...(a.pkiRootFingerprint === undefined ? {} : { pkiRootFingerprint: a.pkiRootFingerprint }),
+      ...(a.jwksUri === undefined ? {} : { jwksUri: a.jwksUri }),
+      ...(a.policy === undefined ? {} : { policy: a.policy }),
+      ...(a.clockToleranceSeconds === undefined ? {} : { clockToleranceMs: a.clockToleranceSeconds * 1000 }),
+      ...(a.maxTokenAgeSeconds === undefined ? {} : { maxTokenAgeMs: a.maxTokenAgeSeconds * 1000 }),
+      ...(fetch === undefined ? {} : { fetch }),
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : "is invalid";
+    throw new BrokerConfigError(message, { field: "attestation", cause: error });
+  }
+}
+
+async function readTlsFiles(config: BrokerConfig): Promise<{ cert: Buffer; key: Buffer; ca?: Buffer }> {
+  const read = async (path: string, field: string) => {
+    try {
+      return await readFile(path);
+    } catch (error) {
+      throw new BrokerConfigError("the file cannot be read", { field, cause: error });
+    }
+  };
+  const [cert, key, ca] = await Promise.all([
+    read(config.tls.certFile, "tls.certFile"),
+    read(config.tls.keyFile, "tls.keyFile"),
+    config.tls.clientCaFile === undefined ? undefined : read(config.tls.clientCaFile, "tls.clientCaFile"),
+  ]);
+  return ca === undefined ? { cert, key } : { cert, key, ca };
+}

@@ -1,0 +1,236 @@
+import type { VerificationPolicy } from "@confspace/attestation/verify";
+
+/**
+ * The broker's configuration, as read from a YAML or JSON file by `loadBrokerConfig` or
+ * passed to `createBroker`. Field names are camelCase in both. Secrets are never inline:
+ * a client secret is named by the environment variable holding it, a certificate by its
+ * file path.
+ */
+export interface BrokerConfig {
+  /** Where to listen. Default `{ host: "0.0.0.0", port: 8443 }`. */
+  listen?: ListenConfig;
+  /** Server certificate and optional client-certificate verification. Required. */
+  tls: TlsConfig;
+  /** How attestation tokens are verified. Required. */
+  attestation: AttestationConfig;
+  /** The credentials the broker itself uses to obtain tokens upstream. */
+  upstreams?: UpstreamsConfig;
+  /** Which workloads may obtain which credentials. At least one. */
+  grants: GrantConfig[];
+  /** Request limits, rate limit and timeouts. Defaults below. */
+  limits?: LimitsConfig;
+  /** Serve `GET /metrics` (Prometheus text format). Default `true`. */
+  metrics?: boolean;
+}
+
+/** Listen address. */
+export interface ListenConfig {
+  /** Interface to bind. Default `"0.0.0.0"`. */
+  host?: string;
+  /** TCP port, 0 for any free port. Default `8443`. */
+  port?: number;
+}
+
+/**
+ * The broker's TLS server. The version is always TLS 1.3 (the server sets
+ * `minVersion: "TLSv1.3"`): the token binding uses TLS exported keying material, which
+ * is only safe on TLS 1.3. The broker must terminate TLS itself; a load balancer in front
+ * has to be TCP passthrough.
+ */
+export interface TlsConfig {
+  /** PEM certificate chain of the server, leaf first. Required. */
+  certFile: string;
+  /** PEM private key of the server. Required. */
+  keyFile: string;
+  /**
+   * PEM CA certificate(s) that client certificates must chain to. Setting it turns on
+   * mutual TLS. Default: none (no client certificate requested).
+   */
+  clientCaFile?: string;
+  /**
+   * With `clientCaFile`: refuse connections without a valid client certificate at the
+   * handshake. `false` requests a certificate but still serves clients without one.
+   * Default `true`.
+   */
+  requireClientCertificate?: boolean;
+}
+
+/** How attestation tokens are verified (passed to `createAttestationVerifier`). */
+export interface AttestationConfig {
+  /**
+   * The one audience accepted; also the context of the TLS exporter that binds a token to
+   * its connection. Use the broker's URL. Required.
+   */
+  audience: string;
+  /** Expected issuer. Default `https://confidentialcomputing.googleapis.com`. */
+  issuer?: string;
+  /** `"OIDC"` (keys from the issuer's JWKS) or `"PKI"` (x5c chain to a pinned root). Default `"OIDC"`. */
+  tokenType?: "OIDC" | "PKI";
+  /** SHA-256 fingerprint of the PKI root, hex (colons optional). Required with `tokenType: "PKI"`. */
+  pkiRootFingerprint?: string;
+  /** JWKS URL to use instead of the discovery document's `jwks_uri`. Default: discovered. */
+  jwksUri?: string;
+  /** Allowed clock skew, seconds. Default 30. */
+  clockToleranceSeconds?: number;
+  /** Maximum token age (`now - iat`), seconds. Default 3600. */
+  maxTokenAgeSeconds?: number;
+  /**
+   * Policy every token must satisfy before any grant is considered (image digests,
+   * projects, service accounts, hardware, support attributes, debug…). A failure is
+   * `401 invalid_token` with the failed `check`. Default: the verifier's defaults
+   * (production images with `STABLE` support, debug refused).
+   */
+  policy?: VerificationPolicy;
+}
+
+/** Upstream identity providers, by kind. */
+export interface UpstreamsConfig {
+  /** Microsoft Entra applications, by a name that grants refer to (`grants[].azure[].tenant`). */
+  azure?: Record<string, AzureTenantConfig>;
+  /** AWS STS. Required when a grant lists AWS roles. */
+  aws?: AwsUpstreamConfig;
+}
+
+/**
+ * One Microsoft Entra application (service principal) the broker authenticates as, with
+ * the client-credentials grant. Exactly one of `clientSecretEnv` and
+ * `clientCertificateFile`.
+ */
+export interface AzureTenantConfig {
+  /** Directory (tenant) id, a GUID or domain. Required. */
+  tenantId: string;
+  /** Application (client) id. Required. */
+  clientId: string;
+  /** Name of the environment variable holding the client secret (never the secret itself). */
+  clientSecretEnv?: string;
+  /** Path of a PEM file holding the client certificate and its private key. */
+  clientCertificateFile?: string;
+  /** Send the certificate chain (`x5c`) for subject-name/issuer authentication. Default `false`. */
+  sendCertificateChain?: boolean;
+  /**
+   * Entra authority, https. Default `https://login.microsoftonline.com`. When set, instance
+   * discovery is disabled (sovereign clouds, Azure Stack, local test endpoints).
+   */
+  authorityHost?: string;
+}
+
+/** AWS STS, used for `AssumeRole`. */
+export interface AwsUpstreamConfig {
+  /** AWS region of the STS endpoint, e.g. `us-east-1`. Required. */
+  region: string;
+  /** STS endpoint URL (a VPC endpoint, a local test server). Default: the regional endpoint. */
+  endpoint?: string;
+  /**
+   * The broker's own AWS credentials, by environment variable names. Default: the AWS
+   * SDK's default chain (environment, web identity such as EKS IRSA, ECS, instance
+   * metadata…).
+   */
+  credentials?: AwsCredentialsEnvConfig;
+}
+
+/** Environment variable names holding the broker's AWS credentials. */
+export interface AwsCredentialsEnvConfig {
+  /** Variable holding the access key id. Required. */
+  accessKeyIdEnv: string;
+  /** Variable holding the secret access key. Required. */
+  secretAccessKeyEnv: string;
+  /** Variable holding a session token (temporary credentials). Default: none. */
+  sessionTokenEnv?: string;
+}
+
+/**
+ * Which workloads (`match`) may obtain which credentials (`azure`, `aws`). A workload may
+ * obtain a scope or role only if a grant that matches it lists it; matching is exact.
+ */
+export interface GrantConfig {
+  /** Unique name, used in logs and metrics. Required. */
+  name: string;
+  /** What the workload's verified claims must show. Every field given must hold. */
+  match: GrantMatch;
+  /** Azure scopes this grant gives, by tenant. */
+  azure?: AzureGrant[];
+  /** AWS roles this grant gives. */
+  aws?: AwsGrant[];
+}
+
+/**
+ * Conditions on the verified claims. Fields combine with AND; a list matches when the
+ * claim equals one of its entries exactly. At least one of `imageDigests`, `projectIds`,
+ * `projectNumbers` and `serviceAccounts` is required, so no grant can match every
+ * workload by accident.
+ */
+export interface GrantMatch {
+  /** `submods.container.image_digest` values (`sha256:` + 64 lowercase hex). */
+  imageDigests?: string[];
+  /** `submods.gce.project_id` values. */
+  projectIds?: string[];
+  /** `submods.gce.project_number` values (decimal strings). */
+  projectNumbers?: string[];
+  /** At least one entry of `google_service_accounts` must be listed. */
+  serviceAccounts?: string[];
+  /** `hwmodel` values. Default: any the verifier accepts. */
+  hardwareModels?: string[];
+  /** Attributes that must all be in `submods.confidential_space.support_attributes`. Default: none beyond the verifier's. */
+  supportAttributes?: string[];
+  /** Lowest `swversion`, compared numerically. Default: none beyond the verifier's. */
+  minSwVersion?: number;
+  /** `submods.container.restart_policy` values. Default: any. */
+  restartPolicies?: string[];
+  /**
+   * Whether a debug image (`dbgstat` other than `disabled-since-boot`) matches. The
+   * verifier policy must allow debug too. Default `false`.
+   */
+  allowDebug?: boolean;
+}
+
+/** Azure scopes granted in one tenant. */
+export interface AzureGrant {
+  /** Name of an entry of `upstreams.azure`. */
+  tenant: string;
+  /** Scopes, each `{resource}/.default` (the client-credentials form), e.g. `https://storage.azure.com/.default`. */
+  scopes: string[];
+}
+
+/** One AWS role granted. */
+export interface AwsGrant {
+  /** Role ARN, e.g. `arn:aws:iam::123456789012:role/reader`. */
+  roleArn: string;
+  /** Longest session, seconds, 900–43 200; longer requests are clamped to it. Default 3600. */
+  maxDurationSeconds?: number;
+  /**
+   * Session tags, tag key → claim path (dotted, from the token's root), e.g.
+   * `{ "container.image_digest": "submods.container.image_digest" }`. String, number and
+   * boolean claims become the value; arrays of strings are joined with `=` (as in AWS
+   * principal tags: `LATEST=STABLE=USABLE`). A missing claim or a value AWS would refuse
+   * (over 256 characters, characters outside `[\p{L}\p{Z}\p{N}_.:/=+\-@]`) refuses the
+   * request. Default: none. The role's trust policy must allow `sts:TagSession`.
+   */
+  sessionTags?: Record<string, string>;
+}
+
+/** Limits. */
+export interface LimitsConfig {
+  /** Largest request body, bytes; larger bodies get 413. Default 65 536. */
+  maxBodyBytes?: number;
+  /** Time to receive a whole request (headers and body), seconds. Default 10. */
+  requestTimeoutSeconds?: number;
+  /** Time allowed for one upstream call, seconds. Default 10. */
+  upstreamTimeoutSeconds?: number;
+  /** On shutdown, how long in-flight requests may take before connections are cut, seconds. Default 10. */
+  shutdownTimeoutSeconds?: number;
+  /** Token bucket per workload identity. */
+  rateLimit?: RateLimitConfig;
+}
+
+/** A token bucket per workload identity, applied after verification. */
+export interface RateLimitConfig {
+  /** Tokens added per second. Default 1. */
+  ratePerSecond?: number;
+  /** Bucket size: requests allowed at once after a quiet period. Default 10. */
+  burst?: number;
+  /**
+   * What one bucket covers: `"instance"` (image digest + project number + instance id),
+   * `"image"` (image digest) or `"project"` (project number). Default `"instance"`.
+   */
+  per?: "instance" | "image" | "project";
+}

@@ -1,0 +1,5 @@
+/** Environment variable the CLI reads the configuration path from when `--config` is not given. */
+export const ENV_BROKER_CONFIG = "CONFSPACE_BROKER_CONFIG";
+
+/** Environment variable setting the CLI's log level (`debug`, `info`, `warn`, `error`) when `--log-level` is not given. */
+export const ENV_BROKER_LOG_LEVEL = "CONFSPACE_BROKER_LOG_LEVEL";

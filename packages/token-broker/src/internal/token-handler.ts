@@ -1,0 +1,224 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  AttestationPolicyError,
+  type AttestationVerifier,
+  AttestationVerifierUnavailableError,
+} from "@confspace/attestation/verify";
+import type { Clock, LogFields, Logger } from "@confspace/core";
+import { brokerNonce, EkmError, type ExportKeyingMaterialOptions, requestKeyingMaterial } from "@confspace/ekm-tls";
+import type { BrokerMetrics, RequestOutcome } from "../metrics.js";
+import type { AwsUpstream } from "./aws-upstream.js";
+import { type AzureUpstream, refreshInSeconds } from "./azure-upstream.js";
+import { type CompiledGrant, findAwsGrant, findAzureGrant } from "./grants.js";
+import { BodyReadError, BodyTooLargeError, readBody, sendJson } from "./http.js";
+import type { RateLimiter } from "./rate-limiter.js";
+import { ReplyError } from "./reply-error.js";
+import { deriveSessionTags, SessionTagError } from "./session-tags.js";
+import {
+  type AwsTokenRequest,
+  type AzureTokenRequest,
+  InvalidTokenRequestError,
+  parseTokenRequest,
+} from "./token-request.js";
+import { UpstreamUnavailableError } from "./upstream-error.js";
+import { type WorkloadIdentity, workloadIdentity } from "./workload-identity.js";
+
+/** Everything one token request needs; built once by the broker. */
+export interface TokenHandlerContext {
+  verifier: AttestationVerifier;
+  /** Exporter inputs of the binding (`brokerEkmOptions(audience)`). */
+  ekmOptions: ExportKeyingMaterialOptions;
+  grants: readonly CompiledGrant[];
+  azure: AzureUpstream | undefined;
+  aws: AwsUpstream | undefined;
+  rateLimiter: RateLimiter;
+  rateLimitKey: (identity: WorkloadIdentity) => string;
+  metrics: BrokerMetrics;
+  logger: Logger;
+  clock: Clock;
+  maxBodyBytes: number;
+}
+
+/** Headers a proxy adds; their presence on a nonce mismatch points at a TLS-terminating proxy. */
+const PROXY_HEADERS = ["forwarded", "x-forwarded-for", "x-forwarded-proto", "x-real-ip", "via"];
+
+/**
+ * `POST /v1/token`: body → binding nonce from this request's own TLS connection → verify
+ * → rate limit → grant → upstream credential. Answers and logs exactly once.
+ */
+export async function handleTokenRequest(ctx: TokenHandlerContext, req: IncomingMessage, res: ServerResponse) {
+  const started = performance.now();
+  const fields: LogFields = { requestId: randomUUID() };
+  const abort = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) abort.abort(new Error("the client went away"));
+  });
+  ctx.metrics.inflight.add(1);
+  let outcome: RequestOutcome = "ok";
+  let status = 200;
+  try {
+    const body = await issue(ctx, req, fields, abort.signal);
+    sendJson(res, 200, body);
+  } catch (error) {
+    const reply = toReply(error, fields);
+    outcome = reply.error;
+    status = reply.status;
+    if (reply.extra.check !== undefined) ctx.metrics.verificationFailures.inc({ check: reply.extra.check });
+    if (reply.extra.check === "nonce") logBindingMismatch(ctx.logger, req, fields);
+    if (!res.headersSent && !res.destroyed) reply.send(res);
+    if (outcome === "server_error")
+      ctx.logger.error("unexpected error answering a token request", { ...fields, error });
+  } finally {
+    const seconds = (performance.now() - started) / 1000;
+    ctx.metrics.inflight.add(-1);
+    ctx.metrics.requests.inc({ outcome, provider: String(fields.provider ?? "none") });
+    ctx.metrics.requestDuration.observe(seconds, { outcome });
+    const line = { ...fields, outcome, status, durationMs: Math.round(seconds * 10_000) / 10 };
+    if (status >= 500) ctx.logger.error("token request", line);
+    else if (status === 401 || status === 403) ctx.logger.warn("token request", line);
+    else ctx.logger.info("token request", line);
+  }
+}
+
+async function issue(ctx: TokenHandlerContext, req: IncomingMessage, fields: LogFields, signal: AbortSignal) {
+  const type = req.headers["content-type"];
+  if (type !== undefined && !/^application\/json\s*(?:;|$)/i.test(type)) {
+    throw new ReplyError("invalid_request", "the body must be JSON (Content-Type: application/json)");
+  }
+  const request = parseTokenRequest(await readBody(req, ctx.maxBodyBytes));
+  fields.provider = request.provider;
+  if (request.provider === "azure") fields.scope = request.scope;
+  else fields.roleArn = request.roleArn;
+
+  // The nonce the token must carry, recomputed from the connection this request arrived on.
+  const nonce = brokerNonce(requestKeyingMaterial(req, ctx.ekmOptions));
+  const claims = (await ctx.verifier.verify(request.attestationToken, { nonce })) as Record<string, unknown>;
+  const identity = workloadIdentity(claims);
+  fields.workload = identity;
+
+  const decision = ctx.rateLimiter.take(ctx.rateLimitKey(identity));
+  if (!decision.allowed) {
+    throw new ReplyError("rate_limited", "too many requests from this workload; retry later", {
+      retryAfterMs: decision.retryAfterMs,
+    });
+  }
+  return request.provider === "azure"
+    ? issueAzure(ctx, request, claims, fields, signal)
+    : issueAws(ctx, request, claims, identity, fields, signal);
+}
+
+async function issueAzure(
+  ctx: TokenHandlerContext,
+  request: AzureTokenRequest,
+  claims: Record<string, unknown>,
+  fields: LogFields,
+  signal: AbortSignal,
+) {
+  const lookup = findAzureGrant(ctx.grants, claims, request.scope);
+  if (!lookup.granted) throw denied(lookup.reason, "this scope");
+  fields.grant = lookup.grant.name;
+  if (ctx.azure === undefined) throw new Error("a grant names an Azure tenant but no Azure upstream is configured");
+  const token = await ctx.azure.getToken(lookup.value, request.scope, signal);
+  return {
+    access_token: token.token,
+    token_type: "Bearer",
+    expires_on: Math.floor(token.expiresOnTimestamp / 1000),
+    refresh_in: refreshInSeconds(token, ctx.clock.now()),
+  };
+}
+
+async function issueAws(
+  ctx: TokenHandlerContext,
+  request: AwsTokenRequest,
+  claims: Record<string, unknown>,
+  identity: WorkloadIdentity,
+  fields: LogFields,
+  signal: AbortSignal,
+) {
+  const lookup = findAwsGrant(ctx.grants, claims, request.roleArn);
+  if (!lookup.granted) throw denied(lookup.reason, "this role");
+  fields.grant = lookup.grant.name;
+  if (ctx.aws === undefined) throw new Error("a grant names an AWS role but no AWS upstream is configured");
+  const role = lookup.value;
+  const durationSeconds = Math.min(request.durationSeconds ?? role.maxDurationSeconds, role.maxDurationSeconds);
+  const sessionName = request.sessionName ?? defaultSessionName(identity);
+  fields.durationSeconds = durationSeconds;
+  fields.sessionName = sessionName;
+  const tags = deriveSessionTags(role.sessionTags, claims);
+  const session = await ctx.aws.assumeRole({ roleArn: role.roleArn, sessionName, durationSeconds, tags }, signal);
+  return {
+    access_key_id: session.accessKeyId,
+    secret_access_key: session.secretAccessKey,
+    session_token: session.sessionToken,
+    expiration: new Date(session.expiration).toISOString(),
+  };
+}
+
+/** `confspace-{instance id}` (digits), or `confspace-broker` when the token names no instance. */
+function defaultSessionName(identity: WorkloadIdentity): string {
+  const id = identity.instanceId;
+  return id !== undefined && /^[\w+=,.@-]{1,54}$/.test(id) ? `confspace-${id}` : "confspace-broker";
+}
+
+function denied(reason: "no_matching_grant" | "not_granted", what: string): ReplyError {
+  return new ReplyError(
+    "access_denied",
+    reason === "no_matching_grant"
+      ? "no grant of this broker matches this workload"
+      : `no grant matching this workload gives ${what}`,
+  );
+}
+
+function toReply(error: unknown, fields: LogFields): ReplyError {
+  if (error instanceof ReplyError) return error;
+  if (error instanceof BodyTooLargeError) {
+    return new ReplyError("request_too_large", `the body exceeds ${error.limitBytes} bytes`, { closeConnection: true });
+  }
+  if (error instanceof BodyReadError) return new ReplyError("invalid_request", "the request body could not be read");
+  if (error instanceof InvalidTokenRequestError) return new ReplyError("invalid_request", error.message);
+  if (error instanceof EkmError) {
+    return new ReplyError("invalid_request", "the connection's TLS keying material is unavailable (TLS 1.3 required)");
+  }
+  if (error instanceof AttestationPolicyError) {
+    fields.check = error.check;
+    if (error.claim !== undefined) fields.claim = error.claim;
+    return new ReplyError("invalid_token", `the attestation token was rejected: ${error.message}`, {
+      check: error.check,
+    });
+  }
+  if (error instanceof AttestationVerifierUnavailableError) {
+    fields.error = error;
+    return new ReplyError("verifier_unavailable", "the attestation issuer's keys are unavailable; retry later", {
+      retryAfterMs: Math.max(1_000, error.retryAfterMs),
+    });
+  }
+  if (error instanceof SessionTagError) {
+    fields.sessionTag = error.tag;
+    return new ReplyError("access_denied", `${error.message}; the grant cannot be used by this workload`);
+  }
+  if (error instanceof UpstreamUnavailableError) {
+    fields.upstreamError = error.cause;
+    return new ReplyError(
+      "upstream_unavailable",
+      `the ${error.provider} identity provider is unavailable; retry later`,
+      {
+        retryAfterMs: Math.max(1_000, error.retryAfterMs),
+      },
+    );
+  }
+  return new ReplyError("server_error", "the broker failed to answer; retry later");
+}
+
+function logBindingMismatch(logger: Logger, req: IncomingMessage, fields: LogFields): void {
+  const proxyHeaders = PROXY_HEADERS.filter((name) => req.headers[name] !== undefined);
+  const message =
+    proxyHeaders.length > 0
+      ? "TLS binding mismatch: the token's nonce is not this connection's keying material, and the request carries " +
+        `proxy headers (${proxyHeaders.join(", ")}): a TLS-terminating proxy is most likely in front of the broker. ` +
+        "The broker must terminate TLS itself: put it behind TCP passthrough."
+      : "TLS binding mismatch: the token's nonce is not this connection's keying material. Either the token was " +
+        "bound to another connection (a replay), or a TLS-terminating proxy is in front of the broker; the broker " +
+        "must terminate TLS itself (TCP passthrough).";
+  logger.warn(message, { requestId: fields.requestId, check: "nonce", proxyHeaders });
+}
