@@ -1,6 +1,12 @@
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLIENT_ID, CERT_CLIENT_ID, type RunningBroker, startTestEnvironment, type TestEnvironment } from "../test/harness.js";
+import {
+  CERT_CLIENT_ID,
+  CLIENT_ID,
+  type RunningBroker,
+  startTestEnvironment,
+  type TestEnvironment,
+} from "../test/harness.js";
 import { connectWorkload, STORAGE_SCOPE, sendOn } from "../test/workload.js";
 
 describe("broker: Azure access tokens", () => {
@@ -52,7 +58,9 @@ describe("broker: Azure access tokens", () => {
     expect(new Set(results.map((r) => r.json.access_token)).size).toBe(1);
     // Another scope is another upstream call, once.
     await Promise.all(
-      Array.from({ length: 20 }, () => fresh.request({ body: { provider: "azure", scope: "https://vault.azure.net/.default" } })),
+      Array.from({ length: 20 }, () =>
+        fresh.request({ body: { provider: "azure", scope: "https://vault.azure.net/.default" } }),
+      ),
     );
     expect(env.entra.tokenRequests - before).toBe(2);
     const metrics = fresh.broker.metrics.render();
@@ -63,7 +71,11 @@ describe("broker: Azure access tokens", () => {
   it("answers several requests on one bound connection with the same binding", async () => {
     const connection = await connectWorkload(running.url, "https://broker.confspace.test", env.tls);
     try {
-      const options = { audience: "https://broker.confspace.test", mint: env.emulator.mintToken.bind(env.emulator), tls: env.tls };
+      const options = {
+        audience: "https://broker.confspace.test",
+        mint: env.emulator.mintToken.bind(env.emulator),
+        tls: env.tls,
+      };
       const first = await sendOn(connection, options);
       const second = await sendOn(connection, { ...options, body: { provider: "azure", scope: STORAGE_SCOPE } });
       expect([first.status, second.status]).toEqual([200, 200]);

@@ -103,6 +103,10 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
     azure?.dispose();
     throw error;
   }
+  let server: Server | undefined;
+  let address: BrokerAddress | undefined;
+  let closing: Promise<void> | undefined;
+  const inflight = new Set<Promise<void>>();
   const rate = limits.rateLimit ?? {};
   const context: TokenHandlerContext = {
     verifier,
@@ -120,13 +124,9 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
     logger,
     clock,
     maxBodyBytes: limits.maxBodyBytes ?? 65_536,
+    shuttingDown: () => closing !== undefined,
   };
   const metricsEnabled = valid.metrics !== false;
-
-  let server: Server | undefined;
-  let address: BrokerAddress | undefined;
-  let closing: Promise<void> | undefined;
-  const inflight = new Set<Promise<void>>();
 
   const route = (req: IncomingMessage, res: ServerResponse) => {
     if (closing !== undefined) res.setHeader("connection", "close");

@@ -17,6 +17,7 @@ export class BodyReadError extends Error {}
 export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   const declared = req.headers["content-length"];
   if (declared !== undefined && Number(declared) > limitBytes) {
+    req.resume();
     return Promise.reject(new BodyTooLargeError(limitBytes));
   }
   return new Promise((resolve, reject) => {
@@ -37,7 +38,9 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
       size += chunk.length;
       if (size > limitBytes) {
         chunks.length = 0;
-        req.pause();
+        // Keep discarding what the client still sends: the reply goes out with
+        // `Connection: close`, and a socket closed with unread data would reset it.
+        req.resume();
         finish(new BodyTooLargeError(limitBytes));
         return;
       }

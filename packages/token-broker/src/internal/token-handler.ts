@@ -38,6 +38,8 @@ export interface TokenHandlerContext {
   logger: Logger;
   clock: Clock;
   maxBodyBytes: number;
+  /** Whether the broker is shutting down: replies then close their connection. */
+  shuttingDown(): boolean;
 }
 
 /** Headers a proxy adds; their presence on a nonce mismatch points at a TLS-terminating proxy. */
@@ -59,6 +61,7 @@ export async function handleTokenRequest(ctx: TokenHandlerContext, req: Incoming
   let status = 200;
   try {
     const body = await issue(ctx, req, fields, abort.signal);
+    if (ctx.shuttingDown()) res.setHeader("connection", "close");
     sendJson(res, 200, body);
   } catch (error) {
     const reply = toReply(error, fields);
@@ -66,6 +69,7 @@ export async function handleTokenRequest(ctx: TokenHandlerContext, req: Incoming
     status = reply.status;
     if (reply.extra.check !== undefined) ctx.metrics.verificationFailures.inc({ check: reply.extra.check });
     if (reply.extra.check === "nonce") logBindingMismatch(ctx.logger, req, fields);
+    if (ctx.shuttingDown() && !res.headersSent) res.setHeader("connection", "close");
     if (!res.headersSent && !res.destroyed) reply.send(res);
     if (outcome === "server_error")
       ctx.logger.error("unexpected error answering a token request", { ...fields, error });
