@@ -58,7 +58,7 @@ export function parseBrokerConfig(text: string, options: ParseBrokerConfigOption
     value =
       options.format === "json"
         ? JSON.parse(text)
-        : parseYaml(text, { uniqueKeys: true, maxAliasCount: 100, prettyErrors: false, merge: false });
+        : parseYaml(text, { uniqueKeys: true, maxAliasCount: 100, merge: false });
   } catch (error) {
     // Parser messages quote the offending line, which could hold a secret pasted by mistake:
     // say where, not what.
