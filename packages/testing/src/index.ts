@@ -1,4 +1,17 @@
 export type {
+  IssuedAwsSession,
+  LocalAwsRole,
+  LocalAwsSts,
+  LocalAwsStsOptions,
+  LocalAwsUser,
+  LocalOidcProvider,
+  LocalStsCall,
+  LocalStsFault,
+  PolicyDocument,
+  PolicyStatement,
+} from "./aws/sts.js";
+export { startLocalAwsSts } from "./aws/sts.js";
+export type {
   LocalEntra,
   LocalEntraClient,
   LocalEntraOptions,

@@ -1,0 +1,262 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { BodyTooLargeError, closeServer, listenOnLoopback, MAX_BODY_BYTES } from "../internal/http.js";
+import { parseQuery } from "./internal/sigv4.js";
+import {
+  assumeRole,
+  assumeRoleWithWebIdentity,
+  type Caller,
+  type IssuedSession,
+  type Role,
+} from "./internal/sts-actions.js";
+import { authenticateCaller, type User } from "./internal/sts-auth.js";
+import { loadProvider, loadRole, loadUser } from "./internal/sts-config.js";
+import { type StsError, stsErrors } from "./internal/sts-errors.js";
+import type { PolicyDocument } from "./internal/trust-policy.js";
+import type { OidcProvider } from "./internal/web-identity-token.js";
+import { xmlDocument } from "./internal/xml.js";
+
+export type { IssuedSession as IssuedAwsSession } from "./internal/sts-actions.js";
+export type { PolicyDocument, PolicyStatement } from "./internal/trust-policy.js";
+
+/** An IAM role the local STS can issue sessions for. */
+export interface LocalAwsRole {
+  /** `arn:aws:iam::ACCOUNT:role/[PATH/]NAME`. */
+  arn: string;
+  /** The role's trust policy (object or JSON), evaluated for every assume call. See the README for what is supported. */
+  trustPolicy: PolicyDocument | string;
+  /** The role's `MaxSessionDuration`, seconds. Default 3600. AWS allows 3600–43200; here any value ≥ `minDurationSeconds`. */
+  maxSessionDurationSeconds?: number;
+}
+
+/** An IAM OIDC identity provider (`arn:aws:iam::ACCOUNT:oidc-provider/HOST[/PATH]`). */
+export interface LocalOidcProvider {
+  /** The provider URL: tokens must carry exactly this `iss`. https, or http on a loopback host. */
+  url: string;
+  /** The provider's client ID list (audiences): a token's `aud` must be one of them. 1–100 entries. */
+  clientIds: string[];
+  /** Account that owns the provider (its ARN). Default `"123456789012"`. */
+  accountId?: string;
+  /** JWKS URL. Default: `jwks_uri` of `{url}/.well-known/openid-configuration`. */
+  jwksUri?: string;
+}
+
+/** An IAM user whose long-term access key may call `AssumeRole`. */
+export interface LocalAwsUser {
+  /** `arn:aws:iam::ACCOUNT:user/[PATH/]NAME`. */
+  arn: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** One request to the local STS; never holds a token or key. */
+export interface LocalStsCall {
+  /** `Action` as sent (`AssumeRole`, `AssumeRoleWithWebIdentity`, …). */
+  action: string;
+  roleArn: string | undefined;
+  sessionName: string | undefined;
+  /** `DurationSeconds` as requested, `undefined` when absent. */
+  durationSeconds: number | undefined;
+  /** HTTP status of the reply. */
+  status: number;
+  /** AWS error code of a failed call. */
+  errorCode: string | undefined;
+  /** ms since the epoch, by the server's clock. */
+  at: number;
+}
+
+/** Options of {@link startLocalAwsSts}. */
+export interface LocalAwsStsOptions {
+  roles: LocalAwsRole[];
+  oidcProviders?: LocalOidcProvider[];
+  users?: LocalAwsUser[];
+  /** Region requests must be signed for. Default `"us-east-1"`. */
+  region?: string;
+  /** Smallest `DurationSeconds` accepted. Default 900 (AWS's minimum); lower it to test expiry in seconds. */
+  minDurationSeconds?: number;
+  /** Time source, ms since the epoch. Default `Date.now`. */
+  clock?: () => number;
+}
+
+/** A reply to inject instead of handling requests. */
+export interface LocalStsFault {
+  status: number;
+  code: string;
+  message?: string;
+  /** How many requests it answers. Default 1. */
+  count?: number;
+}
+
+/** A running local AWS STS. */
+export interface LocalAwsSts {
+  /** `http://127.0.0.1:PORT`, for `new STSClient({ endpoint, region })`. */
+  readonly endpoint: string;
+  readonly region: string;
+  /** Every request so far, in order. */
+  readonly calls: readonly LocalStsCall[];
+  /** Sessions issued so far, by access key id (the local S3 authenticates against this). */
+  readonly issued: ReadonlyMap<string, IssuedSession>;
+  /** The next request(s) get this error instead of being handled (still recorded in `calls`). */
+  failNext(fault: LocalStsFault): void;
+  /** The next request waits `ms` before it is handled. */
+  delayNext(ms: number): void;
+  stop(): Promise<void>;
+}
+
+const XMLNS = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+/**
+ * Starts an HTTP server on 127.0.0.1 (OS-assigned port) that follows the documented
+ * contract of AWS STS's query API for `AssumeRole` (SigV4-authenticated) and
+ * `AssumeRoleWithWebIdentity` (OIDC tokens verified against the provider's JWKS), with
+ * IAM trust policies, session tags and AWS's XML replies and error codes.
+ *
+ * @example
+ * ```ts
+ * const sts = await startLocalAwsSts({ roles: [{ arn, trustPolicy }], oidcProviders: [{ url: emulator.issuer, clientIds: [aud] }] });
+ * const client = new STSClient({ endpoint: sts.endpoint, region: sts.region });
+ * ```
+ */
+export async function startLocalAwsSts(options: LocalAwsStsOptions): Promise<LocalAwsSts> {
+  const minDurationSeconds = options.minDurationSeconds ?? 900;
+  if (!Number.isInteger(minDurationSeconds) || minDurationSeconds < 1) {
+    throw new TypeError("startLocalAwsSts: minDurationSeconds must be a positive integer");
+  }
+  const roles = new Map<string, Role>(options.roles.map((r) => [r.arn, loadRole(r, minDurationSeconds)]));
+  const providers = new Map<string, OidcProvider>((options.oidcProviders ?? []).map((p) => [p.url, loadProvider(p)]));
+  const users = new Map<string, User>((options.users ?? []).map((u) => [u.accessKeyId, loadUser(u)]));
+  const region = options.region ?? "us-east-1";
+  const clock = options.clock ?? Date.now;
+  const issued = new Map<string, IssuedSession>();
+  const calls: LocalStsCall[] = [];
+  const faults: LocalStsFault[] = [];
+  const delays: number[] = [];
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const body = await readRaw(req);
+    const form = new URLSearchParams(url.search);
+    if (isForm(req)) for (const [k, v] of new URLSearchParams(body.toString("utf8"))) form.append(k, v);
+    const delay = delays.shift();
+    if (delay !== undefined) await new Promise((resolve) => setTimeout(resolve, delay));
+    const action = form.get("Action") ?? "";
+    const call: LocalStsCall = {
+      action,
+      roleArn: form.get("RoleArn") ?? undefined,
+      sessionName: form.get("RoleSessionName") ?? undefined,
+      durationSeconds: form.has("DurationSeconds") ? Number(form.get("DurationSeconds")) : undefined,
+      status: 200,
+      errorCode: undefined,
+      at: clock(),
+    };
+    calls.push(call);
+    const reply = (error: StsError) => {
+      call.status = error.status;
+      call.errorCode = error.code;
+      send(res, error.status, errorXml(error));
+    };
+    const fault = faults[0];
+    if (fault !== undefined) {
+      fault.count = (fault.count ?? 1) - 1;
+      if (fault.count <= 0) faults.shift();
+      const status = fault.status;
+      const type = status >= 500 ? "Receiver" : "Sender";
+      return reply({ status, code: fault.code, message: fault.message ?? `Injected ${fault.code}.`, type });
+    }
+    if (form.get("Version") !== "2011-06-15") return reply(stsErrors.invalidAction(action));
+    const ctx = { roles, providers, minDurationSeconds, now: clock() };
+    let outcome: Awaited<ReturnType<typeof assumeRoleWithWebIdentity>>;
+    if (action === "AssumeRoleWithWebIdentity") {
+      outcome = await assumeRoleWithWebIdentity(form, ctx);
+    } else if (action === "AssumeRole") {
+      const signed = {
+        method: req.method ?? "POST",
+        path: url.pathname,
+        query: parseQuery(url.search.slice(1)),
+        headers: req.headers,
+        body,
+      };
+      const caller: Caller | StsError = await authenticateCaller(signed, {
+        region,
+        users,
+        sessions: issued,
+        now: ctx.now,
+      });
+      outcome = "code" in caller ? caller : assumeRole(form, caller, ctx);
+    } else {
+      return reply(stsErrors.invalidAction(action));
+    }
+    if ("code" in outcome) return reply(outcome);
+    issued.set(outcome.session.accessKeyId, outcome.session);
+    send(
+      res,
+      200,
+      xmlDocument(`${action}Response`, XMLNS, {
+        [`${action}Result`]: outcome.result,
+        ResponseMetadata: { RequestId: randomUUID() },
+      }),
+    );
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) return void res.destroy();
+      if (error instanceof BodyTooLargeError) {
+        return send(
+          res,
+          413,
+          errorXml({
+            ...stsErrors.internal(),
+            status: 413,
+            code: "RequestEntityTooLarge",
+            message: "Request body too large.",
+          }),
+        );
+      }
+      send(res, 500, errorXml(stsErrors.internal()));
+    });
+  });
+  const port = await listenOnLoopback(server);
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    region,
+    calls,
+    issued,
+    failNext: (fault) => void faults.push({ ...fault }),
+    delayNext: (ms) => void delays.push(ms),
+    stop: () => closeServer(server),
+  };
+}
+
+function errorXml(error: StsError): string {
+  return xmlDocument("ErrorResponse", XMLNS, {
+    Error: { Type: error.type, Code: error.code, Message: error.message },
+    RequestId: randomUUID(),
+  });
+}
+
+function send(res: ServerResponse, status: number, xml: string): void {
+  res.writeHead(status, {
+    "content-type": "text/xml",
+    "content-length": Buffer.byteLength(xml),
+    "x-amzn-requestid": randomUUID(),
+  });
+  res.end(xml);
+}
+
+function isForm(req: IncomingMessage): boolean {
+  return (
+    (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase() === "application/x-www-form-urlencoded"
+  );
+}
+
+async function readRaw(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new BodyTooLargeError();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
