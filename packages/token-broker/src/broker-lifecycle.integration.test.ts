@@ -13,6 +13,8 @@ import {
 } from "../test/harness.js";
 import { connectWorkload } from "../test/workload.js";
 
+const INFLIGHT_ONE = "\nconfspace_broker_inflight_requests 1\n";
+
 /** GET over a plain https request (what a probe or Prometheus does). */
 function get(url: string, path: string, ca: string): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
@@ -152,9 +154,8 @@ describe("broker: operations", () => {
   it("finishes an in-flight request on close (Connection: close) and refuses new connections", async () => {
     const running = await env.startBroker();
     env.sts.delayNext(500);
-    const calls = env.sts.calls.length;
     const inflight = running.request({ body: { provider: "aws", role_arn: ROLE_ARN } });
-    await expect.poll(() => env.sts.calls.length, { timeout: 5_000 }).toBe(calls + 1);
+    await expect.poll(() => running.broker.metrics.render(), { timeout: 5_000 }).toContain(INFLIGHT_ONE);
     const closed = running.broker.close({ timeoutMs: 5_000 });
     const res = await inflight;
     expect(res.status).toBe(200);
@@ -166,12 +167,11 @@ describe("broker: operations", () => {
   it("cuts a request that outlives the shutdown deadline", async () => {
     const running = await env.startBroker();
     env.sts.delayNext(3_000);
-    const calls = env.sts.calls.length;
     const inflight = running.request({ body: { provider: "aws", role_arn: ROLE_ARN } }).then(
       (r) => r.status,
       (error: { code?: string }) => error.code,
     );
-    await expect.poll(() => env.sts.calls.length, { timeout: 5_000 }).toBe(calls + 1);
+    await expect.poll(() => running.broker.metrics.render(), { timeout: 5_000 }).toContain(INFLIGHT_ONE);
     const started = Date.now();
     await running.broker.close({ timeoutMs: 200 });
     expect(Date.now() - started).toBeLessThan(2_000);

@@ -6,10 +6,18 @@ import { join } from "node:path";
 import { jsonLogger, type Logger } from "@confspace/core";
 import type { BoundTlsOptions } from "@confspace/ekm-tls";
 import { type Emulator, startEmulator } from "@confspace/emulator";
-import { createTestPki, type LocalEntra, startLocalEntra, type TestPki, trustCaInProcess } from "@confspace/testing";
+import {
+  createTestPki,
+  type LocalAwsSts,
+  type LocalEntra,
+  type PolicyDocument,
+  startLocalAwsSts,
+  startLocalEntra,
+  type TestPki,
+  trustCaInProcess,
+} from "@confspace/testing";
 import type { Broker, BrokerConfig, CreateBrokerOptions } from "../src/index.js";
 import { createBroker } from "../src/index.js";
-import { startTinySts } from "./local-sts.js";
 import { STORAGE_SCOPE, type WorkloadRequestOptions, type WorkloadResponse, workloadRequest } from "./workload.js";
 
 export const TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -22,6 +30,8 @@ export const AWS_SECRET_ACCESS_KEY = "broker-aws-secret-key-do-not-log-0000000";
 export const AUDIENCE = "https://broker.confspace.test";
 export const ROLE_ARN = "arn:aws:iam::123456789012:role/confspace-reader";
 export const OTHER_ROLE_ARN = "arn:aws:iam::123456789012:role/confspace-admin";
+/** The IAM user whose key the broker signs AssumeRole with. */
+export const BROKER_USER_ARN = "arn:aws:iam::123456789012:user/confspace-broker";
 export const ENV = {
   BROKER_CLIENT_SECRET: CLIENT_SECRET,
   BROKER_AWS_ACCESS_KEY_ID: AWS_ACCESS_KEY_ID,
@@ -38,7 +48,8 @@ export interface TestEnvironment {
   pki: TestPki;
   emulator: Emulator;
   entra: LocalEntra;
-  sts: Awaited<ReturnType<typeof startTinySts>>;
+  /** Local AWS STS; the broker signs AssumeRole as {@link BROKER_USER_ARN}. */
+  sts: LocalAwsSts;
   /** The emulator default profile's image digest. */
   imageDigest: string;
   /** PEM file with the client certificate and key, for a certificate-authenticated Entra app. */
@@ -82,10 +93,29 @@ export async function startTestEnvironment(options: TestEnvironmentOptions = {})
       : { tokenLifetimeSeconds: options.entraTokenLifetimeSeconds }),
     ...(options.entraRefreshInSeconds === undefined ? {} : { refreshInSeconds: options.entraRefreshInSeconds }),
   });
-  const sts = await startTinySts({ accessKeyId: AWS_ACCESS_KEY_ID });
   const clientCertificateFile = join(pki.dir, "entra-client.pem");
   await writeFile(clientCertificateFile, `${pki.clientCertPem}\n${pki.clientKeyPem}`, { mode: 0o600 });
   const imageDigest = (emulator.claims().submods as { container: { image_digest: string } }).container.image_digest;
+  // The roles trust the broker's user, for sessions tagged with the approved image digest
+  // only: what an AWS account would configure, so the tags are checked as IAM sees them.
+  const trustPolicy: PolicyDocument = {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { AWS: BROKER_USER_ARN },
+        Action: ["sts:AssumeRole", "sts:TagSession"],
+        Condition: { StringEquals: { "aws:RequestTag/container.image_digest": imageDigest } },
+      },
+    ],
+  };
+  const sts = await startLocalAwsSts({
+    users: [{ arn: BROKER_USER_ARN, accessKeyId: AWS_ACCESS_KEY_ID, secretAccessKey: AWS_SECRET_ACCESS_KEY }],
+    roles: [
+      { arn: ROLE_ARN, trustPolicy },
+      { arn: OTHER_ROLE_ARN, trustPolicy },
+    ],
+  });
   const brokers: Broker[] = [];
 
   const config = (edit?: (config: BrokerConfig) => void): BrokerConfig => {
