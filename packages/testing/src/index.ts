@@ -1,3 +1,5 @@
+export type { LocalS3, LocalS3Bucket, LocalS3Object, LocalS3Options, LocalS3Request } from "./aws/s3.js";
+export { startLocalS3 } from "./aws/s3.js";
 export type {
   IssuedAwsSession,
   LocalAwsRole,
