@@ -51,7 +51,7 @@ const PROXY_HEADERS = ["forwarded", "x-forwarded-for", "x-forwarded-proto", "x-r
  */
 export async function handleTokenRequest(ctx: TokenHandlerContext, req: IncomingMessage, res: ServerResponse) {
   const started = performance.now();
-  const fields: LogFields = { requestId: randomUUID() };
+  const fields: LogFields = { requestId: randomUUID(), remoteAddress: req.socket.remoteAddress };
   const abort = new AbortController();
   res.once("close", () => {
     if (!res.writableFinished) abort.abort(new Error("the client went away"));
