@@ -1,1 +1,6 @@
-export {};
+export { ENV_BROKER_AUDIENCE, ENV_BROKER_URL } from "./env.js";
+export type { AwsStsErrorOptions, AwsStsOperation } from "./errors.js";
+export { AwsCredentialOptionError, AwsCredentialResponseError, AwsStsError } from "./errors.js";
+export type { ConfspaceAwsCredentialProvider } from "./provider.js";
+export type { WebIdentityOptions } from "./web-identity.js";
+export { fromWebIdentity } from "./web-identity.js";

@@ -74,7 +74,7 @@ export interface LocalS3 {
  */
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const region = options.region ?? "us-east-1";
-  const clock = options.clock ?? Date.now;
+  const clock = options.clock ?? (() => Date.now());
   const maxObjectBytes = options.maxObjectBytes ?? 8 * 1024 * 1024;
   const buckets = new Map<string, { allowed: string[] | undefined; objects: Map<string, StoredObject> }>();
   for (const b of options.buckets) {
@@ -89,6 +89,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID().replace(/-/g, "").slice(0, 16).toUpperCase();
+    // The Date header follows the injected clock, so the SDK's clock-skew correction agrees with it.
+    res.setHeader("date", new Date(clock()).toUTCString());
     const rawUrl = req.url ?? "/";
     const q = rawUrl.indexOf("?");
     const path = q < 0 ? rawUrl : rawUrl.slice(0, q);

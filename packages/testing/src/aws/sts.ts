@@ -100,6 +100,8 @@ export interface LocalAwsSts {
   failNext(fault: LocalStsFault): void;
   /** The next request waits `ms` before it is handled. */
   delayNext(ms: number): void;
+  /** Drops every queued fault and delay. */
+  clearFaults(): void;
   stop(): Promise<void>;
 }
 
@@ -126,13 +128,15 @@ export async function startLocalAwsSts(options: LocalAwsStsOptions): Promise<Loc
   const providers = new Map<string, OidcProvider>((options.oidcProviders ?? []).map((p) => [p.url, loadProvider(p)]));
   const users = new Map<string, User>((options.users ?? []).map((u) => [u.accessKeyId, loadUser(u)]));
   const region = options.region ?? "us-east-1";
-  const clock = options.clock ?? Date.now;
+  const clock = options.clock ?? (() => Date.now());
   const issued = new Map<string, IssuedSession>();
   const calls: LocalStsCall[] = [];
   const faults: LocalStsFault[] = [];
   const delays: number[] = [];
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // The Date header follows the injected clock, so the SDK's clock-skew correction agrees with it.
+    res.setHeader("date", new Date(clock()).toUTCString());
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const body = await readRaw(req);
     const form = new URLSearchParams(url.search);
@@ -224,6 +228,10 @@ export async function startLocalAwsSts(options: LocalAwsStsOptions): Promise<Loc
     issued,
     failNext: (fault) => void faults.push({ ...fault }),
     delayNext: (ms) => void delays.push(ms),
+    clearFaults: () => {
+      faults.length = 0;
+      delays.length = 0;
+    },
     stop: () => closeServer(server),
   };
 }
