@@ -1,4 +1,4 @@
-import { timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
@@ -112,6 +112,13 @@ export async function signatureMatches(
   secretAccessKey: string,
   signingDate: number,
 ): Promise<boolean> {
+  // Services other than S3 hash the body they received; a payload hash header that
+  // disagrees with it cannot have produced a valid signature. (S3 checks the header
+  // against the body separately, with its own error code.)
+  const declaredHash = request.headers["x-amz-content-sha256"];
+  if (auth.service !== "s3" && typeof declaredHash === "string" && declaredHash !== sha256Hex(request.body)) {
+    return false;
+  }
   const headers: Record<string, string> = {};
   for (const name of auth.signedHeaders) {
     const value = request.headers[name];
@@ -141,4 +148,8 @@ export async function signatureMatches(
   const expected = /Signature=([0-9a-f]{64})$/.exec(String(signed.headers.authorization))?.[1];
   if (expected === undefined) return false;
   return timingSafeEqual(Buffer.from(expected, "hex"), Buffer.from(auth.signature, "hex"));
+}
+
+function sha256Hex(body: Buffer): string {
+  return createHash("sha256").update(body).digest("hex");
 }

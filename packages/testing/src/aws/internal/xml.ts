@@ -1,8 +1,6 @@
-/** Escapes text for an XML element or attribute value. */
+/** Escapes text for an XML element, or an attribute value in double quotes. */
 export function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) =>
-    c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === "&" ? "&amp;" : c === '"' ? "&quot;" : "&apos;",
-  );
+  return text.replace(/[<>&"]/g, (c) => (c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === "&" ? "&amp;" : "&quot;"));
 }
 
 /** An XML tree as nested objects: a string is text, an object holds child elements in order, `undefined` is left out. */
