@@ -80,7 +80,8 @@ export interface Broker extends AsyncDisposable {
  */
 export function createBroker(config: BrokerConfig, options: CreateBrokerOptions = {}): Broker {
   const valid = validateBrokerConfig(config);
-  const logger = redactingLogger(options.logger ?? noopLogger);
+  // No logger: skip redaction work on every request (there is nothing to protect).
+  const logger = options.logger === undefined ? noopLogger : redactingLogger(options.logger);
   const clock = options.clock ?? systemClock;
   const env = options.env ?? process.env;
   const metrics = new BrokerMetrics();
