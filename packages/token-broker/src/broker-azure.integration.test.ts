@@ -84,3 +84,39 @@ describe("broker: Azure access tokens", () => {
     }
   });
 });
+
+describe("broker: Azure details", () => {
+  let env: TestEnvironment;
+
+  beforeAll(async () => {
+    // Entra sends refresh_in (as it does for long-lived tokens): the broker's cache
+    // refreshes then, and tells workloads to come back just after.
+    env = await startTestEnvironment({ entraRefreshInSeconds: 600 });
+  });
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  it("derives refresh_in from Entra's refresh hint", async () => {
+    const running = await env.startBroker();
+    const res = await running.request();
+    expect(res.status).toBe(200);
+    // refresh hint 600 s + a 30 s margin, minus the time the request took.
+    expect(res.json.refresh_in).toBeGreaterThanOrEqual(620);
+    expect(res.json.refresh_in).toBeLessThanOrEqual(630);
+  });
+
+  it("verifies PKI tokens against the pinned root when configured for PKI", async () => {
+    const running = await env.startBroker(
+      env.config((config) => {
+        config.attestation.tokenType = "PKI";
+        config.attestation.pkiRootFingerprint = env.emulator.pkiRootFingerprint;
+      }),
+    );
+    const pki = await running.request({ token: { tokenType: "PKI" } });
+    expect(pki.status).toBe(200);
+    const oidc = await running.request();
+    expect(oidc.status).toBe(401);
+    expect(oidc.json.check).toBe("certificate_chain");
+  });
+});
