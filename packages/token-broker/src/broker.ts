@@ -111,7 +111,11 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
   const rate = limits.rateLimit ?? {};
   const context: TokenHandlerContext = {
     verifier,
-    ekmOptions: brokerEkmOptions(valid.attestation.audience),
+    // The exporter context as bytes once, rather than UTF-8-encoding the audience per request.
+    ekmOptions: {
+      ...brokerEkmOptions(valid.attestation.audience),
+      context: Buffer.from(valid.attestation.audience, "utf8"),
+    },
     grants: compileGrants(valid.grants),
     azure,
     aws,
@@ -125,6 +129,7 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
     logger,
     clock,
     maxBodyBytes: limits.maxBodyBytes ?? 65_536,
+    logging: options.logger !== undefined,
     shuttingDown: () => closing !== undefined,
   };
   const metricsEnabled = valid.metrics !== false;

@@ -30,29 +30,36 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  * so series stay bounded.
  */
 export class BrokerMetrics {
+  /** `confspace_broker_requests_total{outcome,provider}`. */
   readonly requests = new Counter("confspace_broker_requests_total", "Token requests answered, by outcome.");
+  /** `confspace_broker_request_duration_seconds{outcome}`. */
   readonly requestDuration = new Histogram(
     "confspace_broker_request_duration_seconds",
     "Time to answer a token request, seconds.",
     LATENCY_BUCKETS,
   );
+  /** `confspace_broker_verification_failures_total{check}`. */
   readonly verificationFailures = new Counter(
     "confspace_broker_verification_failures_total",
     "Attestation tokens rejected, by the verifier check that failed.",
   );
+  /** `confspace_broker_upstream_requests_total{provider,outcome}`. */
   readonly upstreamRequests = new Counter(
     "confspace_broker_upstream_requests_total",
     "Calls to upstream identity providers (Microsoft Entra, AWS STS), by outcome.",
   );
+  /** `confspace_broker_upstream_duration_seconds{provider,outcome}`. */
   readonly upstreamDuration = new Histogram(
     "confspace_broker_upstream_duration_seconds",
     "Latency of calls to upstream identity providers, seconds.",
     LATENCY_BUCKETS,
   );
+  /** `confspace_broker_upstream_cache_total{provider,result}`. */
   readonly upstreamCache = new Counter(
     "confspace_broker_upstream_cache_total",
     "Upstream credential lookups: hit = served from the broker's cache, miss = waited for an upstream call.",
   );
+  /** `confspace_broker_inflight_requests`. */
   readonly inflight = new Gauge("confspace_broker_inflight_requests", "Token requests being answered.");
 
   readonly #families: Metric[] = [

@@ -20,9 +20,11 @@ function formatNumber(value: number): string {
 
 /** Anything that can write itself in the exposition format. */
 export interface Metric {
+  /** The metric family in the text exposition format: HELP, TYPE, then one line per series. */
   render(): string;
 }
 
+/** A named metric with one series per distinct label set. */
 abstract class Family<S> implements Metric {
   protected readonly series = new Map<string, { labels: Labels; state: S }>();
 
@@ -57,6 +59,7 @@ export class Counter extends Family<{ value: number }> {
     super(name, help, "counter");
   }
 
+  /** Adds `by` (default 1) to the series with these labels. */
   inc(labels: Labels = {}, by = 1): void {
     this.get(labels, () => ({ value: 0 })).value += by;
   }
@@ -77,10 +80,12 @@ export class Gauge extends Family<{ value: number }> {
     super(name, help, "gauge");
   }
 
+  /** Sets the series with these labels. */
   set(value: number, labels: Labels = {}): void {
     this.get(labels, () => ({ value: 0 })).value = value;
   }
 
+  /** Adds `by` (may be negative) to the series with these labels. */
   add(by: number, labels: Labels = {}): void {
     this.get(labels, () => ({ value: 0 })).value += by;
   }
@@ -105,6 +110,7 @@ export class Histogram extends Family<HistogramState> {
     this.#buckets = [...buckets].sort((a, b) => a - b);
   }
 
+  /** Records one observation (in the metric's unit) in the series with these labels. */
   observe(value: number, labels: Labels = {}): void {
     const state = this.get(labels, () => ({ counts: this.#buckets.map(() => 0), sum: 0, count: 0 }));
     for (let i = 0; i < this.#buckets.length; i++) if (value <= this.#buckets[i]!) state.counts[i]! += 1;

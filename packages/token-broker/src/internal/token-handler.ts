@@ -38,6 +38,8 @@ export interface TokenHandlerContext {
   logger: Logger;
   clock: Clock;
   maxBodyBytes: number;
+  /** Whether a logger was given (skip work only logs need otherwise). */
+  logging: boolean;
   /** Whether the broker is shutting down: replies then close their connection. */
   shuttingDown(): boolean;
 }
@@ -51,7 +53,8 @@ const PROXY_HEADERS = ["forwarded", "x-forwarded-for", "x-forwarded-proto", "x-r
  */
 export async function handleTokenRequest(ctx: TokenHandlerContext, req: IncomingMessage, res: ServerResponse) {
   const started = performance.now();
-  const fields: LogFields = { requestId: randomUUID(), remoteAddress: req.socket.remoteAddress };
+  const fields: LogFields = { requestId: randomUUID() };
+  if (ctx.logging) fields.remoteAddress = req.socket.remoteAddress;
   const abort = new AbortController();
   res.once("close", () => {
     if (!res.writableFinished) abort.abort(new Error("the client went away"));
