@@ -88,6 +88,24 @@ describe("fromWebIdentity against the emulator, the local STS and the local S3",
     expect(identity.accessKeyId).toMatch(/^ASIA/);
   });
 
+  it("is called by the S3 client for every request, with one STS call for all of them", async () => {
+    const p = provider();
+    let calls = 0;
+    const counted = Object.assign(
+      async (props?: Record<string, unknown>) => {
+        calls += 1;
+        return p(props);
+      },
+      { memoized: true as const },
+    );
+    const before = stsCalls().length;
+    const client = s3(counted);
+    for (let i = 0; i < 3; i += 1)
+      await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `per-request/${i}`, Body: "x" }));
+    expect(calls).toBe(3);
+    expect(stsCalls().length - before).toBe(1);
+  });
+
   it("names the session after the instance id by default", async () => {
     await provider()();
     const instanceId = (aws.emulator.claims().submods as { gce: { instance_id: string } }).gce.instance_id;
