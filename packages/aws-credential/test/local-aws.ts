@@ -58,7 +58,13 @@ export function webIdentityTrust(
           StringLike: { "aws:RequestTag/confidential_space.support_attributes": "*STABLE*" },
         },
       },
-      { Effect: "Allow", Principal: { AWS: BROKER_USER.arn }, Action: ["sts:AssumeRole", "sts:TagSession"] },
+      {
+        // The broker path: the broker's user, for sessions tagged with the approved digest.
+        Effect: "Allow",
+        Principal: { AWS: BROKER_USER.arn },
+        Action: ["sts:AssumeRole", "sts:TagSession"],
+        Condition: { StringEquals: { "aws:RequestTag/container.image_digest": digest } },
+      },
     ],
   };
 }
