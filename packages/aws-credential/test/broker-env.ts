@@ -20,7 +20,11 @@ export async function startBroker(aws: LocalAws, edit?: (config: BrokerConfig) =
   const config: BrokerConfig = {
     listen: { host: "127.0.0.1", port: 0 },
     tls: { certFile: pki.serverCertPath, keyFile: pki.serverKeyPath },
-    attestation: { audience: BROKER_AUDIENCE, issuer: aws.emulator.issuer, policy: { imageDigests: [aws.imageDigest] } },
+    attestation: {
+      audience: BROKER_AUDIENCE,
+      issuer: aws.emulator.issuer,
+      policy: { imageDigests: [aws.imageDigest] },
+    },
     upstreams: {
       aws: {
         region: aws.sts.region,
@@ -44,13 +48,20 @@ export async function startBroker(aws: LocalAws, edit?: (config: BrokerConfig) =
         ],
       },
       // A grant for another image: this workload never gets OTHER_IMAGE_ROLE.
-      { name: "other-image", match: { imageDigests: [`sha256:${"1".repeat(64)}`] }, aws: [{ roleArn: OTHER_IMAGE_ROLE }] },
+      {
+        name: "other-image",
+        match: { imageDigests: [`sha256:${"1".repeat(64)}`] },
+        aws: [{ roleArn: OTHER_IMAGE_ROLE }],
+      },
     ],
     limits: { rateLimit: { ratePerSecond: 1000, burst: 100_000 } },
   };
   edit?.(config);
   const broker = createBroker(config, {
-    env: { BROKER_AWS_ACCESS_KEY_ID: BROKER_USER.accessKeyId, BROKER_AWS_SECRET_ACCESS_KEY: BROKER_USER.secretAccessKey },
+    env: {
+      BROKER_AWS_ACCESS_KEY_ID: BROKER_USER.accessKeyId,
+      BROKER_AWS_SECRET_ACCESS_KEY: BROKER_USER.secretAccessKey,
+    },
   });
   const { port } = await broker.listen();
   return {
