@@ -52,7 +52,7 @@ export const STORAGE_SCOPE = "https://storage.azure.com/.default";
 
 /** Opens a bound connection to `url`. */
 export function connectWorkload(url: string, audience: string, tls: BoundTlsOptions): Promise<BoundConnection> {
-  return connectBound(url, { ...brokerEkmOptions(audience), tls, timeoutMs: 10_000, requestTimeoutMs: 15_000 });
+  return connectBound(url, { ...brokerEkmOptions(audience), tls, timeoutMs: 20_000, requestTimeoutMs: 20_000 });
 }
 
 /** One token request over a fresh bound connection. */
