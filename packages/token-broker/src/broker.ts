@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { type AttestationVerifier, createAttestationVerifier } from "@confspace/attestation/verify";
-import { type Clock, type Logger, noopLogger, redactingLogger, systemClock } from "@confspace/core";
+import { type Clock, ConfspaceError, type Logger, noopLogger, redactingLogger, systemClock } from "@confspace/core";
 import { brokerEkmOptions } from "@confspace/ekm-tls";
 import type { BrokerConfig } from "./config-types.js";
 import { BrokerConfigError } from "./errors.js";
@@ -50,6 +50,7 @@ export interface Broker extends AsyncDisposable {
    * issuer's keys in the background (a failure is logged; requests retry it).
    *
    * @throws {BrokerConfigError} a configured file cannot be read (`field` names it).
+   * @throws {ConfspaceError} `ERR_BROKER_LISTEN`: the address is in use or not available.
    */
   listen(): Promise<BrokerAddress>;
   /** The address once listening. */
@@ -153,7 +154,12 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
       });
     }
     if (path === "/metrics") return sendText(res, 200, metrics.render(), PROMETHEUS_CONTENT_TYPE);
-    const done = handleTokenRequest(context, req, res).finally(() => inflight.delete(done));
+    const done = handleTokenRequest(context, req, res)
+      .catch(() => {
+        // Only a throwing logger gets here: the request itself has been answered or cut.
+        if (!res.headersSent) res.destroy();
+      })
+      .finally(() => inflight.delete(done));
     inflight.add(done);
   };
 
@@ -199,13 +205,21 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
       const host = valid.listen?.host ?? "0.0.0.0";
       const port = valid.listen?.port ?? 8443;
       const listening = server;
-      await new Promise<void>((resolve, reject) => {
-        listening.once("error", reject);
-        listening.listen(port, host, () => {
-          listening.off("error", reject);
-          resolve();
+      try {
+        await new Promise<void>((resolve, reject) => {
+          listening.once("error", reject);
+          listening.listen(port, host, () => {
+            listening.off("error", reject);
+            resolve();
+          });
         });
-      });
+      } catch (error) {
+        server = undefined;
+        const code = (error as { code?: string }).code ?? "an error";
+        throw new ConfspaceError("ERR_BROKER_LISTEN", `The broker cannot listen on ${host}:${port} (${code}).`, {
+          cause: error,
+        });
+      }
       const bound = listening.address() as AddressInfo;
       const shownHost = bound.address.includes(":") ? `[${bound.address}]` : bound.address;
       address = { url: `https://${shownHost}:${bound.port}`, host: bound.address, port: bound.port };
