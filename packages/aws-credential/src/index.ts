@@ -1,4 +1,7 @@
-export { ENV_BROKER_AUDIENCE, ENV_BROKER_URL } from "./env.js";
+export type { BrokerErrorCode } from "@confspace/ekm-tls";
+export { BrokerError, ENV_BROKER_AUDIENCE, ENV_BROKER_URL } from "@confspace/ekm-tls";
+export type { BrokerOptions } from "./broker.js";
+export { fromBroker } from "./broker.js";
 export type { AwsStsErrorOptions, AwsStsOperation } from "./errors.js";
 export { AwsCredentialOptionError, AwsCredentialResponseError, AwsStsError } from "./errors.js";
 export type { ConfspaceAwsCredentialProvider } from "./provider.js";

@@ -37,3 +37,18 @@ export function checkDuration(value: unknown): number {
   }
   return value;
 }
+
+/**
+ * 900–43 200 seconds, what the broker (like AWS) accepts.
+ *
+ * @throws {AwsCredentialOptionError}
+ */
+export function checkBrokerDuration(value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 900 || value > 43_200) {
+    throw new AwsCredentialOptionError(
+      "durationSeconds",
+      "durationSeconds must be a whole number of seconds, 900–43200.",
+    );
+  }
+  return value;
+}

@@ -53,3 +53,33 @@ export function identity(value: ExpiringAwsIdentity, source: "sts" | "broker", c
 function accountOf(arn: string | undefined): string | undefined {
   return arn?.split(":")[4] || undefined;
 }
+
+/** Checks a broker reply `{access_key_id, secret_access_key, session_token, expiration}`. */
+export function checkBrokerCredentials(
+  reply: Record<string, unknown>,
+  roleArn: string,
+  clock: Clock,
+): ExpiringAwsIdentity {
+  const text = (field: string): string => {
+    const value = reply[field];
+    if (typeof value !== "string" || value === "") {
+      throw new AwsCredentialResponseError(
+        "broker",
+        `The broker answered the request for ${roleArn} without ${field}.`,
+      );
+    }
+    return value;
+  };
+  const accessKeyId = text("access_key_id");
+  const secretAccessKey = text("secret_access_key");
+  const sessionToken = text("session_token");
+  const expiration = new Date(text("expiration"));
+  if (Number.isNaN(expiration.getTime())) {
+    throw new AwsCredentialResponseError("broker", `The broker's expiration for ${roleArn} is not a date.`);
+  }
+  return identity(
+    { accessKeyId, secretAccessKey, sessionToken, expiration, accountId: accountOf(roleArn) },
+    "broker",
+    clock,
+  );
+}
