@@ -179,6 +179,27 @@ describe("broker: operations", () => {
     expect(running.logs.lines.some((l) => l.includes("shutdown deadline reached"))).toBe(true);
   });
 
+  it("logs a request whose client went away before the answer as client_closed, without an error", async () => {
+    const running = await env.startBroker();
+    env.sts.delayNext(1_500);
+    const connection = await connectWorkload(running.url, AUDIENCE, env.tls);
+    const { brokerNonce } = await import("@confspace/ekm-tls");
+    const token = await env.emulator.mintToken({ audience: AUDIENCE, nonces: [brokerNonce(connection.ekm)] });
+    await expect(
+      connection.request({
+        method: "POST",
+        path: "/v1/token",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ attestation_token: token, provider: "aws", role_arn: ROLE_ARN }),
+        timeoutMs: 300,
+      }),
+    ).rejects.toMatchObject({ code: "ERR_REQUEST_TIMEOUT" });
+    await expect
+      .poll(() => running.logs.records().find((r) => r.msg === "token request"), { timeout: 5_000 })
+      .toMatchObject({ outcome: "client_closed", status: 499 });
+    expect(running.logs.records().some((r) => r.level === "error")).toBe(false);
+  });
+
   it("logs one line per request with outcome, check, grant and duration, and never a secret or token", async () => {
     const running = await env.startBroker();
     const ok = await running.request();

@@ -1,8 +1,12 @@
 import { Counter, Gauge, Histogram, type Metric } from "./internal/prometheus.js";
 
-/** Outcome of one `POST /v1/token`, as counted and logged. Equals the `error` code of the reply, or `ok`. */
+/**
+ * Outcome of one `POST /v1/token`, as counted and logged: the `error` code of the reply,
+ * `ok`, or `client_closed` (the client went away before the answer; nothing was sent).
+ */
 export type RequestOutcome =
   | "ok"
+  | "client_closed"
   | "invalid_request"
   | "invalid_token"
   | "access_denied"

@@ -51,6 +51,8 @@ export class AwsUpstream {
   readonly #inflight = new Map<string, Promise<AwsSession>>();
   readonly #timeoutMs: number;
   readonly #metrics: BrokerMetrics | undefined;
+  /** Aborted by `dispose()`: calls in flight stop instead of retrying against a closed client. */
+  readonly #disposal = new AbortController();
 
   /**
    * @throws {BrokerConfigError} a credential environment variable named in
@@ -106,8 +108,9 @@ export class AwsUpstream {
     return raceSignal(pending, signal);
   }
 
-  /** Closes the STS client's connections. */
+  /** Aborts calls in flight and closes the STS client's connections. */
   dispose(): void {
+    this.#disposal.abort(new Error("the broker is shutting down"));
     this.#client.destroy();
   }
 
@@ -121,7 +124,7 @@ export class AwsUpstream {
           DurationSeconds: input.durationSeconds,
           ...(input.tags.length === 0 ? {} : { Tags: input.tags.map((tag) => ({ Key: tag.Key, Value: tag.Value })) }),
         }),
-        { abortSignal: AbortSignal.timeout(this.#timeoutMs) },
+        { abortSignal: AbortSignal.any([this.#disposal.signal, AbortSignal.timeout(this.#timeoutMs)]) },
       );
       const c = output.Credentials;
       if (

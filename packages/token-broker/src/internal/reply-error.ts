@@ -2,7 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { RequestOutcome } from "../metrics.js";
 import { sendJson } from "./http.js";
 
-const STATUS: Record<Exclude<RequestOutcome, "ok">, number> = {
+const STATUS: Record<Exclude<RequestOutcome, "ok" | "client_closed">, number> = {
   invalid_request: 400,
   invalid_token: 401,
   access_denied: 403,
@@ -22,7 +22,7 @@ export class ReplyError extends Error {
   readonly status: number;
 
   constructor(
-    readonly error: Exclude<RequestOutcome, "ok">,
+    readonly error: Exclude<RequestOutcome, "ok" | "client_closed">,
     readonly description: string,
     readonly extra: { check?: string; retryAfterMs?: number; closeConnection?: boolean } = {},
   ) {

@@ -67,6 +67,12 @@ export async function handleTokenRequest(ctx: TokenHandlerContext, req: Incoming
     if (ctx.shuttingDown()) res.setHeader("connection", "close");
     sendJson(res, 200, body);
   } catch (error) {
+    if (abort.signal.aborted) {
+      // Nobody to answer; 499 as nginx logs it.
+      outcome = "client_closed";
+      status = 499;
+      return;
+    }
     const reply = toReply(error, fields);
     outcome = reply.error;
     status = reply.status;
