@@ -9,6 +9,7 @@ import { createTestPki, startLocalEntra, startLocalGoogleSts, trustCaInProcess }
 import { memoize } from "@smithy/property-provider";
 import { IdentityPoolClient } from "google-auth-library";
 import { exportJWK, SignJWT } from "jose";
+import { benchBroker } from "./bench-broker.ts";
 
 const HOUR = 3_600_000;
 const ROUNDS = 5;
@@ -180,3 +181,4 @@ async function startPeers() {
 console.log(`confspace bench — Node ${process.version}, ${process.platform}/${process.arch}`);
 await cacheHit();
 await fanIn();
+await benchBroker();
