@@ -13,6 +13,8 @@ export type {
   PolicyStatement,
 } from "./aws/sts.js";
 export { startLocalAwsSts } from "./aws/sts.js";
+export type { AzuriteOptions, LocalAzurite } from "./azurite.js";
+export { startAzurite } from "./azurite.js";
 export type {
   LocalEntra,
   LocalEntraClient,
