@@ -1,3 +1,4 @@
+import { KeyObject } from "node:crypto";
 import { createLocalJWKSet, type JSONWebKeySet, type JWSHeaderParameters } from "jose";
 import { AttestationVerifierUnavailableError, reject } from "./errors.js";
 import { FetchJsonError, fetchJson } from "./internal/bounded-fetch.js";
@@ -57,7 +58,7 @@ export class JwksCache {
   }
 
   /** The key for `header` (`alg` RS256, `kid` set), fetching or refreshing the key set as allowed. */
-  async getKey(header: JWSHeaderParameters & { kid: string }): Promise<VerificationKey> {
+  async getKey(header: JWSHeaderParameters & { kid: string }): Promise<KeyObject> {
     const { cacheMaxAgeMs, maxStaleMs } = this.#options;
     if (this.#keys === undefined || this.#options.now() - this.#keys.fetchedAt >= cacheMaxAgeMs) await this.#refresh();
     let keys = this.#keys;
@@ -73,11 +74,13 @@ export class JwksCache {
     if (this.#options.now() - keys.fetchedAt > cacheMaxAgeMs + maxStaleMs) {
       throw this.#unavailable("the issuer's JWKS could not be refreshed and the cached keys are too old to use");
     }
+    let resolved: VerificationKey;
     try {
-      return await keys.resolve(header);
+      resolved = await keys.resolve(header);
     } catch (error) {
       throw mapJoseError(error);
     }
+    return toKeyObject(resolved);
   }
 
   /** Loads the key set now (discovery, then JWKS) unless it is fresh; throws when no usable key set results. */
@@ -151,4 +154,16 @@ export class JwksCache {
       retryAfterMs: Number.isFinite(retryAfterMs) ? retryAfterMs : 0,
     });
   }
+}
+
+/** jose hands back the same CryptoKey per JWK; convert each once for `node:crypto`. */
+const keyObjects = new WeakMap<object, KeyObject>();
+function toKeyObject(key: VerificationKey): KeyObject {
+  if (key instanceof KeyObject) return key;
+  let converted = keyObjects.get(key);
+  if (converted === undefined) {
+    converted = KeyObject.from(key as Parameters<typeof KeyObject.from>[0]);
+    keyObjects.set(key, converted);
+  }
+  return converted;
 }
