@@ -130,6 +130,7 @@ export function fromWebIdentity(options: WebIdentityOptions): ConfspaceAwsCreden
     expirySkewMs: options.expirySkewMs,
     clock: options.clock,
     logger: options.logger,
+    onDispose: () => client.destroy(),
     fetch: async ({ signal }): Promise<ExpiringAwsIdentity> => {
       const token = await tokenSource.getToken({ forceRefresh: true, signal });
       let output: AssumeRoleWithWebIdentityCommandOutput;

@@ -15,6 +15,8 @@ export interface CredentialCacheOptions {
   clock?: Clock;
   logger?: Logger;
   fields: Record<string, unknown>;
+  /** Releases what `fetch` holds (an SDK client's sockets) when the provider is disposed. */
+  onDispose?: () => void;
 }
 
 /**
@@ -55,11 +57,11 @@ export function credentialProvider(options: CredentialCacheOptions): ConfspaceAw
   });
   const provider = async (identityProperties?: Record<string, unknown>) =>
     cache.get("credentials", { forceRefresh: identityProperties?.forceRefresh === true });
-  return Object.assign(provider, {
-    memoized: true as const,
-    dispose: () => cache.dispose(),
-    [Symbol.dispose]: () => cache.dispose(),
-  });
+  const dispose = () => {
+    cache.dispose();
+    options.onDispose?.();
+  };
+  return Object.assign(provider, { memoized: true as const, dispose, [Symbol.dispose]: dispose });
 }
 
 function nonNegative(option: string, value: number | undefined): number | undefined {
