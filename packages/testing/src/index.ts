@@ -24,5 +24,31 @@ export type {
 export { startLocalEntra } from "./entra.js";
 export type { IssuedFederatedToken, LocalGoogleSts, LocalGoogleStsOptions, LocalWifProvider } from "./google-sts.js";
 export { startLocalGoogleSts } from "./google-sts.js";
+export type {
+  LocalIamCredentials,
+  LocalIamCredentialsOptions,
+  LocalIamCredentialsRequest,
+  LocalServiceAccount,
+} from "./google/iam-credentials.js";
+export { startLocalIamCredentials } from "./google/iam-credentials.js";
+export type { LocalKms, LocalKmsKey, LocalKmsOptions, LocalKmsRequest } from "./google/kms.js";
+export { startLocalKms } from "./google/kms.js";
+export type {
+  LocalFederatedPrincipal,
+  LocalGooglePrincipal,
+  LocalGoogleTokenIssuer,
+  LocalIamBinding,
+  LocalMemberPrincipal,
+  LocalServiceAccountPrincipal,
+  LocalStaticAccessToken,
+} from "./google/principals.js";
 export type { TestPki, TestPkiOptions } from "./tls.js";
 export { createTestPki, trustCaInProcess } from "./tls.js";
+export type {
+  LocalVault,
+  LocalVaultFault,
+  LocalVaultOptions,
+  LocalVaultRequest,
+  LocalVaultToken,
+} from "./vault/vault.js";
+export { startLocalVault } from "./vault/vault.js";
