@@ -335,3 +335,75 @@ describe("startLocalGoogleSts token endpoint contract", () => {
     await expect(startLocalGoogleSts({ providers: [provider] })).rejects.toThrow(TypeError);
   });
 });
+
+describe("startLocalGoogleSts attribute mapping and condition", () => {
+  const MAPPED =
+    "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/confspace-pool/providers/mapped";
+  let mappedSts: LocalGoogleSts;
+
+  beforeAll(async () => {
+    mappedSts = await startLocalGoogleSts({
+      providers: [
+        {
+          audience: MAPPED,
+          // The issuer URI as Google's instructions write it, with a trailing slash.
+          issuer: `${issuer.url}/`,
+          attributeMapping:
+            "google.subject=assertion.sub,attribute.image_reference=assertion.submods.container.image_reference",
+          attributeCondition: "assertion.swname == 'CONFIDENTIAL_SPACE' && int(assertion.swversion[0]) >= 230103",
+        },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await mappedSts?.stop();
+  });
+
+  const claims = (overrides: Record<string, unknown> = {}) => ({
+    aud: `https:${MAPPED}`,
+    swname: "CONFIDENTIAL_SPACE",
+    swversion: ["250301"],
+    submods: { container: { image_reference: "us-docker.pkg.dev/p/r/app@sha256:abc" } },
+    ...overrides,
+  });
+
+  it("records the mapped subject, attributes and pool with the issued token", async () => {
+    const form = await goodForm({ claims: claims() });
+    const { status, body } = await exchange({ ...form, audience: MAPPED }, mappedSts.tokenUrl);
+    expect(status).toBe(200);
+    const token = body.access_token as string;
+    expect(mappedSts.issued.get(token)).toMatchObject({
+      subject: "https://www.googleapis.com/compute/v1/projects/p/zones/z/instances/tee-1",
+      attributes: { image_reference: "us-docker.pkg.dev/p/r/app@sha256:abc" },
+      groups: [],
+      pool: "projects/123456789012/locations/global/workloadIdentityPools/confspace-pool",
+    });
+    expect(mappedSts.resolveAccessToken(token)).toMatchObject({ kind: "federated", audience: MAPPED });
+    expect(mappedSts.resolveAccessToken("ya29.unknown")).toBeUndefined();
+  });
+
+  it.each([
+    ["a condition that is false", claims({ swname: "GCE" })],
+    ["a CEL error in the condition (swversion as an old-style number)", claims({ swversion: 1 })],
+  ])("rejects %s with unauthorized_client and issues nothing", async (_name, tokenClaims) => {
+    const issuedBefore = mappedSts.issued.size;
+    const form = await goodForm({ claims: tokenClaims });
+    const { status, body } = await exchange({ ...form, audience: MAPPED }, mappedSts.tokenUrl);
+    expect(status).toBe(400);
+    expect(body).toEqual({
+      error: "unauthorized_client",
+      error_description: "The given credential is rejected by the attribute condition.",
+    });
+    expect(mappedSts.issued.size).toBe(issuedBefore);
+  });
+
+  it.each([
+    ["a mapping without google.subject", { attributeMapping: "attribute.x=assertion.x" }],
+    ["a condition that is not CEL", { attributeCondition: "assertion.swname ==" }],
+  ])("refuses to start with %s", async (_name, rules) => {
+    await expect(
+      startLocalGoogleSts({ providers: [{ audience: MAPPED, issuer: issuer.url, ...rules }] }),
+    ).rejects.toThrow(TypeError);
+  });
+});

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { LocalGooglePrincipal } from "./google/principals.js";
 import {
   BodyTooLargeError,
   closeServer,
@@ -23,12 +24,30 @@ export interface LocalWifProvider {
    * documents: the provider's full canonical resource name, with or without `https:`.
    */
   allowedAudiences?: string[];
+  /**
+   * Attribute mapping in CEL, as an object (`{ "google.subject": "assertion.sub" }`) or
+   * gcloud's `--attribute-mapping` text (`google.subject=assertion.sub,attribute.x=…`).
+   * Must map `google.subject`. Default, as Google's for OIDC: `google.subject=assertion.sub`.
+   */
+  attributeMapping?: string | Readonly<Record<string, string>>;
+  /**
+   * Attribute condition in CEL, as gcloud's `--attribute-condition` (over `assertion`,
+   * `google`, `attribute`). Only `true` admits; `false` or a CEL error rejects the
+   * exchange with `unauthorized_client`. Default: none (every valid token).
+   */
+  attributeCondition?: string;
 }
 
 /** A federated access token this server issued. */
 export interface IssuedFederatedToken {
-  /** `sub` of the subject token (the default `google.subject` mapping). */
+  /** The mapped `google.subject` (by default the subject token's `sub`). */
   subject: string;
+  /** The mapped `google.groups` (empty when not mapped). */
+  groups: string[];
+  /** The mapped `attribute.NAME` values by NAME (attributes whose expression failed are absent). */
+  attributes: Record<string, string | string[]>;
+  /** `projects/NUMBER/locations/global/workloadIdentityPools/POOL`, as IAM members name the pool. */
+  pool: string;
   /** The provider resource name the token was exchanged at. */
   audience: string;
   /** Scopes requested with the exchange. */
@@ -55,6 +74,8 @@ export interface LocalGoogleSts {
   readonly requests: number;
   /** Access tokens issued so far, by token, so later local Google API doubles can authorize callers. */
   readonly issued: Map<string, IssuedFederatedToken>;
+  /** The federated principal an access token stands for (expired ones included), for IAM Credentials and KMS. */
+  resolveAccessToken(accessToken: string): LocalGooglePrincipal | undefined;
   /** Closes the server and its open connections. */
   stop(): Promise<void>;
 }
@@ -115,6 +136,10 @@ export async function startLocalGoogleSts(options: LocalGoogleStsOptions): Promi
       return requests;
     },
     issued,
+    resolveAccessToken: (accessToken) => {
+      const token = issued.get(accessToken);
+      return token && { kind: "federated", ...token };
+    },
     stop: () => closeServer(server),
   };
 }

@@ -22,8 +22,6 @@ export type {
   LocalEntraRequest,
 } from "./entra.js";
 export { startLocalEntra } from "./entra.js";
-export type { IssuedFederatedToken, LocalGoogleSts, LocalGoogleStsOptions, LocalWifProvider } from "./google-sts.js";
-export { startLocalGoogleSts } from "./google-sts.js";
 export type {
   LocalIamCredentials,
   LocalIamCredentialsOptions,
@@ -42,6 +40,8 @@ export type {
   LocalServiceAccountPrincipal,
   LocalStaticAccessToken,
 } from "./google/principals.js";
+export type { IssuedFederatedToken, LocalGoogleSts, LocalGoogleStsOptions, LocalWifProvider } from "./google-sts.js";
+export { startLocalGoogleSts } from "./google-sts.js";
 export type { TestPki, TestPkiOptions } from "./tls.js";
 export { createTestPki, trustCaInProcess } from "./tls.js";
 export type {

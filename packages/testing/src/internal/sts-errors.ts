@@ -4,7 +4,7 @@
  * their style.
  */
 export interface StsFailure {
-  error: "invalid_request" | "invalid_grant" | "invalid_target" | "unsupported_grant_type";
+  error: "invalid_request" | "invalid_grant" | "invalid_target" | "unsupported_grant_type" | "unauthorized_client";
   error_description: string;
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { applyAttributeRules } from "../google/internal/wif-attributes.js";
 import type { IssuedFederatedToken } from "../google-sts.js";
 import { type StsFailure, stsFailures } from "./sts-errors.js";
 import { verifySubjectToken } from "./subject-token.js";
@@ -29,7 +30,8 @@ export interface ExchangeContext {
 /**
  * Runs an RFC 8693 token exchange as Google STS does for an OIDC provider. Checks
  * in order: grant type, audience (shape, then a configured provider), requested token
- * type, subject token type, scope, subject token.
+ * type, subject token type, scope, subject token, then the provider's attribute
+ * mapping and attribute condition (CEL).
  */
 export async function exchangeToken(
   form: URLSearchParams,
@@ -49,7 +51,8 @@ export async function exchangeToken(
 
   const verified = await verifySubjectToken(provider, subjectToken, context.now);
   if ("error" in verified) return verified;
-  // Attribute mapping and attribute conditions (CEL) hook in here, on verified.claims.
+  const mapped = applyAttributeRules(provider.rules, verified.claims as Record<string, unknown>);
+  if ("error" in mapped) return mapped;
 
   const accessToken = `ya29.local-${randomBytes(32).toString("base64url")}`;
   return {
@@ -60,7 +63,10 @@ export async function exchangeToken(
       expires_in: context.tokenLifetimeSeconds,
     },
     issued: {
-      subject: verified.subject,
+      subject: mapped.subject,
+      groups: mapped.groups,
+      attributes: mapped.attributes,
+      pool: provider.pool,
       audience: provider.audience,
       scopes,
       expiresAt: context.now + context.tokenLifetimeSeconds * 1000,

@@ -27,7 +27,15 @@ export async function verifySubjectToken(
     return stsFailures.unparsableToken();
   }
   if (alg !== "RS256") return stsFailures.algorithm(String(alg));
-  if (unverified.iss !== provider.issuer) return stsFailures.issuer(String(unverified.iss));
+  // Google's own instructions configure `https://confidentialcomputing.googleapis.com/` as
+  // the issuer URI while tokens carry no trailing slash, and STS accepts them: compare
+  // without trailing slashes.
+  if (
+    typeof unverified.iss !== "string" ||
+    withoutTrailingSlash(unverified.iss) !== withoutTrailingSlash(provider.issuer)
+  ) {
+    return stsFailures.issuer(String(unverified.iss));
+  }
 
   let keys: JWTVerifyGetKey;
   try {
@@ -50,6 +58,10 @@ export async function verifySubjectToken(
   if (!audiences.some((aud) => provider.acceptedAudiences.has(aud))) return stsFailures.audience(audiences.join(", "));
   if (typeof claims.sub !== "string" || claims.sub === "") return stsFailures.missingClaim("sub");
   return { subject: claims.sub, claims };
+}
+
+function withoutTrailingSlash(url: string): string {
+  return url.replace(/\/+$/, "");
 }
 
 function describeFailure(error: unknown, unverified: JWTPayload): StsFailure {

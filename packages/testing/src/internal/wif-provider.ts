@@ -1,4 +1,5 @@
 import type { JWTVerifyGetKey } from "jose";
+import { type AttributeRules, compileAttributeRules } from "../google/internal/wif-attributes.js";
 import { issuerKeys } from "./oidc-keys.js";
 
 /**
@@ -30,6 +31,10 @@ export interface WifProvider {
    */
   acceptedAudiences: ReadonlySet<string>;
   keys: () => Promise<JWTVerifyGetKey>;
+  /** `projects/NUMBER/locations/global/workloadIdentityPools/POOL`: the pool IAM members name. */
+  pool: string;
+  /** Compiled attribute mapping (default `google.subject=assertion.sub`) and condition. */
+  rules: AttributeRules;
 }
 
 /** Validates one provider of the options and prepares its key resolution. */
@@ -38,6 +43,8 @@ export function createWifProvider(config: {
   issuer: string;
   jwksUri?: string;
   allowedAudiences?: string[];
+  attributeMapping?: string | Readonly<Record<string, string>>;
+  attributeCondition?: string;
 }): WifProvider {
   if (!WORKLOAD_PROVIDER.test(config.audience)) {
     throw new TypeError(
@@ -57,5 +64,11 @@ export function createWifProvider(config: {
     issuer: config.issuer,
     acceptedAudiences,
     keys: issuerKeys(config.issuer, config.jwksUri),
+    pool: config.audience.slice("//iam.googleapis.com/".length).replace(/\/providers\/[^/]+$/, ""),
+    rules: compileAttributeRules(
+      `startLocalGoogleSts: provider ${config.audience}`,
+      config.attributeMapping,
+      config.attributeCondition,
+    ),
   };
 }
