@@ -1,1 +1,13 @@
-export {};
+export type { CredentialConfigOptions, ExternalAccountCredentialConfig } from "./credential-config.js";
+export type {
+  GcpFederationErrorOptions,
+  GcpFederationStage,
+  GoogleApiErrorOptions,
+  GoogleErrorInfo,
+} from "./errors.js";
+export { GcpFederationError, GcpFederationOptionError, GoogleApiError } from "./errors.js";
+export type { FederatedAuthClientOptions } from "./federated-auth-client.js";
+export { createFederatedAuthClient, FederatedAuthClient } from "./federated-auth-client.js";
+export { toGoogleApiError } from "./google-api-error.js";
+export type { WorkloadIdentityProvider } from "./provider-audience.js";
+export { GCP_AUDIENCE_ENV, parseProviderAudience, providerAudience } from "./provider-audience.js";

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { decodeJwt } from "jose";
 import type { LocalGooglePrincipal } from "./google/principals.js";
 import {
   BodyTooLargeError,
@@ -56,6 +57,21 @@ export interface IssuedFederatedToken {
   expiresAt: number;
 }
 
+/** One `POST /v1/token`, as recorded (never a token). */
+export interface LocalGoogleStsCall {
+  /** The `audience` form field (the provider), when sent. */
+  audience: string | undefined;
+  status: number;
+  /** The OAuth `error` of a refusal. */
+  error?: string;
+  /** `jti` of the subject token (unverified), to tell attestation tokens apart. */
+  subjectTokenId?: string;
+  /** `iat` of the subject token (unverified), seconds. */
+  subjectIssuedAt?: number;
+  /** When the request arrived (ms since the epoch, from `clock`). */
+  at: number;
+}
+
 /** Options of {@link startLocalGoogleSts}. */
 export interface LocalGoogleStsOptions {
   /** OIDC providers of workload identity pools; any other `audience` is answered `invalid_target`. */
@@ -72,6 +88,8 @@ export interface LocalGoogleSts {
   readonly tokenUrl: string;
   /** Number of `POST /v1/token` requests so far (including rejected ones). */
   readonly requests: number;
+  /** Every `POST /v1/token`, in order. */
+  readonly calls: LocalGoogleStsCall[];
   /** Access tokens issued so far, by token, so later local Google API doubles can authorize callers. */
   readonly issued: Map<string, IssuedFederatedToken>;
   /** The federated principal an access token stands for (expired ones included), for IAM Credentials and KMS. */
@@ -102,6 +120,7 @@ export async function startLocalGoogleSts(options: LocalGoogleStsOptions): Promi
   const clock = options.clock ?? Date.now;
   const tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 3600;
   const issued = new Map<string, IssuedFederatedToken>();
+  const calls: LocalGoogleStsCall[] = [];
   let requests = 0;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -117,7 +136,15 @@ export async function startLocalGoogleSts(options: LocalGoogleStsOptions): Promi
       if (error instanceof BodyTooLargeError) return sendJson(res, 413, { error: "request_too_large" });
       throw error;
     }
-    const result = await exchangeToken(form, { providers, tokenLifetimeSeconds, now: clock() });
+    const now = clock();
+    const result = await exchangeToken(form, { providers, tokenLifetimeSeconds, now });
+    calls.push({
+      audience: form.get("audience") ?? undefined,
+      status: "error" in result ? 400 : 200,
+      ...("error" in result && { error: result.error }),
+      ...subjectTokenIdentity(form.get("subject_token")),
+      at: now,
+    });
     if ("error" in result) return sendJson(res, 400, result);
     issued.set(result.response.access_token, result.issued);
     sendJson(res, 200, result.response);
@@ -135,6 +162,7 @@ export async function startLocalGoogleSts(options: LocalGoogleStsOptions): Promi
     get requests() {
       return requests;
     },
+    calls,
     issued,
     resolveAccessToken: (accessToken) => {
       const token = issued.get(accessToken);
@@ -142,4 +170,17 @@ export async function startLocalGoogleSts(options: LocalGoogleStsOptions): Promi
     },
     stop: () => closeServer(server),
   };
+}
+
+function subjectTokenIdentity(token: string | null): Pick<LocalGoogleStsCall, "subjectTokenId" | "subjectIssuedAt"> {
+  if (!token) return {};
+  try {
+    const { jti, iat } = decodeJwt(token);
+    return {
+      ...(typeof jti === "string" && { subjectTokenId: jti }),
+      ...(typeof iat === "number" && { subjectIssuedAt: iat }),
+    };
+  } catch {
+    return {};
+  }
 }

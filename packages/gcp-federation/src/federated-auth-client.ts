@@ -1,0 +1,224 @@
+import {
+  type AttestationTokenSource,
+  customTokenSource,
+  type DefaultTokenSource,
+  defaultTokenSource,
+  type LauncherClient,
+  type LauncherClientOptions,
+} from "@confspace/attestation";
+import { type Clock, type Logger, noopLogger, redactingLogger, systemClock } from "@confspace/core";
+import { IdentityPoolClient } from "google-auth-library";
+import type { CredentialConfigOptions, ExternalAccountCredentialConfig } from "./credential-config.js";
+import { GcpFederationOptionError } from "./errors.js";
+import { JWT_TOKEN_TYPE, type ResolvedOptions, resolveOptions } from "./internal/options.js";
+import { refreshError } from "./internal/refresh-error.js";
+import { attestationTokenSupplier } from "./internal/subject-token-supplier.js";
+import type { WorkloadIdentityProvider } from "./provider-audience.js";
+
+/** Options of {@link createFederatedAuthClient}. */
+export interface FederatedAuthClientOptions {
+  /**
+   * The provider's resource name, `//iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER`.
+   * Default: built from `projectNumber` + `poolId` + `providerId`, else env `CONFSPACE_GCP_AUDIENCE`.
+   */
+  audience?: string;
+  /** The pool's project number (digits, not the project ID); with `poolId` and `providerId` instead of `audience`. */
+  projectNumber?: string;
+  /** Workload identity pool ID; with `projectNumber` and `providerId`. */
+  poolId?: string;
+  /** Provider ID; with `projectNumber` and `poolId`. */
+  providerId?: string;
+  /** Service account to impersonate (`roles/iam.workloadIdentityUser` for this workload). Default: none, the federated token is used directly. */
+  serviceAccount?: string;
+  /** Lifetime of impersonated tokens, seconds (600–43200). Default 3600. Only with `serviceAccount`. */
+  serviceAccountTokenLifetimeSeconds?: number;
+  /** OAuth scopes of the access token. Default `https://www.googleapis.com/auth/cloud-platform`. */
+  scopes?: string | readonly string[];
+  /** Universe domain. Default `googleapis.com`. Google Cloud clients given this client must use the same. */
+  universeDomain?: string;
+  /** STS token endpoint. Default `https://sts.{universeDomain}/v1/token`. https, or http on localhost only. */
+  tokenUrl?: string;
+  /** IAM Credentials endpoint for impersonation. Default `https://iamcredentials.{universeDomain}`. https, or http on localhost only. */
+  iamCredentialsEndpoint?: string;
+  /** Project billed for API quota (`x-goog-user-project`). Default: none (the resource's project). */
+  quotaProjectId?: string;
+  /**
+   * Audience of a custom attestation token, for a provider whose allowed audiences do not
+   * include `https://sts.googleapis.com` (e.g. `https://iam.googleapis.com/projects/…/providers/X`,
+   * the default of a provider created without `--allowed-audiences`). Default: none, the
+   * launcher's default token is used.
+   */
+  tokenAudience?: string;
+  /** The default token file. Default: env `CONFSPACE_TOKEN_FILE`, then `/run/container_launcher/attestation_verifier_claims_token`. */
+  tokenFile?: string;
+  /** The launcher client, or its options (socket path, timeouts). Default: `CONFSPACE_LAUNCHER_SOCKET`, then the standard socket. */
+  launcher?: LauncherClient | LauncherClientOptions;
+  /** Stop using an attestation token this long before its `exp`, ms. Default 30 000 (the token sources' default). */
+  expirySkewMs?: number;
+  /** Any attestation token source, replacing `tokenAudience`, `tokenFile` and `launcher` (tests, custom setups). Not disposed by this client. */
+  tokenSource?: AttestationTokenSource;
+  /** Receives refresh events (never a token); wrapped with `redactingLogger`. Default: no logging. */
+  logger?: Logger;
+  /** Time source. Default `systemClock`. */
+  clock?: Clock;
+}
+
+/**
+ * A google-auth-library `IdentityPoolClient` whose subject token is the Confidential Space
+ * attestation token. Pass it as `authClient` to `@google-cloud/*` clients. Each instance
+ * keeps its own federated token, so one client per collaborator never mixes tokens.
+ */
+export class FederatedAuthClient extends IdentityPoolClient {
+  /** The provider this client exchanges tokens at. */
+  readonly provider: WorkloadIdentityProvider;
+  /** The impersonated service account, if any. */
+  readonly serviceAccount: string | undefined;
+  /** Where attestation tokens come from. */
+  readonly tokenSource: AttestationTokenSource;
+  readonly #resolved: ResolvedOptions;
+  readonly #ownsSource: boolean;
+  readonly #logger: Logger;
+
+  constructor(options: FederatedAuthClientOptions = {}) {
+    const resolved = resolveOptions(options);
+    const clock = options.clock ?? systemClock;
+    const logger = options.logger ? redactingLogger(options.logger) : noopLogger;
+    const source =
+      options.tokenSource ??
+      (resolved.tokenAudience !== undefined
+        ? customTokenSource({
+            audience: resolved.tokenAudience,
+            launcher: options.launcher,
+            expirySkewMs: options.expirySkewMs,
+            clock,
+            logger: options.logger,
+          })
+        : defaultTokenSource({
+            tokenFile: options.tokenFile,
+            launcher: options.launcher,
+            expirySkewMs: options.expirySkewMs,
+            clock,
+            logger: options.logger,
+          }));
+    super({
+      audience: resolved.provider.audience,
+      subject_token_type: JWT_TOKEN_TYPE,
+      token_url: resolved.tokenUrl,
+      universe_domain: resolved.universeDomain,
+      scopes: resolved.scopes,
+      ...(resolved.quotaProjectId !== undefined && { quota_project_id: resolved.quotaProjectId }),
+      ...(resolved.impersonationUrl !== undefined && { service_account_impersonation_url: resolved.impersonationUrl }),
+      ...(resolved.lifetimeSeconds !== undefined && {
+        service_account_impersonation: { token_lifetime_seconds: resolved.lifetimeSeconds },
+      }),
+      subject_token_supplier: attestationTokenSupplier(source, {
+        audience: resolved.provider.audience,
+        serviceAccount: resolved.serviceAccount,
+        clock,
+        logger,
+      }),
+    });
+    this.provider = resolved.provider;
+    this.serviceAccount = resolved.serviceAccount;
+    this.tokenSource = source;
+    this.#resolved = resolved;
+    this.#ownsSource = options.tokenSource === undefined;
+    this.#logger = logger;
+  }
+
+  /**
+   * Exchanges a fresh attestation token for a federated (and, with `serviceAccount`, an
+   * impersonated) token. google-auth-library calls this lazily, 5 minutes before expiry,
+   * merging concurrent calls; failures become {@link GcpFederationError}.
+   */
+  protected override async refreshAccessTokenAsync(): ReturnType<IdentityPoolClient["refreshAccessTokenAsync"]> {
+    try {
+      const credentials = await super.refreshAccessTokenAsync();
+      this.#logger.debug("federated access token refreshed", {
+        audience: this.provider.audience,
+        serviceAccount: this.serviceAccount,
+        expiresAt: credentials.expiry_date ? new Date(credentials.expiry_date).toISOString() : undefined,
+      });
+      return credentials;
+    } catch (error) {
+      const classified = refreshError(error, {
+        audience: this.provider.audience,
+        serviceAccount: this.serviceAccount,
+        impersonationUrl: this.#resolved.impersonationUrl,
+      });
+      this.#logger.warn("federated access token refresh failed", {
+        audience: this.provider.audience,
+        code: (classified as { code?: unknown }).code,
+        reason: (classified as { reason?: unknown }).reason,
+      });
+      throw classified;
+    }
+  }
+
+  /**
+   * The equivalent `external_account` credential configuration, for gcloud
+   * (`gcloud auth login --cred-file=…`), `GOOGLE_APPLICATION_CREDENTIALS` and Google's
+   * libraries in other languages: `credential_source.file` is the launcher's token file.
+   */
+  toCredentialConfig(options: CredentialConfigOptions = {}): ExternalAccountCredentialConfig {
+    const resolved = this.#resolved;
+    const file =
+      options.subjectTokenFile ??
+      (this.#ownsSource || isDefaultSource(this.tokenSource) ? defaultFile(this.tokenSource) : undefined);
+    if (file === undefined) {
+      throw new GcpFederationOptionError(
+        "subjectTokenFile",
+        "This client does not use the launcher's default token file (it uses custom-audience tokens or an injected source), and tools outside Node read the subject token from a file: pass toCredentialConfig({ subjectTokenFile }) and keep that file fresh.",
+      );
+    }
+    return {
+      type: "external_account",
+      audience: resolved.provider.audience,
+      subject_token_type: JWT_TOKEN_TYPE,
+      token_url: resolved.tokenUrl,
+      credential_source: { file },
+      ...(resolved.impersonationUrl !== undefined && { service_account_impersonation_url: resolved.impersonationUrl }),
+      ...(resolved.lifetimeSeconds !== undefined && {
+        service_account_impersonation: { token_lifetime_seconds: resolved.lifetimeSeconds },
+      }),
+      ...(resolved.quotaProjectId !== undefined && { quota_project_id: resolved.quotaProjectId }),
+      ...(resolved.universeDomain !== "googleapis.com" && { universe_domain: resolved.universeDomain }),
+    };
+  }
+
+  /** Stops the token source this client created (an injected `tokenSource` is left alone). */
+  dispose(): void {
+    if (this.#ownsSource) (this.tokenSource as { dispose?: () => void }).dispose?.();
+  }
+}
+
+function isDefaultSource(source: AttestationTokenSource): source is DefaultTokenSource {
+  return typeof (source as Partial<DefaultTokenSource>).tokenFile === "string";
+}
+
+function defaultFile(source: AttestationTokenSource): string | undefined {
+  return isDefaultSource(source) ? source.tokenFile : undefined;
+}
+
+/**
+ * Creates a {@link FederatedAuthClient}: a google-auth-library external-account client
+ * (`IdentityPoolClient` with a programmatic subject-token supplier) that exchanges the
+ * Confidential Space attestation token at a workload identity pool provider, optionally
+ * impersonating a service account. Options are validated here; nothing is fetched until
+ * the first call.
+ *
+ * @example
+ * ```ts
+ * import { KeyManagementServiceClient } from "@google-cloud/kms";
+ * import { createFederatedAuthClient } from "@confspace/gcp-federation";
+ *
+ * const authClient = createFederatedAuthClient({
+ *   audience: "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/trusted-workload-pool/providers/attestation-verifier",
+ * });
+ * const kms = new KeyManagementServiceClient({ authClient });
+ * const [{ plaintext }] = await kms.decrypt({ name: keyName, ciphertext });
+ * ```
+ */
+export function createFederatedAuthClient(options: FederatedAuthClientOptions = {}): FederatedAuthClient {
+  return new FederatedAuthClient(options);
+}
