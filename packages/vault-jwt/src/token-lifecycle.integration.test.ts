@@ -97,12 +97,10 @@ describe("re-login before expiry", () => {
         },
       },
     });
-    const jtiOf = async () =>
-      (
-        (await client.request({ method: "GET", path: "auth/token/lookup-self" })).body?.data as {
-          meta: { jti: string };
-        }
-      ).meta.jti;
+    const jtiOf = async () => {
+      const { body } = await client.request({ method: "GET", path: "auth/token/lookup-self" });
+      return (body?.data as { meta: { jti: string } } | undefined)?.meta.jti;
+    };
     expect(await jtiOf()).toBe(decodeClaims(first).jti);
     await h.clock.advance(40_000);
     expect(h.count("auth/jwt/login", 200)).toBe(2);

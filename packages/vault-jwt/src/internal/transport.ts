@@ -4,7 +4,7 @@
 // login body; nothing here logs or puts them in a message.
 import http from "node:http";
 import https from "node:https";
-import { redactString } from "@confspace/core";
+import { REDACTED } from "@confspace/core";
 import { VaultError, VaultResponseError, VaultUnavailableError } from "../errors.js";
 
 /** TLS material for the agent, already read from files. */
@@ -177,11 +177,18 @@ export class Transport {
   }
 }
 
-/** Vault's `errors` array, scrubbed of anything that looks like a token. */
+// Token shapes only: core's redactString also masks `token: x` pairs, which would eat
+// Vault's own wording ("error validating token: invalid issuer").
+const JWT = /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
+const VAULT_TOKEN = /\b(?:hv[sbr]\.[A-Za-z0-9_-]{20,}|[sb]\.[A-Za-z0-9]{24})\b/g;
+
+/** Vault's `errors` array, with anything shaped like a JWT or a Vault token masked. */
 function vaultErrors(body: Record<string, unknown> | undefined): string[] {
   const errors = body?.errors;
   if (!Array.isArray(errors)) return [];
-  return errors.filter((e): e is string => typeof e === "string").map((e) => redactString(e).slice(0, 2_000));
+  return errors
+    .filter((e): e is string => typeof e === "string")
+    .map((e) => e.replace(JWT, REDACTED).replace(VAULT_TOKEN, REDACTED).slice(0, 2_000));
 }
 
 function hint(status: number): string {

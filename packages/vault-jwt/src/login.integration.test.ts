@@ -1,0 +1,256 @@
+import { type Emulator, startEmulator } from "@confspace/emulator";
+import { type LocalVault, startLocalVault } from "@confspace/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { scriptedSource } from "../test/harness.js";
+import { VaultJwtClient, VaultLoginError } from "./index.js";
+
+const AUDIENCE = "https://your.vault.audience";
+const PROJECT = "vegas-codelab-5";
+const DIGEST = "sha256:1447781b9a6fd0a09a6352c10efaffaf6a67d2d12940b56d00cb38c5b56ad646";
+const SUBJECT = `https://www.googleapis.com/compute/v1/projects/${PROJECT}/zones/us-central1-a/instances/vm1`;
+const OPERATOR = `operator-svc-account@${PROJECT}.iam.gserviceaccount.com`;
+
+/**
+ * The role of the public Confidential Space + Vault walkthrough
+ * (salrashid123/confidential_space, misc/hashicorp_vault), byte for byte, after the shell
+ * expanded $OPERATOR_PROJECT_ID in its unquoted heredoc. Note its two traps, which Vault
+ * enforces as written: `claims_mappings` is not a Vault parameter (ignored with a warning),
+ * and the image digest ends with a space, so no real token can match it.
+ */
+const TUTORIAL_ROLE = `{
+  "role_type": "jwt",
+  "policies": ["token-policy","secrets-policy"],
+  "token_explicit_max_ttl": 60,
+  "user_claim": "sub",
+  "bound_audiences": ["https://your.vault.audience"],
+  "bound_subject": "https://www.googleapis.com/compute/v1/projects/vegas-codelab-5/zones/us-central1-a/instances/vm1",
+  "claims_mappings": {
+    "hwmodel": "hwmodel",
+    "swname": "swname",
+    "/submods/confidential_space/support_attributes": "/submods/confidential_space/support_attributes",    
+    "/submods/container/image_digest": "/submods/container/image_digest",
+    "/submods/gce/project_id":"/submods/gce/project_id",
+    "google_service_accounts":"google_service_accounts"
+  },
+  "bound_claims": {
+    "hwmodel": "GCP_AMD_SEV",
+    "swname": "CONFIDENTIAL_SPACE",
+    "/submods/confidential_space/support_attributes": ["STABLE"],
+    "/submods/container/image_digest": ["${DIGEST} "],
+    "/submods/gce/project_id": ["${PROJECT}"],
+    "google_service_accounts":["${OPERATOR}"]
+  }  
+}`;
+
+let emulator: Emulator;
+let vault: LocalVault;
+const clients: VaultJwtClient[] = [];
+
+beforeAll(async () => {
+  emulator = await startEmulator({
+    writeTokenFile: false,
+    profile: {
+      sub: SUBJECT,
+      google_service_accounts: [OPERATOR],
+      submods: { container: { image_digest: DIGEST }, gce: { project_id: PROJECT } },
+    },
+  });
+  vault = await startLocalVault();
+  await vault.configureJwt({ oidc_discovery_url: emulator.issuer, bound_issuer: emulator.issuer });
+});
+afterAll(async () => {
+  await Promise.allSettled(clients.map((c) => c.dispose()));
+  await vault?.stop();
+  await emulator?.stop();
+});
+
+type Claims = Record<string, unknown> & { submods: Record<string, Record<string, unknown>> };
+
+/** Logs in to `role` with a token minted from the known-good claims after `mutate`. */
+async function login(role: string, mutate: (claims: Claims) => void = () => {}, audience = AUDIENCE) {
+  const jwt = await emulator.mintToken({ audience, mutateClaims: (claims) => mutate(claims as Claims) });
+  const client = new VaultJwtClient({ address: vault.address, role, tokenSource: scriptedSource([async () => jwt]) });
+  clients.push(client);
+  return client.token();
+}
+
+describe("the Confidential Space tutorial role", () => {
+  it("loads as written: claims_mappings is ignored with Vault's warning, the deprecated policies become token policies", () => {
+    const warnings = vault.writeRole("my-jwt-role", TUTORIAL_ROLE);
+    expect(warnings).toEqual(["Endpoint ignored these unrecognized parameters: [claims_mappings]"]);
+  });
+
+  it("rejects a token with exactly the intended digest, because the bound value ends with a space", async () => {
+    const error = await login("my-jwt-role").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VaultLoginError);
+    expect((error as VaultLoginError).errors).toEqual([
+      'error validating claims: claim "/submods/container/image_digest" does not match any associated bound claim values',
+    ]);
+    expect((error as VaultLoginError).status).toBe(400);
+  });
+
+  it("accepts the same token once the digest has no trailing space, with a token capped at 60 s", async () => {
+    vault.writeRole("my-jwt-role-fixed", TUTORIAL_ROLE.replace(`${DIGEST} "`, `${DIGEST}"`));
+    await expect(login("my-jwt-role-fixed")).resolves.toMatch(/^hvs\./);
+    const issued = vault.tokens.at(-1)!;
+    expect(issued.policies).toEqual(["default", "secrets-policy", "token-policy"]);
+    expect(issued.expireTime - issued.issueTime).toBe(60_000);
+  });
+
+  it("rejects every token when bound_issuer has the tutorial's trailing slash", async () => {
+    const other = await startLocalVault();
+    try {
+      await other.configureJwt({ oidc_discovery_url: emulator.issuer, bound_issuer: `${emulator.issuer}/` });
+      other.writeRole("my-jwt-role-fixed", TUTORIAL_ROLE.replace(`${DIGEST} "`, `${DIGEST}"`));
+      const jwt = await emulator.mintToken({ audience: AUDIENCE });
+      const client = new VaultJwtClient({
+        address: other.address,
+        role: "my-jwt-role-fixed",
+        tokenSource: scriptedSource([async () => jwt]),
+      });
+      clients.push(client);
+      await expect(client.token()).rejects.toMatchObject({
+        errors: ["error validating token: invalid issuer (iss) claim"],
+      });
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
+describe("login accepted or denied per bound claim (one change per row from a known-good token)", () => {
+  const missing = (claim: string) => `error validating claims: claim "${claim}" is missing`;
+  const mismatch = (claim: string) =>
+    `error validating claims: claim "${claim}" does not match any associated bound claim values`;
+  const rows: Array<{ name: string; mutate: (c: Claims) => void; audience?: string; error?: string }> = [
+    { name: "the known-good token", mutate: () => {} },
+    {
+      name: "support_attributes holding STABLE among others",
+      mutate: (c) => void (c.submods.confidential_space!.support_attributes = ["USABLE", "STABLE"]),
+    },
+    {
+      name: "several service accounts, one bound",
+      mutate: (c) => void (c.google_service_accounts = ["other@x.iam.gserviceaccount.com", OPERATOR]),
+    },
+    {
+      name: "hwmodel as a one-element list (Vault compares list items)",
+      mutate: (c) => void (c.hwmodel = ["GCP_AMD_SEV"]),
+    },
+    { name: "hwmodel GCP_INTEL_TDX", mutate: (c) => void (c.hwmodel = "GCP_INTEL_TDX"), error: mismatch("hwmodel") },
+    { name: "hwmodel in lower case", mutate: (c) => void (c.hwmodel = "gcp_amd_sev"), error: mismatch("hwmodel") },
+    { name: "no hwmodel", mutate: (c) => void delete c.hwmodel, error: missing("hwmodel") },
+    { name: "swname GCE", mutate: (c) => void (c.swname = "GCE"), error: mismatch("swname") },
+    {
+      name: "support_attributes without STABLE",
+      mutate: (c) => void (c.submods.confidential_space!.support_attributes = ["USABLE", "LATEST"]),
+      error: mismatch("/submods/confidential_space/support_attributes"),
+    },
+    {
+      name: "support_attributes as the string UNSTABLE",
+      mutate: (c) => void (c.submods.confidential_space!.support_attributes = "UNSTABLE"),
+      error: mismatch("/submods/confidential_space/support_attributes"),
+    },
+    {
+      name: "no support_attributes (debug image)",
+      mutate: (c) => void delete c.submods.confidential_space!.support_attributes,
+      error: missing("/submods/confidential_space/support_attributes"),
+    },
+    {
+      name: "another image digest",
+      mutate: (c) => void (c.submods.container!.image_digest = `sha256:${"0".repeat(64)}`),
+      error: mismatch("/submods/container/image_digest"),
+    },
+    {
+      name: "digest as an object",
+      mutate: (c) => void (c.submods.container!.image_digest = { value: DIGEST }),
+      error: `error validating claims: received claim is not a string, bool, int or list: map[value:${DIGEST}]`,
+    },
+    {
+      name: "another project",
+      mutate: (c) => void (c.submods.gce!.project_id = "other-project"),
+      error: mismatch("/submods/gce/project_id"),
+    },
+    { name: "no gce submod", mutate: (c) => void delete c.submods.gce, error: missing("/submods/gce/project_id") },
+    {
+      name: "another service account",
+      mutate: (c) => void (c.google_service_accounts = ["other@x.iam.gserviceaccount.com"]),
+      error: mismatch("google_service_accounts"),
+    },
+    {
+      name: "another subject",
+      mutate: (c) => void (c.sub = `${SUBJECT}-2`),
+      error: "error validating token: invalid subject (sub) claim",
+    },
+    {
+      name: "another audience",
+      mutate: () => {},
+      audience: "https://sts.googleapis.com",
+      error:
+        "error validating token: invalid audience (aud) claim: audience claim does not match any expected audience",
+    },
+    {
+      name: "another issuer",
+      mutate: (c) => void (c.iss = "https://confidentialcomputing.googleapis.com"),
+      error: "error validating token: invalid issuer (iss) claim",
+    },
+  ];
+
+  beforeAll(() => {
+    vault.writeRole("table", TUTORIAL_ROLE.replace(`${DIGEST} "`, `${DIGEST}"`));
+  });
+
+  for (const row of rows) {
+    it(`${row.error === undefined ? "accepts" : "denies"} ${row.name}`, async () => {
+      const result = login("table", row.mutate, row.audience ?? AUDIENCE);
+      if (row.error === undefined) {
+        await expect(result).resolves.toMatch(/^hvs\./);
+      } else {
+        const error = await result.catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(VaultLoginError);
+        expect(error).toMatchObject({ status: 400, code: "ERR_VAULT_LOGIN", role: "table", errors: [row.error] });
+      }
+    });
+  }
+
+  it("denies a token signed by a key the issuer does not publish", async () => {
+    const error = await login("table", () => {}).then(async () => {
+      const foreign = await startEmulator({
+        writeTokenFile: false,
+        profile: {
+          sub: SUBJECT,
+          google_service_accounts: [OPERATOR],
+          submods: { container: { image_digest: DIGEST }, gce: { project_id: PROJECT } },
+        },
+      });
+      try {
+        const jwt = await foreign.mintToken({
+          audience: AUDIENCE,
+          mutateClaims: (c) => void (c.iss = emulator.issuer),
+        });
+        const client = new VaultJwtClient({
+          address: vault.address,
+          role: "table",
+          tokenSource: scriptedSource([async () => jwt]),
+        });
+        clients.push(client);
+        return await client.token().catch((e: unknown) => e);
+      } finally {
+        await foreign.stop();
+      }
+    });
+    expect(error).toMatchObject({
+      errors: ["error validating token: error verifying token signature: failed to verify id token signature"],
+    });
+  });
+
+  it("answers 403 for a caller outside token_bound_cidrs", async () => {
+    vault.writeRole("cidr", {
+      role_type: "jwt",
+      user_claim: "sub",
+      bound_audiences: [AUDIENCE],
+      token_bound_cidrs: ["10.0.0.0/8"],
+    });
+    const error = await login("cidr").catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 403, errors: ["permission denied"], code: "ERR_VAULT_LOGIN" });
+  });
+});
