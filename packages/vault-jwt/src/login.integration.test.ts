@@ -126,28 +126,56 @@ describe("login accepted or denied per bound claim (one change per row from a kn
     { name: "the known-good token", mutate: () => {} },
     {
       name: "support_attributes holding STABLE among others",
-      mutate: (c) => void (c.submods.confidential_space!.support_attributes = ["USABLE", "STABLE"]),
+      mutate: (c) => {
+        c.submods.confidential_space!.support_attributes = ["USABLE", "STABLE"];
+      },
     },
     {
       name: "several service accounts, one bound",
-      mutate: (c) => void (c.google_service_accounts = ["other@x.iam.gserviceaccount.com", OPERATOR]),
+      mutate: (c) => {
+        c.google_service_accounts = ["other@x.iam.gserviceaccount.com", OPERATOR];
+      },
     },
     {
       name: "hwmodel as a one-element list (Vault compares list items)",
-      mutate: (c) => void (c.hwmodel = ["GCP_AMD_SEV"]),
+      mutate: (c) => {
+        c.hwmodel = ["GCP_AMD_SEV"];
+      },
     },
-    { name: "hwmodel GCP_INTEL_TDX", mutate: (c) => void (c.hwmodel = "GCP_INTEL_TDX"), error: mismatch("hwmodel") },
-    { name: "hwmodel in lower case", mutate: (c) => void (c.hwmodel = "gcp_amd_sev"), error: mismatch("hwmodel") },
+    {
+      name: "hwmodel GCP_INTEL_TDX",
+      mutate: (c) => {
+        c.hwmodel = "GCP_INTEL_TDX";
+      },
+      error: mismatch("hwmodel"),
+    },
+    {
+      name: "hwmodel in lower case",
+      mutate: (c) => {
+        c.hwmodel = "gcp_amd_sev";
+      },
+      error: mismatch("hwmodel"),
+    },
     { name: "no hwmodel", mutate: (c) => void delete c.hwmodel, error: missing("hwmodel") },
-    { name: "swname GCE", mutate: (c) => void (c.swname = "GCE"), error: mismatch("swname") },
+    {
+      name: "swname GCE",
+      mutate: (c) => {
+        c.swname = "GCE";
+      },
+      error: mismatch("swname"),
+    },
     {
       name: "support_attributes without STABLE",
-      mutate: (c) => void (c.submods.confidential_space!.support_attributes = ["USABLE", "LATEST"]),
+      mutate: (c) => {
+        c.submods.confidential_space!.support_attributes = ["USABLE", "LATEST"];
+      },
       error: mismatch("/submods/confidential_space/support_attributes"),
     },
     {
       name: "support_attributes as the string UNSTABLE",
-      mutate: (c) => void (c.submods.confidential_space!.support_attributes = "UNSTABLE"),
+      mutate: (c) => {
+        c.submods.confidential_space!.support_attributes = "UNSTABLE";
+      },
       error: mismatch("/submods/confidential_space/support_attributes"),
     },
     {
@@ -157,28 +185,38 @@ describe("login accepted or denied per bound claim (one change per row from a kn
     },
     {
       name: "another image digest",
-      mutate: (c) => void (c.submods.container!.image_digest = `sha256:${"0".repeat(64)}`),
+      mutate: (c) => {
+        c.submods.container!.image_digest = `sha256:${"0".repeat(64)}`;
+      },
       error: mismatch("/submods/container/image_digest"),
     },
     {
       name: "digest as an object",
-      mutate: (c) => void (c.submods.container!.image_digest = { value: DIGEST }),
+      mutate: (c) => {
+        c.submods.container!.image_digest = { value: DIGEST };
+      },
       error: `error validating claims: received claim is not a string, bool, int or list: map[value:${DIGEST}]`,
     },
     {
       name: "another project",
-      mutate: (c) => void (c.submods.gce!.project_id = "other-project"),
+      mutate: (c) => {
+        c.submods.gce!.project_id = "other-project";
+      },
       error: mismatch("/submods/gce/project_id"),
     },
     { name: "no gce submod", mutate: (c) => void delete c.submods.gce, error: missing("/submods/gce/project_id") },
     {
       name: "another service account",
-      mutate: (c) => void (c.google_service_accounts = ["other@x.iam.gserviceaccount.com"]),
+      mutate: (c) => {
+        c.google_service_accounts = ["other@x.iam.gserviceaccount.com"];
+      },
       error: mismatch("google_service_accounts"),
     },
     {
       name: "another subject",
-      mutate: (c) => void (c.sub = `${SUBJECT}-2`),
+      mutate: (c) => {
+        c.sub = `${SUBJECT}-2`;
+      },
       error: "error validating token: invalid subject (sub) claim",
     },
     {
@@ -190,7 +228,9 @@ describe("login accepted or denied per bound claim (one change per row from a kn
     },
     {
       name: "another issuer",
-      mutate: (c) => void (c.iss = "https://confidentialcomputing.googleapis.com"),
+      mutate: (c) => {
+        c.iss = "https://confidentialcomputing.googleapis.com";
+      },
       error: "error validating token: invalid issuer (iss) claim",
     },
   ];
@@ -225,7 +265,9 @@ describe("login accepted or denied per bound claim (one change per row from a kn
       try {
         const jwt = await foreign.mintToken({
           audience: AUDIENCE,
-          mutateClaims: (c) => void (c.iss = emulator.issuer),
+          mutateClaims: (c) => {
+            c.iss = emulator.issuer;
+          },
         });
         const client = new VaultJwtClient({
           address: vault.address,
