@@ -236,22 +236,6 @@ describe("two collaborators at once", () => {
 });
 
 describe("attestation token supply", () => {
-  it("picks up a rotated token file at the next exchange", async () => {
-    const client = federated();
-    const firstBefore = world.sts.calls.length;
-    await client.getAccessToken();
-    const first = world.sts.calls[firstBefore]!.subjectTokenId;
-    await world.emulator.refreshTokenFile();
-    client.credentials = {}; // drop the cached federated token: the next call must exchange again
-    (client as unknown as { cachedAccessToken: unknown }).cachedAccessToken = null;
-    const secondBefore = world.sts.calls.length;
-    await client.getAccessToken();
-    const second = world.sts.calls[secondBefore]!.subjectTokenId;
-    expect(first).toBeDefined();
-    expect(second).toBeDefined();
-    expect(second).not.toBe(first);
-  });
-
   it("reports a missing token file and launcher as a non-retryable subject-token error, fast through KMS", async () => {
     const client = federated({
       tokenFile: "/nonexistent/confspace/token",
