@@ -40,7 +40,13 @@ export type {
   LocalServiceAccountPrincipal,
   LocalStaticAccessToken,
 } from "./google/principals.js";
-export type { IssuedFederatedToken, LocalGoogleSts, LocalGoogleStsOptions, LocalWifProvider } from "./google-sts.js";
+export type {
+  IssuedFederatedToken,
+  LocalGoogleSts,
+  LocalGoogleStsCall,
+  LocalGoogleStsOptions,
+  LocalWifProvider,
+} from "./google-sts.js";
 export { startLocalGoogleSts } from "./google-sts.js";
 export type { TestPki, TestPkiOptions } from "./tls.js";
 export { createTestPki, trustCaInProcess } from "./tls.js";
