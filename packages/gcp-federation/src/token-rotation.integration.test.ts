@@ -27,7 +27,7 @@ function client() {
     tokenUrl: world.sts.tokenUrl,
     tokenFile: world.emulator.tokenFile,
     launcher: { socketPath: world.emulator.socketPath },
-    expirySkewMs: 500,
+    expirySkewMs: 1500, // margin for a loaded CI machine between reading the token and STS checking it
   });
 }
 
