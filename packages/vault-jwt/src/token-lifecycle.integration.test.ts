@@ -122,6 +122,16 @@ describe("re-login before expiry", () => {
     }
     expect(h.count("auth/jwt/login")).toBe(0);
   });
+  it("logs in at once when Vault refuses a renewal (500 past the max TTL), without serving a gap", async () => {
+    h = await startHarness();
+    const client = h.client({ random: half });
+    const before = await client.token();
+    h.vault.failNext({ status: 500, errors: ["past the max TTL, cannot renew"], pathPrefix: "auth/token/renew-self" });
+    await h.clock.advance(21_000);
+    expect(h.count("auth/token/renew-self", 500)).toBe(1);
+    expect(h.count("auth/jwt/login", 200)).toBe(2);
+    expect(await client.token()).not.toBe(before);
+  });
 });
 
 describe("403 on use", () => {

@@ -245,13 +245,11 @@ export class VaultJwtClient implements AsyncDisposable {
       try {
         return this.#commit(await this.#renew(current, signal));
       } catch (error) {
-        if (
-          !(error instanceof VaultError) ||
-          error instanceof VaultUnavailableError ||
-          error instanceof VaultResponseError
-        ) {
-          throw error;
-        }
+        // No answer, or Vault not serving (sealed, standby, rate limited): keep the current
+        // token and retry with backoff. Any other failure refuses this renewal — a revoked
+        // token (403), or Vault's 500 "past the max TTL, cannot renew" when the second-truncated
+        // max TTL ends before the lease would — so log in again right away, as Vault Agent does.
+        if (!(error instanceof VaultError) || isOutage(error)) throw error;
         this.#logger.warn("vault refused to renew the token; logging in again", {
           status: error.status,
           errors: error.errors,
@@ -385,6 +383,12 @@ function authBlock(body: Record<string, unknown> | undefined, method: string, pa
 function expiryOf(jwt: string): number {
   const exp = decodeClaims(jwt).exp;
   return typeof exp === "number" ? exp * 1000 : Number.NEGATIVE_INFINITY;
+}
+
+const OUTAGE_STATUS = new Set([0, 429, 502, 503, 504]);
+
+function isOutage(error: VaultError): boolean {
+  return error instanceof VaultUnavailableError && OUTAGE_STATUS.has(error.status);
 }
 
 /** Whether an error from any HTTP client is a 403. */

@@ -1,0 +1,126 @@
+// `pnpm --filter @confspace-examples/vault-kv local`: the whole scenario on loopback — the
+// Confidential Space emulator and the local Vault API server from @confspace/testing —
+// provisioned with the same API calls the README's `vault` commands make, then the same
+// app as main.ts with short token TTLs, so it lives through several token expiries.
+// Nothing here is needed in production.
+import { startEmulator } from "@confspace/emulator";
+import { startLocalVault } from "@confspace/testing";
+import { VaultJwtClient } from "@confspace/vault-jwt";
+import { type Round, runApp } from "./app.js";
+import { seal } from "./sealed.js";
+
+export const ROLE = "tee-app";
+export const AUDIENCE = "https://vault.confspace.example";
+
+export interface LocalRunOptions {
+  /** token_ttl and token_explicit_max_ttl of the role, seconds (real Vault: minutes to hours). */
+  tokenTtlSeconds: number;
+  tokenMaxTtlSeconds: number;
+  rounds: number;
+  intervalMs: number;
+  log?: (line: string) => void;
+}
+
+export interface LocalRunResult {
+  rounds: Round[];
+  logins: number;
+  renewals: number;
+  /** Renewals Vault refused (max TTL reached); each is followed by an immediate login. */
+  renewalsRefused: number;
+  /** Any other request answered 4xx/5xx. */
+  refused: number;
+}
+
+export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const emulator = await startEmulator({ writeTokenFile: false });
+  const vault = await startLocalVault();
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${vault.address}/v1/${path}`, {
+      method,
+      headers: { "x-vault-token": vault.rootToken },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    return res.status === 204 ? undefined : ((await res.json()) as { data: Record<string, string> });
+  };
+  const digest = (emulator.claims().submods as { container: { image_digest: string } }).container.image_digest;
+  log(`emulator issuer ${emulator.issuer}, local Vault ${vault.address}`);
+
+  // The operator's setup (README: "Set up Vault"), with the emulator's issuer instead of Google's.
+  await api("POST", "auth/jwt/config", { oidc_discovery_url: emulator.issuer, bound_issuer: emulator.issuer });
+  await api("PUT", `sys/policies/acl/${ROLE}`, {
+    policy: `path "secret/data/tee-app/*" { capabilities = ["create", "read", "update"] }
+path "transit/decrypt/tee-app" { capabilities = ["update"] }`,
+  });
+  await api("POST", `auth/jwt/role/${ROLE}`, {
+    role_type: "jwt",
+    user_claim: "sub",
+    bound_audiences: [AUDIENCE],
+    bound_claims: {
+      swname: "CONFIDENTIAL_SPACE",
+      dbgstat: "disabled-since-boot",
+      "/submods/confidential_space/support_attributes": ["STABLE"],
+      "/submods/container/image_digest": [digest],
+    },
+    token_policies: [ROLE],
+    token_ttl: options.tokenTtlSeconds,
+    token_explicit_max_ttl: options.tokenMaxTtlSeconds,
+  });
+  await api("POST", "transit/keys/tee-app");
+  const dataKey = await api("POST", "transit/datakey/plaintext/tee-app", { bits: 256 });
+  const key = Buffer.from(dataKey!.data.plaintext!, "base64");
+  await api("POST", "secret/data/tee-app/config", {
+    data: {
+      greeting: "hello from the operator",
+      wrapped_data_key: dataKey!.data.ciphertext,
+      sealed_message: seal(key, "only the attested workload can read this"),
+    },
+  });
+  key.fill(0);
+  log(`role ${ROLE}: token_ttl ${options.tokenTtlSeconds}s, token_explicit_max_ttl ${options.tokenMaxTtlSeconds}s`);
+
+  const client = new VaultJwtClient({
+    address: vault.address,
+    role: ROLE,
+    audience: AUDIENCE,
+    launcher: { socketPath: emulator.socketPath },
+    revokeOnDispose: true,
+  });
+  try {
+    const rounds = await runApp({
+      vault: client,
+      kvMount: "secret",
+      configPath: "tee-app/config",
+      heartbeatPath: "tee-app/heartbeat",
+      transitMount: "transit",
+      transitKey: "tee-app",
+      rounds: options.rounds,
+      intervalMs: options.intervalMs,
+      log,
+    });
+    const count = (path: string) => vault.requests.filter((r) => r.path === path && r.status === 200).length;
+    const result = {
+      rounds,
+      logins: count("auth/jwt/login"),
+      renewals: count("auth/token/renew-self"),
+      // A renewal may be refused when the max TTL, which Vault counts in whole seconds, ends
+      // under a second after the lease would: the client then logs in at once. Everything
+      // else the app sends must succeed.
+      renewalsRefused: vault.requests.filter((r) => r.path === "auth/token/renew-self" && r.status >= 400).length,
+      refused: vault.requests.filter((r) => r.path !== "auth/token/renew-self" && r.status >= 400).length,
+    };
+    log(
+      `${result.logins} logins, ${result.renewals} renewals (${result.renewalsRefused} refused at the max TTL), ${result.refused} other refused requests`,
+    );
+    return result;
+  } finally {
+    await client.dispose();
+    await vault.stop();
+    await emulator.stop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await runLocal({ tokenTtlSeconds: 3, tokenMaxTtlSeconds: 8, rounds: 12, intervalMs: 2_000 });
+}
