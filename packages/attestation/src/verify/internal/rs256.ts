@@ -3,6 +3,8 @@ import { reject } from "../errors.js";
 import type { Payload } from "./claim-access.js";
 
 const MIN_MODULUS_BITS = 2048;
+/** Signature length in bytes of keys already checked (reading KeyObject details is not free). */
+const checkedKeys = new WeakMap<KeyObject, number>();
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
@@ -14,16 +16,13 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
  * per verification, and the algorithm is pinned anyway.
  */
 export function verifyRs256(token: string, key: KeyObject): Payload {
-  const details = key.asymmetricKeyDetails;
-  if (key.type !== "public" || key.asymmetricKeyType !== "rsa" || (details?.modulusLength ?? 0) < MIN_MODULUS_BITS) {
-    throw reject("signature", `the signing key is not an RSA public key of at least ${MIN_MODULUS_BITS} bits`);
-  }
+  const signatureBytes = checkedKeys.get(key) ?? checkKey(key);
   const firstDot = token.indexOf(".");
   const secondDot = token.indexOf(".", firstDot + 1);
   const signature = Buffer.from(token.slice(secondDot + 1), "base64url");
   const signingInput = Buffer.from(token.slice(0, secondDot), "ascii");
   const valid =
-    signature.length === details!.modulusLength! / 8 &&
+    signature.length === signatureBytes &&
     verify("sha256", signingInput, { key, padding: constants.RSA_PKCS1_PADDING }, signature);
   if (!valid) throw reject("signature", "the token's signature does not verify");
 
@@ -37,4 +36,13 @@ export function verifyRs256(token: string, key: KeyObject): Payload {
     throw reject("format", "the token's payload is not a JSON object");
   }
   return payload as Payload;
+}
+
+function checkKey(key: KeyObject): number {
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (key.type !== "public" || key.asymmetricKeyType !== "rsa" || bits < MIN_MODULUS_BITS) {
+    throw reject("signature", `the signing key is not an RSA public key of at least ${MIN_MODULUS_BITS} bits`);
+  }
+  checkedKeys.set(key, bits / 8);
+  return bits / 8;
 }
