@@ -153,3 +153,17 @@ export function scriptedSource(tokens: Array<() => Promise<string>>): Attestatio
   };
   return source;
 }
+
+/** Waits (in real time, the manual clock standing still) until `check` passes, then returns; fails after `timeoutMs`. */
+export async function eventually(check: () => void, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await settle(20);
+    }
+  }
+}
