@@ -1,4 +1,9 @@
-import { type AttestationTokenSource, customTokenSource, decodeClaims, LauncherClient } from "@confspace/attestation";
+import {
+  type AttestationTokenSource,
+  decodeClaims,
+  LauncherClient,
+  validateTokenRequest,
+} from "@confspace/attestation";
 import {
   type Clock,
   ConfspaceError,
@@ -100,7 +105,6 @@ export class VaultJwtClient implements AsyncDisposable {
   readonly #transport: Transport;
   readonly #tokens: TokenCache<string, string>;
   readonly #source: AttestationTokenSource;
-  readonly #ownedSource: { dispose(): void } | undefined;
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #random: () => number;
@@ -136,9 +140,10 @@ export class VaultJwtClient implements AsyncDisposable {
         options.launcher instanceof LauncherClient
           ? options.launcher
           : new LauncherClient({ clock: options.clock, logger: options.logger, ...options.launcher });
-      const source = customTokenSource({ audience: resolveAudience(options.audience), launcher, clock: options.clock });
-      this.#source = source;
-      this.#ownedSource = source;
+      // Validated now (length, not the default audience), so a bad audience fails here, not at the first login.
+      const { audience } = validateTokenRequest({ audience: resolveAudience(options.audience) });
+      // A new token from the launcher for every login: nothing cached, nothing refreshed in the background.
+      this.#source = { getToken: ({ signal } = {}) => launcher.requestToken({ audience, signal }) };
     }
     this.#tokens = new TokenCache<string, string>({
       name: "Vault token",
@@ -221,7 +226,6 @@ export class VaultJwtClient implements AsyncDisposable {
     this.#disposed = true;
     const session = this.#session;
     this.#tokens.dispose();
-    this.#ownedSource?.dispose();
     try {
       const revoke = options?.revoke ?? this.#revokeOnDispose;
       if (revoke && session !== undefined && session.tokenType !== "batch" && this.#clock.now() < session.expiresAt) {
