@@ -158,6 +158,48 @@ describe("JWT login validation (Vault's order and texts)", () => {
   });
 });
 
+describe("auth config", () => {
+  it("accepts jwks_url, and refuses a discovery URL whose document names another issuer (a trailing slash)", async () => {
+    const other = await startLocalVault({ clock: () => now });
+    try {
+      await other.configureJwt({ jwks_url: `${emulator.url}/jwks`, bound_issuer: emulator.url });
+      other.writeRole("r", { role_type: "jwt", user_claim: "sub", bound_audiences: AUD });
+      const ok = await fetch(`${other.address}/v1/auth/jwt/login`, {
+        method: "POST",
+        body: JSON.stringify({ role: "r", jwt: await mint() }),
+      });
+      expect(ok.status).toBe(200);
+      await expect(other.configureJwt({ oidc_discovery_url: `${emulator.url}/` })).rejects.toMatchObject({
+        errors: ["error checking oidc discovery URL"],
+      });
+      await expect(other.configureJwt({ jwks_url: `${emulator.url}/nothing` })).rejects.toMatchObject({
+        errors: [`error checking jwks URL ${emulator.url}/nothing`],
+      });
+      await expect(other.configureJwt({ bound_issuer: emulator.url })).rejects.toMatchObject({
+        errors: [
+          "exactly one of 'jwt_validation_pubkeys', 'jwks_url', 'jwks_pairs' or 'oidc_discovery_url' must be set",
+        ],
+      });
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it("answers a login before any config with could not load configuration", async () => {
+    const other = await startLocalVault();
+    try {
+      const res = await fetch(`${other.address}/v1/auth/jwt/login`, {
+        method: "POST",
+        body: JSON.stringify({ role: "r", jwt: "x" }),
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ errors: ["could not load configuration"] });
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
 describe("role writes", () => {
   const base = { role_type: "jwt", user_claim: "sub", bound_audiences: AUD };
   it.each([
