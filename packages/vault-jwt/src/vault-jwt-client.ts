@@ -1,27 +1,5 @@
-import {
-  type AttestationTokenSource,
-  decodeClaims,
-  LauncherClient,
-  validateTokenRequest,
-} from "@confspace/attestation";
-import {
-  type Clock,
-  ConfspaceError,
-  type Logger,
-  noopLogger,
-  redactingLogger,
-  systemClock,
-  TokenCache,
-  type TokenCacheEvent,
-} from "@confspace/core";
-import {
-  AttestationTokenExpiredError,
-  VaultError,
-  VaultLoginError,
-  VaultResponseError,
-  VaultUnavailableError,
-} from "./errors.js";
-import { type AuthBlock, afterLogin, afterRenewal, type Session } from "./internal/lease-plan.js";
+import { type AttestationTokenSource, LauncherClient, validateTokenRequest } from "@confspace/attestation";
+import { type Clock, type Logger, noopLogger, redactingLogger, systemClock } from "@confspace/core";
 import {
   positiveMs,
   resolveAddress,
@@ -31,6 +9,7 @@ import {
   resolveRole,
   resolveTls,
 } from "./internal/options.js";
+import { TokenLifecycle } from "./internal/token-lifecycle.js";
 import { Transport } from "./internal/transport.js";
 import { KvV2 } from "./kv-v2.js";
 import type { VaultJwtClientOptions } from "./options.js";
@@ -72,8 +51,6 @@ export interface VaultTokenInfo {
   loggedInAt: number;
 }
 
-const KEY = "vault";
-
 /**
  * A Vault / OpenBao client that logs in with the workload's attestation token (JWT auth)
  * and keeps a valid Vault token for as long as it runs: renewal with `renew-self` at about
@@ -103,15 +80,10 @@ export class VaultJwtClient implements AsyncDisposable {
   readonly tokenProvider: () => Promise<string>;
 
   readonly #transport: Transport;
-  readonly #tokens: TokenCache<string, string>;
-  readonly #source: AttestationTokenSource;
+  readonly #lifecycle: TokenLifecycle;
   readonly #logger: Logger;
   readonly #clock: Clock;
-  readonly #random: () => number;
-  readonly #cooldownMs: number;
-  readonly #minJwtMs: number;
   readonly #revokeOnDispose: boolean;
-  #session: Session | undefined;
   #disposed = false;
 
   constructor(options: VaultJwtClientOptions = {}) {
@@ -121,10 +93,7 @@ export class VaultJwtClient implements AsyncDisposable {
     this.role = resolveRole(options.role);
     this.namespace = resolveNamespace(options.namespace);
     this.#clock = options.clock ?? systemClock;
-    this.#random = options.random ?? Math.random;
     this.#logger = options.logger === undefined ? noopLogger : redactingLogger(options.logger);
-    this.#cooldownMs = positiveMs("reloginCooldownMs", options.reloginCooldownMs, 10_000, true);
-    this.#minJwtMs = positiveMs("minAttestationTokenLifetimeMs", options.minAttestationTokenLifetimeMs, 10_000, true);
     this.#revokeOnDispose = options.revokeOnDispose === true;
     this.#transport = new Transport({
       address,
@@ -133,8 +102,9 @@ export class VaultJwtClient implements AsyncDisposable {
       timeoutMs: positiveMs("requestTimeoutMs", options.requestTimeoutMs, 30_000),
       maxResponseBytes: positiveMs("maxResponseBytes", options.maxResponseBytes, 4 * 1024 * 1024),
     });
+    let source: AttestationTokenSource;
     if (options.tokenSource !== undefined) {
-      this.#source = options.tokenSource;
+      source = options.tokenSource;
     } else {
       const launcher =
         options.launcher instanceof LauncherClient
@@ -143,28 +113,32 @@ export class VaultJwtClient implements AsyncDisposable {
       // Validated now (length, not the default audience), so a bad audience fails here, not at the first login.
       const { audience } = validateTokenRequest({ audience: resolveAudience(options.audience) });
       // A new token from the launcher for every login: nothing cached, nothing refreshed in the background.
-      this.#source = { getToken: ({ signal } = {}) => launcher.requestToken({ audience, signal }) };
+      source = { getToken: ({ signal } = {}) => launcher.requestToken({ audience, signal }) };
     }
-    this.#tokens = new TokenCache<string, string>({
-      name: "Vault token",
+    this.#lifecycle = new TokenLifecycle({
+      transport: this.#transport,
+      source,
+      mount: this.mount,
+      role: this.role,
       clock: this.#clock,
-      random: this.#random,
+      random: options.random ?? Math.random,
+      logger: this.#logger,
+      cooldownMs: positiveMs("reloginCooldownMs", options.reloginCooldownMs, 10_000, true),
+      minJwtMs: positiveMs("minAttestationTokenLifetimeMs", options.minAttestationTokenLifetimeMs, 10_000, true),
       expirySkewMs: positiveMs("expirySkewMs", options.expirySkewMs, 5_000, true),
       retry: options.retry,
-      fetch: (_key, { signal, reason }) => this.#refresh(reason === "forced", signal),
-      onEvent: (event) => this.#onEvent(event),
     });
     this.tokenProvider = () => this.token();
   }
 
   /** A valid Vault token: cached, renewed or obtained by login as needed. */
   token(options?: { signal?: AbortSignal; forceRefresh?: boolean }): Promise<string> {
-    return this.#tokens.get(KEY, options);
+    return this.#lifecycle.token(options);
   }
 
   /** What is known of the current token (no token value), or `undefined` before the first login. */
   tokenInfo(): VaultTokenInfo | undefined {
-    const s = this.#session;
+    const s = this.#lifecycle.session;
     if (s === undefined) return undefined;
     return {
       expiresAt: s.expiresAt,
@@ -190,7 +164,7 @@ export class VaultJwtClient implements AsyncDisposable {
       return await fn(token);
     } catch (error) {
       if (!isForbidden(error)) throw error;
-      const fresh = await this.#afterForbidden(token, options?.signal);
+      const fresh = await this.#lifecycle.afterForbidden(token, options?.signal);
       if (fresh === undefined) throw error;
       return await fn(fresh);
     }
@@ -224,8 +198,7 @@ export class VaultJwtClient implements AsyncDisposable {
   async dispose(options?: { revoke?: boolean }): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
-    const session = this.#session;
-    this.#tokens.dispose();
+    const session = this.#lifecycle.dispose();
     try {
       const revoke = options?.revoke ?? this.#revokeOnDispose;
       if (revoke && session !== undefined && session.tokenType !== "batch" && this.#clock.now() < session.expiresAt) {
@@ -233,7 +206,6 @@ export class VaultJwtClient implements AsyncDisposable {
         this.#logger.info("vault token revoked", { mount: this.mount });
       }
     } finally {
-      this.#session = undefined;
       this.#transport.close();
     }
   }
@@ -241,158 +213,6 @@ export class VaultJwtClient implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.dispose();
   }
-
-  /** The engine's fetch: renew when that still extends the token, otherwise log in. */
-  async #refresh(forced: boolean, signal: AbortSignal) {
-    const current = this.#session;
-    if (current !== undefined && !forced && current.next === "renew" && this.#clock.now() < current.expiresAt) {
-      try {
-        return this.#commit(await this.#renew(current, signal));
-      } catch (error) {
-        // No answer, or Vault not serving (sealed, standby, rate limited): keep the current
-        // token and retry with backoff. Any other failure refuses this renewal — a revoked
-        // token (403), or Vault's 500 "past the max TTL, cannot renew" when the second-truncated
-        // max TTL ends before the lease would — so log in again right away, as Vault Agent does.
-        if (!(error instanceof VaultError) || isOutage(error)) throw error;
-        this.#logger.warn("vault refused to renew the token; logging in again", {
-          status: error.status,
-          errors: error.errors,
-        });
-      }
-    }
-    return this.#commit(await this.#login(signal));
-  }
-
-  #commit(session: Session) {
-    this.#session = session;
-    return { value: session.token, expiresAt: session.expiresAt, refreshAfter: session.refreshAt };
-  }
-
-  async #renew(current: Session, signal: AbortSignal): Promise<Session> {
-    const startedAt = this.#clock.now();
-    const { body } = await this.#transport.send({
-      method: "POST",
-      path: "auth/token/renew-self",
-      token: current.token,
-      signal,
-    });
-    const session = afterRenewal(current, authBlock(body, "POST", "auth/token/renew-self"), startedAt, this.#random);
-    this.#logger.debug("vault token renewed", {
-      leaseSeconds: session.leaseMs / 1000,
-      next: session.next,
-      reason: session.reason,
-    });
-    return session;
-  }
-
-  async #login(signal: AbortSignal): Promise<Session> {
-    const jwt = await this.#source.getToken({ forceRefresh: true, signal });
-    const exp = expiryOf(jwt);
-    if (exp - this.#minJwtMs <= this.#clock.now()) {
-      throw new AttestationTokenExpiredError(
-        `The attestation token expires at ${new Date(exp).toISOString()}, too soon to send to Vault (less than ${this.#minJwtMs} ms left); it was not sent. Check the token source and this machine's clock.`,
-        exp,
-      );
-    }
-    const path = `auth/${this.mount}/login`;
-    const startedAt = this.#clock.now();
-    let body: Record<string, unknown> | undefined;
-    try {
-      ({ body } = await this.#transport.send({
-        method: "POST",
-        path,
-        body: this.role === undefined ? { jwt } : { role: this.role, jwt },
-        signal,
-      }));
-    } catch (error) {
-      if (
-        error instanceof VaultError &&
-        !(error instanceof VaultUnavailableError) &&
-        (error.status === 400 || error.status === 403)
-      ) {
-        throw new VaultLoginError(
-          `Vault refused the JWT login to ${path}${this.role === undefined ? "" : ` (role ${this.role})`} with ${error.status}: check the role's bound_audiences, bound_claims and bound_subject, and the mount's issuer config. Vault's reason is in error.errors.`,
-          {
-            status: error.status,
-            errors: error.errors,
-            method: "POST",
-            path,
-            role: this.role,
-            mount: this.mount,
-            cause: error,
-          },
-        );
-      }
-      throw error;
-    }
-    const session = afterLogin(authBlock(body, "POST", path), startedAt, this.#random);
-    this.#logger.info("vault login succeeded", {
-      mount: this.mount,
-      role: this.role,
-      leaseSeconds: session.leaseMs / 1000,
-      renewable: session.renewable,
-      policies: session.policies,
-    });
-    return session;
-  }
-
-  async #afterForbidden(rejected: string, signal: AbortSignal | undefined): Promise<string | undefined> {
-    const current = this.#session;
-    const now = this.#clock.now();
-    // Someone already logged in again: just use the new token.
-    if (current !== undefined && current.token !== rejected && now < current.expiresAt) return current.token;
-    // A token fresh from a login that is refused lacks a policy; another login cannot help.
-    if (current !== undefined && current.token === rejected && now - current.loggedInAt < this.#cooldownMs)
-      return undefined;
-    this.#logger.warn("vault refused the token (403); logging in again once", { mount: this.mount });
-    return this.#tokens.get(KEY, { forceRefresh: true, signal });
-  }
-
-  #onEvent(event: TokenCacheEvent): void {
-    if (event.type !== "refresh-failure") return;
-    const error = event.error;
-    this.#logger.warn("vault token refresh failed", {
-      reason: event.reason,
-      attempt: event.attempt,
-      retryInMs: event.retryInMs,
-      code: error instanceof ConfspaceError ? error.code : undefined,
-      status: error instanceof VaultError ? error.status : undefined,
-      errors: error instanceof VaultError ? error.errors : undefined,
-    });
-  }
-}
-
-function authBlock(body: Record<string, unknown> | undefined, method: string, path: string): AuthBlock {
-  const auth = body?.auth as Partial<AuthBlock> | undefined;
-  if (
-    auth === undefined ||
-    auth === null ||
-    typeof auth.client_token !== "string" ||
-    auth.client_token === "" ||
-    typeof auth.lease_duration !== "number" ||
-    auth.lease_duration < 0
-  ) {
-    throw new VaultResponseError(
-      `Vault's answer to ${method} ${path} has no usable auth block (client_token, lease_duration).`,
-      {
-        status: 200,
-        method,
-        path,
-      },
-    );
-  }
-  return { ...auth, renewable: auth.renewable === true } as AuthBlock;
-}
-
-function expiryOf(jwt: string): number {
-  const exp = decodeClaims(jwt).exp;
-  return typeof exp === "number" ? exp * 1000 : Number.NEGATIVE_INFINITY;
-}
-
-const OUTAGE_STATUS = new Set([0, 429, 502, 503, 504]);
-
-function isOutage(error: VaultError): boolean {
-  return error instanceof VaultUnavailableError && OUTAGE_STATUS.has(error.status);
 }
 
 /** Whether an error from any HTTP client is a 403. */
