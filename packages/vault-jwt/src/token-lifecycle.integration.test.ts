@@ -42,6 +42,19 @@ describe("renewal timing", () => {
   });
 });
 
+describe("single flight", () => {
+  it("shares one login among 50 concurrent first callers, and one renewal among callers during it", async () => {
+    h = await startHarness();
+    const client = h.client({ random: half });
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => client.kv().read(`app/none-${i}`)));
+    expect(results.every((r) => r === undefined)).toBe(true);
+    expect(h.count("auth/jwt/login")).toBe(1);
+    await h.clock.advance(20_100);
+    await Promise.all(Array.from({ length: 20 }, () => client.token()));
+    await eventually(() => expect(h.count("auth/token/renew-self")).toBe(1));
+  });
+});
+
 describe("re-login before expiry", () => {
   it("logs in again with a fresh attestation token before the max TTL ends, without a gap", async () => {
     h = await startHarness({ role: { token_ttl: 30, token_explicit_max_ttl: 50 } });
