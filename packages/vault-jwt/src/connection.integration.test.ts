@@ -1,4 +1,5 @@
 import { inspect } from "node:util";
+import { defaultTokenSource } from "@confspace/attestation";
 import { createTestPki, type TestPki } from "@confspace/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Harness, scriptedSource, startHarness } from "../test/harness.js";
@@ -99,6 +100,21 @@ describe("options and environment", () => {
     })();
     expect(error).toBeInstanceOf(VaultOptionError);
     expect(error).toMatchObject({ option, code: "ERR_INVALID_OPTION" });
+  });
+
+  it("sends the launcher's default token only when chosen explicitly with tokenSource", async () => {
+    h = await startHarness({ role: { bound_audiences: ["https://sts.googleapis.com"] } });
+    expect(() => h!.client({ audience: "https://sts.googleapis.com" })).toThrow(/defaultTokenSource/);
+    const source = defaultTokenSource({
+      tokenFile: "/nonexistent/token",
+      launcher: { socketPath: h.emulator.socketPath },
+      clock: h.clock,
+    });
+    try {
+      await expect(h.client({ tokenSource: source }).token()).resolves.toMatch(/^hvs\./);
+    } finally {
+      source.dispose();
+    }
   });
 
   it("allows plain http to loopback, and elsewhere only when told", () => {
