@@ -1,4 +1,4 @@
-import { ConfspaceError, type ConfspaceErrorOptions } from "@confspace/core";
+import { ConfspaceError, type ConfspaceErrorOptions, InvalidOptionError } from "@confspace/core";
 
 /** The STS operation an {@link AwsStsError} comes from. */
 export type AwsStsOperation = "AssumeRoleWithWebIdentity";
@@ -50,17 +50,7 @@ export class AwsStsError extends ConfspaceError {
  * variable that could have supplied it. Thrown when the provider is created, never at
  * call time. Code `ERR_INVALID_OPTION`.
  */
-export class AwsCredentialOptionError extends ConfspaceError {
-  declare readonly code: "ERR_INVALID_OPTION";
-  readonly option: string;
-  readonly envVar: string | undefined;
-
-  constructor(option: string, message: string, envVar?: string) {
-    super("ERR_INVALID_OPTION", message);
-    this.option = option;
-    this.envVar = envVar;
-  }
-}
+export class AwsCredentialOptionError extends InvalidOptionError {}
 
 /**
  * An upstream (STS or the broker) answered 200 with something that is not a complete

@@ -1,23 +1,11 @@
-import { ConfspaceError } from "@confspace/core";
+import { ConfspaceError, InvalidOptionError } from "@confspace/core";
 
 /**
  * An option of {@link ConfidentialSpaceBrokerCredential} is missing or invalid; `option`
  * names it and `envVar` the environment variable that could have supplied it. Thrown by
  * the constructor, never by `getToken`. Code `ERR_INVALID_OPTION`.
  */
-export class AzureCredentialOptionError extends ConfspaceError {
-  declare readonly code: "ERR_INVALID_OPTION";
-  /** The option at fault, e.g. `brokerUrl`. */
-  readonly option: string;
-  /** The environment variable that could have supplied it, e.g. `CONFSPACE_BROKER_URL`; `undefined` when there is none. */
-  readonly envVar: string | undefined;
-
-  constructor(option: string, message: string, envVar?: string) {
-    super("ERR_INVALID_OPTION", message);
-    this.option = option;
-    this.envVar = envVar;
-  }
-}
+export class AzureCredentialOptionError extends InvalidOptionError {}
 
 /**
  * `getToken` was called with other than exactly one `{resource}/.default` scope. A broker

@@ -78,3 +78,27 @@ export class TokenUnavailableError extends ConfspaceError {
     this.retryAfterMs = options.retryAfterMs;
   }
 }
+
+/**
+ * An option is missing, malformed or contradicts another. `option` names it; `envVars`
+ * lists the environment variables that could have supplied it. Thrown when a credential or
+ * client is constructed, never at call time. Code `ERR_INVALID_OPTION`.
+ */
+export class InvalidOptionError extends ConfspaceError {
+  declare readonly code: "ERR_INVALID_OPTION";
+  /** The option at fault, e.g. `brokerUrl`. */
+  readonly option: string;
+  /** Environment variables that could have supplied it, e.g. `["CONFSPACE_BROKER_URL"]`; empty when none. */
+  readonly envVars: readonly string[];
+
+  constructor(option: string, message: string, envVars?: string | readonly string[]) {
+    super("ERR_INVALID_OPTION", message);
+    this.option = option;
+    this.envVars = envVars === undefined ? [] : typeof envVars === "string" ? [envVars] : [...envVars];
+  }
+
+  /** The first of {@link InvalidOptionError.envVars}, or `undefined`. */
+  get envVar(): string | undefined {
+    return this.envVars[0];
+  }
+}

@@ -1,7 +1,7 @@
 export type { Clock } from "./clock.js";
 export { systemClock } from "./clock.js";
 export type { ConfspaceErrorOptions } from "./errors.js";
-export { ConfspaceError, CredentialUnavailableError, TokenUnavailableError } from "./errors.js";
+export { ConfspaceError, CredentialUnavailableError, InvalidOptionError, TokenUnavailableError } from "./errors.js";
 export type { JsonLoggerOptions, LogFields, Logger, LogLevel } from "./logger.js";
 export { jsonLogger, noopLogger, redactingLogger } from "./logger.js";
 export { isSecretKey, REDACTED, redact, redactString } from "./redact.js";

@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from "./clock.js";
-import { ConfspaceError, TokenUnavailableError } from "./errors.js";
+import { ConfspaceError, InvalidOptionError, TokenUnavailableError } from "./errors.js";
 import { backoffDelay } from "./internal/backoff.js";
 import { type CacheEntry, expiryPlan } from "./internal/cache-entry.js";
 
@@ -312,7 +312,7 @@ function disposedError(name: string): ConfspaceError {
 
 function nonNegative(value: number, option: string): number {
   if (!Number.isFinite(value) || value < 0) {
-    throw new ConfspaceError("ERR_INVALID_OPTION", `TokenCache option ${option} must be a non-negative number of ms.`);
+    throw new InvalidOptionError(option, `TokenCache option ${option} must be a non-negative number of ms.`);
   }
   return value;
 }

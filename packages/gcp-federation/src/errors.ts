@@ -1,4 +1,4 @@
-import { ConfspaceError, type ConfspaceErrorOptions } from "@confspace/core";
+import { ConfspaceError, type ConfspaceErrorOptions, InvalidOptionError } from "@confspace/core";
 
 /** Where a federated token refresh failed. */
 export type GcpFederationStage = "subject-token" | "sts" | "impersonation";
@@ -122,14 +122,4 @@ export class GoogleApiError extends ConfspaceError {
  * the environment variable that could have supplied it. Thrown when the client is created.
  * Code `ERR_INVALID_OPTION`.
  */
-export class GcpFederationOptionError extends ConfspaceError {
-  declare readonly code: "ERR_INVALID_OPTION";
-  readonly option: string;
-  readonly envVar: string | undefined;
-
-  constructor(option: string, message: string, envVar?: string) {
-    super("ERR_INVALID_OPTION", message);
-    this.option = option;
-    this.envVar = envVar;
-  }
-}
+export class GcpFederationOptionError extends InvalidOptionError {}

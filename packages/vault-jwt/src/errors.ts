@@ -1,4 +1,4 @@
-import { ConfspaceError, type ConfspaceErrorOptions } from "@confspace/core";
+import { ConfspaceError, type ConfspaceErrorOptions, InvalidOptionError } from "@confspace/core";
 
 /** Options of {@link VaultError}. */
 export interface VaultErrorOptions extends ConfspaceErrorOptions {
@@ -97,13 +97,4 @@ export class AttestationTokenExpiredError extends ConfspaceError {
  * variables that could have supplied it. Thrown by the constructor. Code
  * `ERR_INVALID_OPTION`.
  */
-export class VaultOptionError extends ConfspaceError {
-  readonly option: string;
-  readonly envVars: readonly string[];
-
-  constructor(option: string, message: string, envVars: readonly string[] = []) {
-    super("ERR_INVALID_OPTION", message);
-    this.option = option;
-    this.envVars = envVars;
-  }
-}
+export class VaultOptionError extends InvalidOptionError {}
