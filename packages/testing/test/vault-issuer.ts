@@ -1,7 +1,7 @@
 // A minimal OIDC issuer for the local Vault's tests: discovery and JWKS on loopback, and
 // RS256 tokens with Confidential-Space-shaped claims that a test can edit before signing.
 
-import { createSign } from "node:crypto";
+import { createSign, KeyObject } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type CryptoKey, exportJWK, generateKeyPair } from "jose";
@@ -25,8 +25,7 @@ export interface VaultTestIssuer {
 export async function startVaultTestIssuer(): Promise<VaultTestIssuer> {
   const { privateKey, publicKey } = await generateKeyPair("RS256", { extractable: true });
   const jwk = { ...(await exportJWK(publicKey)), kid: "vault-test-1", alg: "RS256", use: "sig" };
-  const pkcs8 = await crypto.subtle.exportKey("pkcs8", privateKey as CryptoKey);
-  const pem = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8).toString("base64")}\n-----END PRIVATE KEY-----\n`;
+  const signingKey = KeyObject.from(privateKey as CryptoKey);
   let url = "";
   const server: Server = createServer((req, res) => {
     res.setHeader("content-type", "application/json");
@@ -64,7 +63,7 @@ export async function startVaultTestIssuer(): Promise<VaultTestIssuer> {
       const header: Record<string, unknown> = { alg: "RS256", kid: jwk.kid, typ: "JWT" };
       options.mutateHeader?.(header);
       const input = `${Buffer.from(JSON.stringify(header)).toString("base64url")}.${Buffer.from(JSON.stringify(body)).toString("base64url")}`;
-      const signature = createSign("RSA-SHA256").update(input).sign(pem).toString("base64url");
+      const signature = createSign("RSA-SHA256").update(input).sign(signingKey).toString("base64url");
       return `${input}.${signature}`;
     },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
