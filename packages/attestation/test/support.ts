@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Clock, systemClock } from "@confspace/core";
+import { afterAll } from "vitest";
 
 /** A structurally valid, unsigned JWT with these claims (signature bytes are filler). */
 export function fakeJwt(claims: Record<string, unknown>, header: Record<string, unknown> = { alg: "RS256" }): string {
@@ -105,9 +106,23 @@ export async function startFakeLauncher(
   };
 }
 
-/** A path in a fresh temporary directory where nothing exists. */
+let scratch: string | undefined;
+
+// Imported during a test file's collection, so this hook belongs to that file.
+afterAll(() => {
+  if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
+  scratch = undefined;
+});
+
+/** One temporary directory per test file, removed after the file's tests. */
+function scratchDir(): string {
+  scratch ??= mkdtempSync(join(tmpdir(), "confspace-att-"));
+  return scratch;
+}
+
+/** A path in a fresh temporary directory where nothing exists (removed after the test file). */
 export function missingPath(name = "absent"): string {
-  return join(mkdtempSync(join(tmpdir(), "confspace-att-")), name);
+  return join(mkdtempSync(join(scratchDir(), "missing-")), name);
 }
 
 /** The system clock, recording every timer delay shorter than `below` ms (backoff, not deadlines). */
