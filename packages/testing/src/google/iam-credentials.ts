@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { closeServer, listenOnLoopback } from "../internal/http.js";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { closeServer } from "../internal/http.js";
 import {
   authenticate,
   errorInfo,
   GoogleApiFailure,
   readJsonRequest,
+  sendResult,
+  startGoogleApiServer,
   type TokenSources,
 } from "./internal/google-api.js";
 import { compileIamPolicy, describePrincipal, type IamPolicy, isPermitted } from "./internal/iam-policy.js";
@@ -170,18 +172,10 @@ export async function startLocalIamCredentials(options: LocalIamCredentialsOptio
       ...(failure && { errorStatus: failure.status }),
       at: clock(),
     });
-    if (failure) return failure.send(res);
-    res.writeHead(200, { "content-type": "application/json; charset=UTF-8" });
-    res.end(JSON.stringify(result));
+    sendResult(res, failure ?? result);
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) new GoogleApiFailure("INTERNAL", "Internal error encountered.").send(res);
-      else res.destroy();
-    });
-  });
-  const port = await listenOnLoopback(server);
+  const { server, port } = await startGoogleApiServer(handle);
   const endpoint = `http://127.0.0.1:${port}`;
   return {
     endpoint,

@@ -1,7 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { closeServer, listenOnLoopback } from "../internal/http.js";
-import { authenticate, GoogleApiFailure, readJsonRequest, type TokenSources } from "./internal/google-api.js";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { closeServer } from "../internal/http.js";
+import {
+  authenticate,
+  GoogleApiFailure,
+  readJsonRequest,
+  sendResult,
+  startGoogleApiServer,
+  type TokenSources,
+} from "./internal/google-api.js";
 import { compileIamPolicy, describePrincipal, type IamPolicy } from "./internal/iam-policy.js";
 import { type CryptoKeyState, decryptRequest, encryptRequest, type KmsCall } from "./internal/kms-operations.js";
 import type { LocalGoogleTokenIssuer, LocalIamBinding, LocalStaticAccessToken } from "./principals.js";
@@ -146,18 +153,10 @@ export async function startLocalKms(options: LocalKmsOptions): Promise<LocalKms>
       ...(failure && { errorStatus: failure.status }),
       at: clock(),
     });
-    if (failure) return failure.send(res);
-    res.writeHead(200, { "content-type": "application/json; charset=UTF-8" });
-    res.end(JSON.stringify(result));
+    sendResult(res, failure ?? result);
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) new GoogleApiFailure("INTERNAL", "Internal error encountered.").send(res);
-      else res.destroy();
-    });
-  });
-  const port = await listenOnLoopback(server);
+  const { server, port } = await startGoogleApiServer(handle);
   const known = (name: string): CryptoKeyState => {
     const key = keys.get(name);
     if (!key) throw new TypeError(`local KMS: no key ${name}`);

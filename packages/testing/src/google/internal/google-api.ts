@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { sendJson } from "../../internal/http.js";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { listenOnLoopback, sendJson } from "../../internal/http.js";
 import type { LocalGooglePrincipal, LocalGoogleTokenIssuer, LocalStaticAccessToken } from "../principals.js";
 
 /** Canonical codes and the HTTP status Google maps each to (google.rpc.Code). */
@@ -34,6 +34,28 @@ export class GoogleApiFailure {
     if (this.details) error.details = this.details;
     sendJson(res, this.httpStatus, { error }, this.headers);
   }
+}
+
+/** Answers with `result`: a failure's error body, or 200 and the result as JSON. */
+export function sendResult(res: ServerResponse, result: unknown): void {
+  if (result instanceof GoogleApiFailure) result.send(res);
+  else sendJson(res, 200, result);
+}
+
+/**
+ * Starts a local Google API on a loopback port. An exception escaping `handle` becomes
+ * 500 INTERNAL (or a dropped connection once headers are out), as Google's front end answers.
+ */
+export async function startGoogleApiServer(
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) new GoogleApiFailure("INTERNAL", "Internal error encountered.").send(res);
+      else res.destroy();
+    });
+  });
+  return { server, port: await listenOnLoopback(server) };
 }
 
 /** `google.rpc.ErrorInfo` detail, as Google attaches to IAM denials. */
