@@ -1,4 +1,4 @@
-// `pnpm test`: build, every unit and integration test, the packaging gates, the
+// `pnpm test`: install the test tools, build, every unit and integration test, the packaging gates, the
 // typecheck and the linter, each run even when an earlier one failed, then one
 // closing line `N passed, N failed` (tests plus one gate per published package).
 import { spawnSync } from "node:child_process";
@@ -21,7 +21,9 @@ function run(title, command, args) {
 }
 
 const steps = {};
-steps.build = run("build", "pnpm", ["run", "build"]);
+// The tools first: a test that needs OpenBao or HAProxy fails when it is missing, never skips.
+steps.tools = run("tools (scripts/tools.sh)", "bash", ["scripts/tools.sh"]);
+steps.build = steps.tools && run("build", "pnpm", ["run", "build"]);
 steps.tests =
   steps.build &&
   run("tests", "vitest", ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`]);
