@@ -48,6 +48,7 @@ export type {
   LocalWifProvider,
 } from "./google-sts.js";
 export { startLocalGoogleSts } from "./google-sts.js";
+export type { LocalDelayOptions, LocalFault, LocalRequest, LocalServer } from "./internal/local-server.js";
 export type { TestPki, TestPkiOptions } from "./tls.js";
 export { createTestPki, trustCaInProcess } from "./tls.js";
 export type {
