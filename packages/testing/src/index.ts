@@ -13,15 +13,6 @@ export type {
   PolicyStatement,
 } from "./aws/sts.js";
 export { startLocalAwsSts } from "./aws/sts.js";
-export type { AzuriteOptions, LocalAzurite } from "./azurite.js";
-export { startAzurite } from "./azurite.js";
-export type {
-  LocalEntra,
-  LocalEntraClient,
-  LocalEntraOptions,
-  LocalEntraRequest,
-} from "./entra.js";
-export { startLocalEntra } from "./entra.js";
 export type {
   LocalIamCredentials,
   LocalIamCredentialsOptions,
@@ -46,16 +37,21 @@ export type {
   LocalGoogleStsCall,
   LocalGoogleStsOptions,
   LocalWifProvider,
-} from "./google-sts.js";
-export { startLocalGoogleSts } from "./google-sts.js";
+} from "./google/sts.js";
+export { startLocalGoogleSts } from "./google/sts.js";
 export type { LocalDelayOptions, LocalFault, LocalRequest, LocalServer } from "./internal/local-server.js";
+export type { AzuriteOptions, LocalAzurite } from "./microsoft/azurite.js";
+export { startAzurite } from "./microsoft/azurite.js";
+export type {
+  LocalEntra,
+  LocalEntraClient,
+  LocalEntraOptions,
+  LocalEntraRequest,
+} from "./microsoft/entra.js";
+export { startLocalEntra } from "./microsoft/entra.js";
 export type { TestPki, TestPkiOptions } from "./tls.js";
 export { createTestPki, trustCaInProcess } from "./tls.js";
-export type {
-  LocalVault,
-  LocalVaultFault,
-  LocalVaultOptions,
-  LocalVaultRequest,
-  LocalVaultToken,
-} from "./vault/vault.js";
-export { startLocalVault } from "./vault/vault.js";
+export type { VaultFaultProxy, VaultFaultProxyOptions } from "./openbao/fault-proxy.js";
+export { startVaultFaultProxy } from "./openbao/fault-proxy.js";
+export type { OpenBao, OpenBaoOptions, OpenBaoRequest } from "./openbao/openbao.js";
+export { startOpenBao } from "./openbao/openbao.js";

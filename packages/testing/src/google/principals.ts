@@ -1,4 +1,4 @@
-import type { IssuedFederatedToken } from "../google-sts.js";
+import type { IssuedFederatedToken } from "./sts.js";
 
 /** A federated identity of a workload identity pool (an access token from the local STS). */
 export interface LocalFederatedPrincipal extends IssuedFederatedToken {

@@ -1,5 +1,5 @@
 import { type CelInput, type CelResult, celEnv, isCelError, isCelList, parse, plan } from "@bufbuild/cel";
-import type { StsFailure } from "../../internal/sts-errors.js";
+import type { StsFailure } from "./sts-errors.js";
 
 /**
  * Attribute mapping and attribute condition of a workload identity pool provider,

@@ -11,8 +11,8 @@ import {
   SignJWT,
 } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestPki, type TestPki, trustCaInProcess } from "../tls.js";
 import { type LocalEntra, startLocalEntra } from "./entra.js";
-import { createTestPki, type TestPki, trustCaInProcess } from "./tls.js";
 
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const SECRET_CLIENT = "11111111-2222-3333-4444-555555555555";

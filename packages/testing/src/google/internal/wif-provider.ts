@@ -1,6 +1,6 @@
 import type { JWTVerifyGetKey } from "jose";
-import { type AttributeRules, compileAttributeRules } from "../google/internal/wif-attributes.js";
-import { issuerKeys } from "./oidc-keys.js";
+import { issuerKeys } from "../../internal/oidc-keys.js";
+import { type AttributeRules, compileAttributeRules } from "./wif-attributes.js";
 
 /**
  * Full resource name of a workload identity pool provider, the form STS takes as

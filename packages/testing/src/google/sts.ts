@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { decodeJwt } from "jose";
-import type { LocalGooglePrincipal } from "./google/principals.js";
 import {
   BodyTooLargeError,
   closeServer,
@@ -8,9 +7,10 @@ import {
   listenOnLoopback,
   readBody,
   sendJson,
-} from "./internal/http.js";
+} from "../internal/http.js";
 import { exchangeToken } from "./internal/sts-token-exchange.js";
 import { createWifProvider, type WifProvider } from "./internal/wif-provider.js";
+import type { LocalGooglePrincipal } from "./principals.js";
 
 /** An OIDC workload identity pool provider known to the local STS. */
 export interface LocalWifProvider {

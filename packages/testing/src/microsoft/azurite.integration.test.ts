@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestPki, type TestPki, trustCaInProcess } from "../tls.js";
 import { type LocalAzurite, startAzurite } from "./azurite.js";
-import { createTestPki, type TestPki, trustCaInProcess } from "./tls.js";
 
 /** A JWT whose signature Azurite does not check (`--oauth basic`), with claims it does. */
 function bearer(claims: Record<string, unknown>): string {

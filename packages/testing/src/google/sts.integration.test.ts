@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { IdentityPoolClient } from "google-auth-library";
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalGoogleSts, startLocalGoogleSts } from "./google-sts.js";
+import { type LocalGoogleSts, startLocalGoogleSts } from "./sts.js";
 
 const PROVIDER =
   "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/confspace-pool/providers/attestation";

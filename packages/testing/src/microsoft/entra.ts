@@ -1,10 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:https";
-import { createSigningKey, type EntraSigningKey } from "./internal/entra-access-token.js";
-import { type RegisteredClient, registerClient } from "./internal/entra-client-auth.js";
-import { type EntraFailure, entraErrorBody, entraFailures } from "./internal/entra-errors.js";
-import { clientCredentialsGrant } from "./internal/entra-token-endpoint.js";
 import {
   BodyTooLargeError,
   closeServer,
@@ -12,7 +8,11 @@ import {
   listenOnLoopback,
   readBody,
   sendJson,
-} from "./internal/http.js";
+} from "../internal/http.js";
+import { createSigningKey, type EntraSigningKey } from "./internal/entra-access-token.js";
+import { type RegisteredClient, registerClient } from "./internal/entra-client-auth.js";
+import { type EntraFailure, entraErrorBody, entraFailures } from "./internal/entra-errors.js";
+import { clientCredentialsGrant } from "./internal/entra-token-endpoint.js";
 
 /** An application registered in the local tenant. */
 export interface LocalEntraClient {

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { applyAttributeRules } from "../google/internal/wif-attributes.js";
-import type { IssuedFederatedToken } from "../google-sts.js";
+import type { IssuedFederatedToken } from "../sts.js";
 import { type StsFailure, stsFailures } from "./sts-errors.js";
 import { verifySubjectToken } from "./subject-token.js";
+import { applyAttributeRules } from "./wif-attributes.js";
 import { isProviderResourceName, type WifProvider } from "./wif-provider.js";
 
 export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
