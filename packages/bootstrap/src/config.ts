@@ -1,0 +1,151 @@
+// The bootstrap configuration (bootstrap.yaml): strictly validated, unknown keys refused.
+import { readFile } from "node:fs/promises";
+import { parse as parseYaml } from "yaml";
+import { BootstrapConfigError } from "./errors.js";
+import { child, fail, isPlainObject, object, optionalString, string, url } from "./internal/config-reader.js";
+import { PLANNED_SCHEMES, REFERENCE_SCHEMES } from "./references/registry.js";
+
+/** Where a resolved secret goes. */
+export type SecretTarget = { kind: "env"; name: string } | { kind: "file"; name: string };
+
+/** One entry of `secrets:`, validated. `reference` is the scheme's own parsed form. */
+export interface SecretSpec {
+  name: string;
+  /** The `from:` scheme. */
+  scheme: string;
+  reference: unknown;
+  target: SecretTarget;
+}
+
+/** `azure:` — serve the App Service managed-identity protocol on loopback, backed by the broker. */
+export interface AzureEndpointConfig {
+  /** The token broker, `https://broker.example:8443`. */
+  brokerUrl: string;
+  /** The broker's attestation audience. */
+  audience: string;
+  /** CA file (PEM) for the broker's certificate. Default: Node's CAs. */
+  caFile?: string;
+}
+
+/** A validated bootstrap configuration. */
+export interface BootstrapConfig {
+  /** Parent of the private directory created for file secrets. Default `/dev/shm`. */
+  secretsDir: string;
+  secrets: SecretSpec[];
+  /** Each scheme's parsed top-level section, by scheme name. */
+  sections: ReadonlyMap<string, unknown>;
+  azure?: AzureEndpointConfig;
+}
+
+/** Default parent of the secrets directory: a tmpfs on Linux, so secrets never reach a disk. */
+export const DEFAULT_SECRETS_DIR = "/dev/shm";
+
+/** Variables confspace-bootstrap sets for the app itself; a secret may not take these names. */
+export const RESERVED_ENV = ["CONFSPACE_SECRETS_DIR", "IDENTITY_ENDPOINT", "IDENTITY_HEADER"] as const;
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const FILE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,255}$/;
+const SECRET_NAME = /^[A-Za-z0-9._-]{1,128}$/;
+const BASE_KEYS = ["name", "from", "env", "file"];
+
+/**
+ * Validates a parsed configuration object. Every error is a {@link BootstrapConfigError}
+ * naming the path of the bad field.
+ */
+export function parseBootstrapConfig(value: unknown): BootstrapConfig {
+  const sectionKeys = new Map<string, string>();
+  for (const scheme of REFERENCE_SCHEMES.values()) if (scheme.section) sectionKeys.set(scheme.section.key, scheme.name);
+  const top = object(value, "", ["secretsDir", "secrets", "azure", ...sectionKeys.keys()]);
+  const sections = new Map<string, unknown>();
+  for (const [key, schemeName] of sectionKeys) {
+    if (top[key] !== undefined) {
+      sections.set(schemeName, REFERENCE_SCHEMES.get(schemeName)?.section?.parse(top[key], key));
+    }
+  }
+  const secretsDir =
+    optionalString(top.secretsDir, "secretsDir", /^\//, "must be an absolute path") ?? DEFAULT_SECRETS_DIR;
+  if (top.secrets !== undefined && !Array.isArray(top.secrets)) fail("secrets", "must be a list");
+  const secrets: SecretSpec[] = [];
+  const names = new Set<string>();
+  const envs = new Set<string>();
+  const files = new Set<string>();
+  for (const [index, raw] of ((top.secrets as unknown[] | undefined) ?? []).entries()) {
+    const path = child("secrets", index);
+    if (!isPlainObject(raw)) fail(path, "must be an object");
+    const from = string(raw.from, child(path, "from"));
+    const scheme = REFERENCE_SCHEMES.get(from);
+    if (scheme === undefined) {
+      const planned = PLANNED_SCHEMES[from];
+      fail(
+        child(path, "from"),
+        planned
+          ? `"${from}" is not available: ${planned}`
+          : `unknown scheme "${from}"; available: ${[...REFERENCE_SCHEMES.keys()].join(", ")}`,
+      );
+    }
+    const entry = object(raw, path, [...BASE_KEYS, ...scheme.fields]);
+    const name = string(entry.name, child(path, "name"), SECRET_NAME, "must be 1–128 of letters, digits and ._-");
+    if (names.has(name)) fail(child(path, "name"), `"${name}" is used by another secret`);
+    names.add(name);
+    if ((entry.env === undefined) === (entry.file === undefined)) fail(path, "needs exactly one of env and file");
+    let target: SecretTarget;
+    if (entry.env !== undefined) {
+      const env = string(entry.env, child(path, "env"), ENV_NAME, "must be an environment variable name");
+      if ((RESERVED_ENV as readonly string[]).includes(env))
+        fail(child(path, "env"), `${env} is set by confspace-bootstrap`);
+      if (envs.has(env)) fail(child(path, "env"), `${env} is the target of another secret`);
+      envs.add(env);
+      target = { kind: "env", name: env };
+    } else {
+      const file = string(
+        entry.file,
+        child(path, "file"),
+        FILE_NAME,
+        "must be a plain file name (no directories), created in the secrets directory",
+      );
+      if (files.has(file)) fail(child(path, "file"), `${file} is the target of another secret`);
+      files.add(file);
+      target = { kind: "file", name: file };
+    }
+    const reference = scheme.parseReference(entry, path, sections.get(scheme.name));
+    secrets.push({ name, scheme: scheme.name, reference, target });
+  }
+  const config: BootstrapConfig = { secretsDir, secrets, sections };
+  if (top.azure !== undefined) {
+    const a = object(top.azure, "azure", ["brokerUrl", "audience", "caFile"]);
+    config.azure = {
+      brokerUrl: url(a.brokerUrl, "azure.brokerUrl"),
+      audience: string(a.audience, "azure.audience"),
+      ...(a.caFile !== undefined && { caFile: string(a.caFile, "azure.caFile") }),
+    };
+  }
+  return config;
+}
+
+/** Reads and validates a YAML (or JSON) configuration file. */
+export async function loadBootstrapConfig(path: string): Promise<BootstrapConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new BootstrapConfigError(
+      "--config",
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text, { uniqueKeys: true, maxAliasCount: 0 });
+  } catch (error) {
+    // The YAML library's message quotes the offending line, which could hold a value: keep only the position.
+    const position = (error as { linePos?: Array<{ line: number; col: number }> }).linePos?.[0];
+    throw new BootstrapConfigError(
+      "",
+      `${path} is not valid YAML${position ? ` (line ${position.line}, column ${position.col})` : ""}`,
+    );
+  }
+  return parseBootstrapConfig(parsed);
+}

@@ -1,0 +1,56 @@
+import { ConfspaceError, type ConfspaceErrorOptions } from "@confspace/core";
+
+/**
+ * The bootstrap configuration (or a command-line option) is invalid: an unknown key, a
+ * missing or mistyped field, a reference scheme that does not exist. `path` is where, in
+ * the file (`secrets[2].collaborator`). Nothing was resolved and nothing was started.
+ * Code `ERR_BOOTSTRAP_CONFIG`.
+ */
+export class BootstrapConfigError extends ConfspaceError {
+  /** Where the problem is: `secrets[0].from`, `azure.brokerUrl`, or the option `--role`. */
+  readonly path: string;
+
+  constructor(path: string, message: string, options?: ConfspaceErrorOptions) {
+    super("ERR_BOOTSTRAP_CONFIG", `${path || "config"}: ${message}`, options);
+    this.path = path;
+  }
+}
+
+/** Options of {@link SecretResolutionError}. */
+export interface SecretResolutionErrorOptions extends ConfspaceErrorOptions {
+  /** The secret's `name` in the configuration. */
+  secret: string;
+  /** Its reference scheme (`gcp-kms`, `vault-kv`). */
+  scheme: string;
+}
+
+/**
+ * One secret could not be resolved or delivered, so the app was not started. The
+ * message names the secret and its scheme, never its value; `cause` is the credential
+ * package's typed error (`GoogleApiError`, `VaultError`, …). Code `ERR_SECRET_UNAVAILABLE`.
+ */
+export class SecretResolutionError extends ConfspaceError {
+  readonly secret: string;
+  readonly scheme: string;
+
+  constructor(message: string, options: SecretResolutionErrorOptions) {
+    super("ERR_SECRET_UNAVAILABLE", message, options);
+    this.secret = options.secret;
+    this.scheme = options.scheme;
+  }
+}
+
+/**
+ * The place a secret file would be written is unsafe: the directory is readable or
+ * writable by others, not a directory, or (by default) not on tmpfs. Code
+ * `ERR_SECRET_TARGET`.
+ */
+export class SecretTargetError extends ConfspaceError {
+  /** The refused path. */
+  readonly target: string;
+
+  constructor(target: string, message: string, options?: ConfspaceErrorOptions) {
+    super("ERR_SECRET_TARGET", message, options);
+    this.target = target;
+  }
+}
