@@ -1,33 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { flush, ManualClock } from "../test/manual-clock.js";
+import { countingUpstream, HOUR, MINUTE, manualUpstream } from "../test/upstreams.js";
 import { ConfspaceError, TokenUnavailableError } from "./errors.js";
-import { type Expiring, type FetchContext, TokenCache, type TokenCacheEvent } from "./token-cache.js";
-
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-
-/** An upstream whose calls the test settles by hand. */
-function manualUpstream<V = string>() {
-  const calls: {
-    key: string;
-    context: FetchContext;
-    resolve: (v: Expiring<V>) => void;
-    reject: (e: unknown) => void;
-  }[] = [];
-  const fetch = (key: string, context: FetchContext) =>
-    new Promise<Expiring<V>>((resolve, reject) => calls.push({ key, context, resolve, reject }));
-  return { calls, fetch };
-}
-
-/** An upstream that answers at once with a token valid for `lifetimeMs`, numbering its tokens. */
-function countingUpstream(clock: ManualClock, lifetimeMs = HOUR) {
-  let n = 0;
-  const fetch = vi.fn(async (key: string, _context?: FetchContext) => {
-    n += 1;
-    return { value: `${key}#${n}`, expiresAt: clock.now() + lifetimeMs };
-  });
-  return fetch;
-}
+import { TokenCache, type TokenCacheEvent } from "./token-cache.js";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {

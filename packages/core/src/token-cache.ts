@@ -10,7 +10,10 @@ export interface Expiring<V> {
   expiresAt: number;
   /**
    * Upstream hint for when to refresh, in ms since the epoch (Azure's
-   * `refreshAfterTimestamp`, Entra's `refresh_in`). Overrides the refresh window.
+   * `refreshAfterTimestamp`, Entra's `refresh_in`). Overrides the refresh window when it
+   * lies after now and before the value stops being served (expiry minus skew); a hint
+   * outside that range is ignored and the window applies, so the refresh still happens
+   * ahead of the cutoff and never in a loop.
    */
   refreshAfter?: number;
 }

@@ -28,6 +28,11 @@ export class ManualClock implements Clock {
     return this.#timers.size;
   }
 
+  /** Moves time forward by `ms` without running any timer: the wall clock jumped (a suspended VM, a stalled event loop). */
+  jump(ms: number): void {
+    this.#now += ms;
+  }
+
   /** Moves time forward by `ms`, running every timer that falls due, and lets promise callbacks run. */
   async advance(ms: number): Promise<void> {
     const target = this.#now + ms;
