@@ -8,6 +8,7 @@ const DIGEST = "sha256:0123456789abcdef";
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/reader`;
 const SHORT_ROLE = `arn:aws:iam::${ACCOUNT}:role/short`;
 const EXTERNAL_ROLE = `arn:aws:iam::${ACCOUNT}:role/external`;
+const SOURCE_ROLE = `arn:aws:iam::${ACCOUNT}:role/source-identity`;
 const USER = {
   arn: `arn:aws:iam::${ACCOUNT}:user/broker`,
   accessKeyId: "AKIAUSER000000000001",
@@ -56,6 +57,17 @@ beforeAll(async () => {
     roles: [
       { arn: ROLE, trustPolicy: trust, maxSessionDurationSeconds: 7200 },
       { arn: SHORT_ROLE, trustPolicy: JSON.stringify(trust), maxSessionDurationSeconds: 900 },
+      {
+        arn: SOURCE_ROLE,
+        trustPolicy: {
+          Statement: {
+            Effect: "Allow",
+            Principal: { AWS: USER.arn },
+            Action: ["sts:AssumeRole", "sts:SetSourceIdentity"],
+            Condition: { StringLike: { "sts:SourceIdentity": "app-*" } },
+          },
+        },
+      },
       {
         arn: EXTERNAL_ROLE,
         trustPolicy: {
@@ -549,5 +561,42 @@ describe("faults", () => {
     await expect(
       startLocalAwsSts({ roles: [], oidcProviders: [{ url: "http://evil.example", clientIds: ["a"] }] }),
     ).rejects.toThrow(/https/);
+  });
+});
+
+describe("AssumeRole with SourceIdentity", () => {
+  it("needs sts:SetSourceIdentity in the trust policy, as AWS does", async () => {
+    const res = await signedAssumeRole(assumeRoleForm({ SourceIdentity: "app-1" }));
+    expectError(
+      res,
+      403,
+      "AccessDenied",
+      new RegExp(`^User: ${USER.arn} is not authorized to perform: sts:SetSourceIdentity on resource: ${ROLE}$`),
+    );
+  });
+
+  it("records and returns the source identity, and evaluates sts:SourceIdentity conditions", async () => {
+    const res = await signedAssumeRole(assumeRoleForm({ RoleArn: SOURCE_ROLE, SourceIdentity: "app-1" }));
+    expect(res.status).toBe(200);
+    expect(xmlText(res.body, "SourceIdentity")).toBe("app-1");
+    expect(sts.issued.get(xmlText(res.body, "AccessKeyId")!)?.sourceIdentity).toBe("app-1");
+    expect(sts.calls.at(-1)).toMatchObject({ action: "AssumeRole", sourceIdentity: "app-1", status: 200 });
+    const other = await signedAssumeRole(assumeRoleForm({ RoleArn: SOURCE_ROLE, SourceIdentity: "ops-1" }));
+    expectError(other, 403, "AccessDenied");
+    // A condition on sts:SourceIdentity fails without one: how a role requires it.
+    const none = await signedAssumeRole(assumeRoleForm({ RoleArn: SOURCE_ROLE }));
+    expectError(none, 403, "AccessDenied");
+    const plain = await signedAssumeRole(assumeRoleForm());
+    expect(xmlText(plain.body, "SourceIdentity")).toBeUndefined();
+  });
+
+  it.each([
+    ["one character", "a", /length greater than or equal to 2/],
+    ["65 characters", "a".repeat(65), /length less than or equal to 64/],
+    ["the reserved aws: prefix", "aws:app", /regular expression pattern/],
+    ["a space", "app 1", /regular expression pattern/],
+  ])("refuses a source identity of %s: ValidationError", async (_name, value, message) => {
+    const res = await signedAssumeRole(assumeRoleForm({ RoleArn: SOURCE_ROLE, SourceIdentity: value }));
+    expectError(res, 400, "ValidationError", message);
   });
 });

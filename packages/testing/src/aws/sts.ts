@@ -57,6 +57,8 @@ export interface LocalStsCall {
   sessionName: string | undefined;
   /** `DurationSeconds` as requested, `undefined` when absent. */
   durationSeconds: number | undefined;
+  /** `SourceIdentity` as requested, `undefined` when absent. */
+  sourceIdentity: string | undefined;
   /** HTTP status of the reply. */
   status: number;
   /** AWS error code of a failed call. */
@@ -149,6 +151,7 @@ export async function startLocalAwsSts(options: LocalAwsStsOptions): Promise<Loc
       roleArn: form.get("RoleArn") ?? undefined,
       sessionName: form.get("RoleSessionName") ?? undefined,
       durationSeconds: form.has("DurationSeconds") ? Number(form.get("DurationSeconds")) : undefined,
+      sourceIdentity: form.get("SourceIdentity") ?? undefined,
       status: 200,
       errorCode: undefined,
       at: clock(),

@@ -6,7 +6,14 @@ import {
   roleUniqueId,
 } from "./session-credentials.js";
 import { type StsError, stsErrors } from "./sts-errors.js";
-import { type CommonParams, checkTags, commonParams, type RequestTags, requestTags } from "./sts-params.js";
+import {
+  type CommonParams,
+  checkTags,
+  commonParams,
+  type RequestTags,
+  requestTags,
+  sourceIdentityParam,
+} from "./sts-params.js";
 import type { TrustPolicy } from "./trust-policy.js";
 import { type OidcProvider, verifyWebIdentityToken } from "./web-identity-token.js";
 import type { XmlNode } from "./xml.js";
@@ -42,6 +49,8 @@ export interface IssuedSession {
   sessionName: string;
   /** Session tags (key → value). */
   tags: Record<string, string>;
+  /** `SourceIdentity` set by the caller (needs `sts:SetSourceIdentity`), if any. */
+  sourceIdentity?: string;
   transitiveTagKeys: string[];
   /** The caller's ARN (AssumeRole) or `sub` of the web identity token. */
   source: string;
@@ -72,6 +81,8 @@ export function assumeRole(form: URLSearchParams, caller: Caller, ctx: StsContex
   if ("code" in params) return params;
   const tags = requestTags(form);
   if ("code" in tags) return tags;
+  const sourceIdentity = sourceIdentityParam(form);
+  if (typeof sourceIdentity === "object") return sourceIdentity;
   const role = ctx.roles.get(params.roleArn);
   const denied = (action: string) => stsErrors.notAuthorized(caller.arn, action, params.roleArn);
   if (role === undefined) return denied("sts:AssumeRole");
@@ -81,11 +92,21 @@ export function assumeRole(form: URLSearchParams, caller: Caller, ctx: StsContex
   for (const [k, v] of Object.entries(caller.tags)) context.set(key(`aws:PrincipalTag/${k}`), [v]);
   const externalId = form.get("ExternalId");
   if (externalId !== null) context.set("sts:externalid", [externalId]);
-  for (const action of requiredActions("sts:AssumeRole", tags)) {
+  if (sourceIdentity !== undefined) context.set("sts:sourceidentity", [sourceIdentity]);
+  const actions = requiredActions("sts:AssumeRole", tags);
+  // Setting a source identity is its own permission in the role's trust policy.
+  if (sourceIdentity !== undefined) actions.push("sts:SetSourceIdentity");
+  for (const action of actions) {
     if (!role.trust.allows({ action, principalType: "AWS", principals: caller.principals, context }))
       return denied(action);
   }
-  return issue("AssumeRole", role, params, tags, caller.arn, ctx);
+  const issued = issue("AssumeRole", role, params, tags, caller.arn, ctx);
+  if ("code" in issued || sourceIdentity === undefined) return issued;
+  issued.session.sourceIdentity = sourceIdentity;
+  return {
+    session: issued.session,
+    result: { ...(issued.result as Record<string, XmlNode>), SourceIdentity: sourceIdentity },
+  };
 }
 
 /** `AssumeRoleWithWebIdentity` (unsigned: the token is the credential). */

@@ -97,6 +97,33 @@ function policyProblem(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * `SourceIdentity` of `AssumeRole`, checked as STS documents it: 2–64 characters of
+ * `[\w+=,.@-]`, not starting with `aws:` (reserved; the pattern, which has no `:`,
+ * already excludes it). `undefined` when absent.
+ */
+export function sourceIdentityParam(form: URLSearchParams): string | undefined | StsError {
+  const value = form.get("SourceIdentity");
+  if (value === null) return undefined;
+  if (value.length < 2 || value.length > 64) {
+    return stsErrors.validation(
+      "sourceIdentity",
+      value,
+      value.length < 2
+        ? "Member must have length greater than or equal to 2"
+        : "Member must have length less than or equal to 64",
+    );
+  }
+  if (!SESSION_NAME.test(value) || value.toLowerCase().startsWith("aws:")) {
+    return stsErrors.validation(
+      "sourceIdentity",
+      value,
+      "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+    );
+  }
+  return value;
+}
+
 /** Session tags of a request: `Tags.member.N.Key/Value` and `TransitiveTagKeys.member.N`. */
 export interface RequestTags {
   tags: Array<{ key: string; value: string }>;
