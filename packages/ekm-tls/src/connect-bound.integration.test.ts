@@ -103,6 +103,18 @@ describe("connectBound against a TLS 1.3 https server", () => {
     expect((await serverEkm(conn, "aud-1")).ekm).toBe(conn.ekm.toString("hex"));
   });
 
+  it("accepts tls.servername equal to the URL's host, or naming the certificate of a server reached by IP", async () => {
+    const sameHost = await bind(undefined, { tls: { ca: pki.server.cert, servername: "LocalHost" } });
+    expect((await serverEkm(sameHost)).ekm).toBe(sameHost.ekm.toString("hex"));
+    const port = new URL(server.url).port;
+    const byIp = await connectBound(`https://127.0.0.1:${port}`, {
+      label,
+      tls: { ca: pki.server.cert, servername: "localhost" },
+    });
+    open.push(byIp);
+    expect((await serverEkm(byIp)).ekm).toBe(byIp.ekm.toString("hex"));
+  });
+
   it("matches the server with no context too", async () => {
     const conn = await bind();
     expect((await serverEkm(conn)).ekm).toBe(conn.ekm.toString("hex"));
@@ -426,6 +438,20 @@ describe("connectBound refuses what it cannot bind safely", () => {
       { tls: { rejectUnauthorized: false } },
       "tls.rejectUnauthorized",
     ],
+    [
+      "tls.checkServerIdentity that accepts anything",
+      "https://localhost:1",
+      { tls: { checkServerIdentity: () => undefined } },
+      "tls.checkServerIdentity",
+    ],
+    [
+      "tls.servername naming another host",
+      "https://localhost:1",
+      { tls: { servername: "broker.other.example" } },
+      "tls.servername",
+    ],
+    ["tls.servername an IP address", "https://127.0.0.1:1", { tls: { servername: "10.0.0.1" } }, "tls.servername"],
+    ["tls.servername empty", "https://127.0.0.1:1", { tls: { servername: "" } }, "tls.servername"],
     ["tls.maxVersion TLSv1.2", "https://localhost:1", { tls: { maxVersion: "TLSv1.2" } }, "tls.maxVersion"],
     ["tls.minVersion TLSv1.2", "https://localhost:1", { tls: { minVersion: "TLSv1.2" } }, "tls.minVersion"],
     ["tls.host", "https://localhost:1", { tls: { host: "elsewhere" } }, "tls.host"],

@@ -9,9 +9,11 @@ import { PinnedConnection } from "./internal/pinned-connection.js";
 
 /**
  * TLS options of a bound connection: `node:tls` connect options (`ca`, `cert`, `key`,
- * `servername`, `checkServerIdentity`…) minus those fixed by the URL or by the binding.
- * The version is always TLS 1.3, ALPN is `http/1.1`, and the server certificate is always
- * verified.
+ * `servername`…) minus those fixed by the URL or by the binding. The version is always
+ * TLS 1.3, ALPN is `http/1.1`, and the server certificate is always verified against the
+ * URL's host: `checkServerIdentity` is refused, and `servername` is accepted only equal
+ * to the URL's host name, or with a URL naming an IP address (to check the certificate
+ * against that DNS name).
  */
 export type BoundTlsOptions = Omit<
   ConnectionOptions,
@@ -25,6 +27,7 @@ export type BoundTlsOptions = Omit<
   | "minVersion"
   | "maxVersion"
   | "rejectUnauthorized"
+  | "checkServerIdentity"
 > & {
   /** Only `"TLSv1.3"` is accepted. Default: `"TLSv1.3"`. */
   minVersion?: "TLSv1.3";
@@ -38,7 +41,8 @@ export type BoundTlsOptions = Omit<
 export interface ConnectBoundOptions extends ExportKeyingMaterialOptions {
   /**
    * TLS options: `ca` to trust a private CA (default: Node's root store), `cert` and `key`
-   * for mTLS (default: none), `servername` (default: the URL's host name)…
+   * for mTLS (default: none), `servername` (default: the URL's host name; another name
+   * only with a URL naming an IP address)…
    */
   tls?: BoundTlsOptions;
   /** Time to connect and complete the TLS handshake, in milliseconds; 0 = no limit. Default: 10,000. */
@@ -92,7 +96,7 @@ export async function connectBound(url: string | URL, options: ConnectBoundOptio
   const target = toHttpsOrigin(url);
   const ekmOptions = toEkmParams(options);
   const tls = options.tls ?? {};
-  checkTlsOptions(tls as ConnectionOptions);
+  checkTlsOptions(tls as ConnectionOptions, target);
   const timeoutMs = timeoutOption("timeoutMs", options.timeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
   const requestTimeoutMs = timeoutOption("requestTimeoutMs", options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS);
   const idleTimeoutMs = timeoutOption("idleTimeoutMs", options.idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS);

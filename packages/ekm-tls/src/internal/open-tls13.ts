@@ -16,8 +16,15 @@ export interface OpenTls13Options {
 /** Options the caller cannot set: they come from the URL or are fixed to keep the binding safe. */
 const OWNED_OPTIONS = ["host", "port", "path", "socket", "secureProtocol", "ALPNProtocols", "timeout"] as const;
 
-/** Throws {@link EkmArgumentError} for TLS options that would weaken or bypass the connection. */
-export function checkTlsOptions(tls: ConnectionOptions): void {
+/**
+ * Throws {@link EkmArgumentError} for TLS options that would weaken or bypass the
+ * connection. `checkServerIdentity` is refused: it replaces the host-name check, so one
+ * returning `undefined` binds tokens to any server holding any trusted certificate.
+ * `servername` is accepted only where it cannot point the check elsewhere: equal to the
+ * URL's host name (ignoring case), or when the URL names an IP address (the server's
+ * certificate then has to be valid for `servername`).
+ */
+export function checkTlsOptions(tls: ConnectionOptions, url?: URL): void {
   if (tls === null || typeof tls !== "object") throw new EkmArgumentError("tls", "tls must be an object");
   for (const key of OWNED_OPTIONS) {
     if (tls[key] !== undefined) {
@@ -30,6 +37,25 @@ export function checkTlsOptions(tls: ConnectionOptions): void {
   for (const key of ["minVersion", "maxVersion"] as const) {
     if (tls[key] !== undefined && tls[key] !== "TLSv1.3") {
       throw new EkmArgumentError(`tls.${key}`, `tls.${key} must be "TLSv1.3" or unset: keying material needs TLS 1.3`);
+    }
+  }
+  if (tls.checkServerIdentity !== undefined) {
+    throw new EkmArgumentError(
+      "tls.checkServerIdentity",
+      "tls.checkServerIdentity cannot be set: it replaces the check that the certificate names the URL's host, so a token could be bound to another server; pass tls.ca to trust a private CA",
+    );
+  }
+  if (tls.servername !== undefined) {
+    const host = url === undefined ? undefined : url.hostname.replace(/^\[(.*)\]$/, "$1");
+    const byAddress = host !== undefined && isIP(host) !== 0;
+    if (typeof tls.servername !== "string" || tls.servername === "" || isIP(tls.servername) !== 0) {
+      throw new EkmArgumentError("tls.servername", "tls.servername must be a DNS host name");
+    }
+    if (!byAddress && tls.servername.toLowerCase() !== host?.toLowerCase()) {
+      throw new EkmArgumentError(
+        "tls.servername",
+        "tls.servername may only differ from the URL's host when the URL names an IP address: the certificate is checked against it, so another name would accept another server; put the name in the URL",
+      );
     }
   }
   if (tls.rejectUnauthorized === false) {
