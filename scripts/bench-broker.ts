@@ -309,7 +309,7 @@ export async function benchBroker(): Promise<void> {
     if (bareResult.failures + brokerResult.failures > 0) process.exitCode = 1;
   } finally {
     await Promise.allSettled([bare.stop(), broker.stop()]);
-    await Promise.allSettled([emulator.stop(), entra.stop()]);
+    await Promise.allSettled([emulator.stop(), entra.close()]);
     untrust();
     await pki.cleanup();
   }

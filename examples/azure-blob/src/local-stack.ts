@@ -83,7 +83,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tls: { cert: pki.serverCertPem, key: pki.serverKeyPem },
       tokenLifetimeSeconds: options.entraTokenLifetimeSeconds ?? 3600,
     });
-    cleanups.push(() => entra.stop());
+    cleanups.push(() => entra.close());
     log(`local Microsoft Entra token endpoint: ${entra.authorityHost} (tenant ${TENANT_ID})`);
 
     const brokerConfigPath = join(pki.dir, "broker.yaml");

@@ -76,7 +76,7 @@ export async function startAzureStack(options: StackOptions = {}): Promise<Azure
       tls: { cert: pki.serverCertPem, key: pki.serverKeyPem },
       tokenLifetimeSeconds: options.entraTokenLifetimeSeconds ?? 3600,
     });
-    cleanups.push(() => entra.stop());
+    cleanups.push(() => entra.close());
     const imageDigest = (emulator.claims().submods as { container: { image_digest: string } }).container.image_digest;
     const config: BrokerConfig = {
       listen: { host: "127.0.0.1", port: 0 },

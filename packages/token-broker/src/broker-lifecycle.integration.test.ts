@@ -82,7 +82,7 @@ describe("broker: operations", () => {
         error: "temporarily_unavailable",
         error_description: "AADSTS50000: UPSTREAM-DETAIL trace 1234",
       };
-      for (let i = 0; i < 10; i++) entra.failNext(503, failure);
+      entra.failNext({ status: 503, body: failure, count: 10 });
       const first = await running.request();
       expect(first.status).toBe(503);
       expect(first.json.error).toBe("upstream_unavailable");
@@ -96,7 +96,7 @@ describe("broker: operations", () => {
       expect(Number(second.headers["retry-after"])).toBeGreaterThanOrEqual(1);
       expect(running.logs.lines.join("\n")).not.toContain(CLIENT_SECRET);
     } finally {
-      await entra.stop();
+      await entra.close();
     }
   });
 

@@ -38,7 +38,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await entra?.stop();
+  await entra?.close();
   untrust?.();
   await pki?.cleanup();
 });
@@ -126,7 +126,7 @@ describe("startLocalEntra with @azure/identity", () => {
       expect(token.refreshAfterTimestamp).toBeGreaterThanOrEqual(before + 3_590_000);
       expect(token.refreshAfterTimestamp).toBeLessThan(token.expiresOnTimestamp);
     } finally {
-      await withRefresh.stop();
+      await withRefresh.close();
     }
   });
 });
@@ -191,9 +191,36 @@ describe("startLocalEntra token endpoint contract", () => {
     expect(body.error_description).not.toContain("wrong");
   });
 
-  it("failNext answers the next token request with the given response, then serves normally", async () => {
-    entra.failNext(503, { error: "temporarily_unavailable" });
+  it("failNext answers the next token request with a verbatim body, then serves normally", async () => {
+    entra.failNext({ status: 503, body: { error: "temporarily_unavailable" } });
     expect(await postToken(goodSecretForm)).toEqual({ status: 503, body: { error: "temporarily_unavailable" } });
+    expect(entra.requests.at(-1)).toMatchObject({ status: 503, fault: true });
+    expect((await postToken(goodSecretForm)).status).toBe(200);
+    expect(entra.requests.at(-1)).toMatchObject({ status: 200, fault: false, error: undefined });
+  });
+
+  it("failNext without a body answers Entra's error JSON with the code and message, for count requests", async () => {
+    entra.failNext({ status: 429, message: "Too many requests.", count: 2, headers: { "retry-after": "3" } });
+    for (let i = 0; i < 2; i++) {
+      const { status, body } = await postToken(goodSecretForm);
+      expect(status).toBe(429);
+      expect(body).toMatchObject({ error: "temporarily_unavailable", error_codes: [50000] });
+      expect((body as { error_description: string }).error_description).toMatch(/^AADSTS50000: Too many requests\./);
+    }
+    expect(entra.requests.at(-1)).toMatchObject({ status: 429, error: "temporarily_unavailable", fault: true });
+    expect((await postToken(goodSecretForm)).status).toBe(200);
+  });
+
+  it("faults and delays reach the token endpoint only: discovery stays up", async () => {
+    entra.failNext({ status: 503 });
+    entra.delayNext(300);
+    const discovery = await fetch(`${entra.authorityHost}/${TENANT}/v2.0/.well-known/openid-configuration`);
+    expect(discovery.status).toBe(200);
+    const started = Date.now();
+    expect((await postToken(goodSecretForm)).status).toBe(503);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    entra.failNext({ status: 503 });
+    entra.clearFaults();
     expect((await postToken(goodSecretForm)).status).toBe(200);
   });
 
@@ -202,12 +229,17 @@ describe("startLocalEntra token endpoint contract", () => {
     await postToken(goodSecretForm);
     await postToken({ ...goodSecretForm, client_secret: "wrong-secret-value" });
     expect(entra.tokenRequests).toBe(before + 2);
-    expect(entra.requests.at(-1)).toEqual({
+    expect(entra.requests.at(-1)).toMatchObject({
+      method: "POST",
       path: `/${TENANT}/oauth2/v2.0/token`,
+      status: 401,
+      error: "invalid_client",
+      fault: false,
       grantType: "client_credentials",
       clientId: SECRET_CLIENT,
       scope: STORAGE_SCOPE,
     });
+    expect(entra.requests.at(-1)!.headers["content-type"]).toMatch(/^application\/x-www-form-urlencoded/);
     const recorded = JSON.stringify(entra.requests);
     expect(recorded).not.toContain(SECRET);
     expect(recorded).not.toContain("wrong-secret-value");
@@ -340,7 +372,7 @@ describe("startLocalEntra clock and options", () => {
         exp: now / 1000 + 600,
       });
     } finally {
-      await clocked.stop();
+      await clocked.close();
     }
   });
 

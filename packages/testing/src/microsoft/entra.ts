@@ -9,6 +9,16 @@ import {
   readBody,
   sendJson,
 } from "../internal/http.js";
+import {
+  FaultQueue,
+  type LocalRequest,
+  type LocalServer,
+  localServerHandle,
+  newRequestRecord,
+  type QueuedFault,
+  sendVerbatimFault,
+  sleep,
+} from "../internal/local-server.js";
 import { createSigningKey, type EntraSigningKey } from "./internal/entra-access-token.js";
 import { type RegisteredClient, registerClient } from "./internal/entra-client-auth.js";
 import { type EntraFailure, entraErrorBody, entraFailures } from "./internal/entra-errors.js";
@@ -40,28 +50,28 @@ export interface LocalEntraOptions {
   clock?: () => number;
 }
 
-/** One request the endpoint received. Never holds a secret, an assertion or a token. */
-export interface LocalEntraRequest {
-  /** URL path without the query string. */
-  path: string;
+/**
+ * One request the endpoint received, with the form fields of a token request. Never
+ * holds a secret, an assertion or a token; `error` is the OAuth `error` of a refusal.
+ */
+export interface LocalEntraRequest extends LocalRequest {
   grantType?: string;
   clientId?: string;
   scope?: string;
 }
 
-/** A running local Microsoft Entra token endpoint. */
-export interface LocalEntra {
+/**
+ * A running local Microsoft Entra token endpoint. Faults and delays reach the token
+ * endpoint only (discovery and keys stay up); a fault without `body` answers Entra's
+ * error JSON with `error` = `code` (default `temporarily_unavailable` for 5xx and 429,
+ * else `invalid_request`) and `AADSTS50000: {message}`.
+ */
+export interface LocalEntra extends LocalServer<LocalEntraRequest> {
   /** `https://localhost:PORT`, for `authorityHost` of @azure/identity credentials. */
   readonly authorityHost: string;
   readonly port: number;
   /** Number of POSTs to the token endpoint so far (including failed ones). */
   readonly tokenRequests: number;
-  /** Every request so far, oldest first. */
-  readonly requests: LocalEntraRequest[];
-  /** Answers the next token request with `status` and `body` as is (queued: one call, one request). */
-  failNext(status: number, body: object): void;
-  /** Closes the server and its open connections. */
-  stop(): Promise<void>;
 }
 
 /**
@@ -97,7 +107,7 @@ export async function startLocalEntra(options: LocalEntraOptions): Promise<Local
     authorityHost: "",
     tokenRequests: 0,
     requests: [],
-    failures: [],
+    faults: new FaultQueue("startLocalEntra"),
   };
 
   const server = createServer({ cert: options.tls.cert, key: options.tls.key }, (req, res) => {
@@ -110,18 +120,12 @@ export async function startLocalEntra(options: LocalEntraOptions): Promise<Local
   state.authorityHost = `https://localhost:${port}`;
 
   return {
+    ...localServerHandle(state.requests, state.faults, () => closeServer(server)),
     authorityHost: state.authorityHost,
     port,
     get tokenRequests() {
       return state.tokenRequests;
     },
-    get requests() {
-      return state.requests;
-    },
-    failNext(status, body) {
-      state.failures.push({ status, body });
-    },
-    stop: () => closeServer(server),
   };
 }
 
@@ -135,7 +139,7 @@ interface ServerState {
   authorityHost: string;
   tokenRequests: number;
   requests: LocalEntraRequest[];
-  failures: Array<{ status: number; body: object }>;
+  faults: FaultQueue;
 }
 
 const ROUTE = /^\/([^/]+)\/(v2\.0\/\.well-known\/openid-configuration|discovery\/v2\.0\/keys|oauth2\/v2\.0\/token)$/;
@@ -146,40 +150,47 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
   // Echoed in a header: only a GUID-like value, never arbitrary input.
   const correlationId = requested && /^[A-Za-z0-9-]{1,64}$/.test(requested) ? requested : randomUUID();
   const headers = { "client-request-id": correlationId, "x-ms-request-id": randomUUID() };
-  const record: LocalEntraRequest = { path: url.pathname };
+  const record: LocalEntraRequest = newRequestRecord(req, state.clock());
   state.requests.push(record);
-  const fail = (failure: EntraFailure) =>
-    sendJson(res, failure.status, entraErrorBody(failure, correlationId, state.clock()), headers);
+  const reply = (status: number, body: unknown) => {
+    record.status = status;
+    sendJson(res, status, body, headers);
+  };
+  const fail = (failure: EntraFailure) => {
+    record.error = failure.error;
+    reply(failure.status, entraErrorBody(failure, correlationId, state.clock()));
+  };
 
   const match = ROUTE.exec(url.pathname);
-  if (!match) return sendJson(res, 404, { error: "not_found" }, headers);
+  if (!match) return reply(404, { error: "not_found" });
   const tenant = decodeURIComponent(match[1]!);
   const route = match[2]!;
   const knownTenant = tenant.toLowerCase() === state.tenantId.toLowerCase();
 
   if (route !== "oauth2/v2.0/token") {
-    if (req.method !== "GET") return sendJson(res, 405, { error: "method_not_allowed" }, headers);
+    if (req.method !== "GET") return reply(405, { error: "method_not_allowed" });
     if (!knownTenant) return fail(entraFailures.unknownTenantDiscovery(tenant));
     const body = route.startsWith("v2.0") ? discoveryDocument(state) : state.signingKey.jwks;
-    return sendJson(res, 200, body, headers);
+    return reply(200, body);
   }
 
-  if (req.method !== "POST") return sendJson(res, 405, { error: "method_not_allowed" }, headers);
+  if (req.method !== "POST") return reply(405, { error: "method_not_allowed" });
   state.tokenRequests += 1;
+  const { delayMs, fault } = state.faults.take(url.pathname);
   let form: URLSearchParams;
   try {
     const text = await readBody(req);
     form = new URLSearchParams(isFormEncoded(req) ? text : "");
   } catch (error) {
-    if (error instanceof BodyTooLargeError) return sendJson(res, 413, { error: "request_too_large" }, headers);
+    if (error instanceof BodyTooLargeError) return reply(413, { error: "request_too_large" });
     throw error;
   }
   setIfPresent(record, "grantType", form.get("grant_type"));
   setIfPresent(record, "clientId", form.get("client_id"));
   setIfPresent(record, "scope", form.get("scope"));
 
-  const injected = state.failures.shift();
-  if (injected) return sendJson(res, injected.status, injected.body, headers);
+  await sleep(delayMs);
+  if (fault) return injectFault(fault, record, res, headers, correlationId, state.clock());
   if (!knownTenant) return fail(entraFailures.unknownTenant(tenant));
 
   const result = await clientCredentialsGrant(form, {
@@ -192,7 +203,30 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     now: state.clock(),
   });
   if ("error" in result) return fail(result);
-  return sendJson(res, 200, result, headers);
+  return reply(200, result);
+}
+
+/** Answers an injected fault: verbatim, or Entra's error JSON with `code` and `message`. */
+function injectFault(
+  fault: QueuedFault,
+  record: LocalEntraRequest,
+  res: ServerResponse,
+  headers: Record<string, string>,
+  correlationId: string,
+  now: number,
+): void {
+  record.status = fault.status;
+  record.fault = true;
+  record.error = fault.code;
+  if (fault.body !== undefined) {
+    sendVerbatimFault(res, { ...fault, body: fault.body, headers: { ...headers, ...fault.headers } });
+    return;
+  }
+  const error =
+    fault.code ?? (fault.status >= 500 || fault.status === 429 ? "temporarily_unavailable" : "invalid_request");
+  record.error = error;
+  const body = entraErrorBody({ status: fault.status, error, code: 50000, message: fault.message }, correlationId, now);
+  sendJson(res, fault.status, body, { ...headers, ...fault.headers });
 }
 
 function tokenEndpoint(state: ServerState): string {
