@@ -56,8 +56,8 @@ function webIdentityTrust(provider: string, digest: string): PolicyDocument {
             [`${provider}:aud`]: AUDIENCE,
             "aws:RequestTag/container.image_digest": digest,
             "aws:RequestTag/swname": "CONFIDENTIAL_SPACE",
-            "aws:RequestTag/dbgstat": "disabled-since-boot",
           },
+          // Google documents no dbgstat tag; requiring STABLE also refuses debug images (they have no support attributes).
           StringLike: { "aws:RequestTag/confidential_space.support_attributes": "*STABLE*" },
         },
       },

@@ -12,7 +12,7 @@ export interface CustomTokenSourceOptions {
   audience: string;
   /** Token format. Default `"OIDC"`. */
   tokenType?: TokenType;
-  /** Image-signature key IDs turned into AWS principal tags; only with `AWS_PRINCIPALTAGS` or `LIMITED_AWS`. Default: none. */
+  /** Image-signature key IDs turned into the `container.signatures.key_ids` AWS principal tag; only with `AWS_PRINCIPALTAGS` (the launcher drops them for `LIMITED_AWS`). Default: none. */
   awsPrincipalTagKeyIds?: readonly string[];
   /**
    * The launcher: a client, or options for one (`clock` and `logger` are passed on when

@@ -20,6 +20,14 @@ describe("validateTokenRequest", () => {
     expect(validateTokenRequest({ audience: "https://a.example" }).tokenType).toBe("OIDC");
   });
 
+  it("refuses key IDs with LIMITED_AWS, saying the launcher would drop them, and accepts LIMITED_AWS without", () => {
+    const call = () => validateTokenRequest({ ...VALID_REQUEST, tokenType: "LIMITED_AWS" });
+    expect(call).toThrow(InvalidTokenRequestError);
+    expect(call).toThrow(/only allowed with tokenType AWS_PRINCIPALTAGS .*drops them for LIMITED_AWS/);
+    const { awsPrincipalTagKeyIds: _, ...rest } = VALID_REQUEST;
+    expect(validateTokenRequest({ ...rest, tokenType: "LIMITED_AWS" }).tokenType).toBe("LIMITED_AWS");
+  });
+
   it.each(INVALID_REQUESTS)("rejects $name, naming $field", ({ mutate, field }) => {
     const call = () => validateTokenRequest(mutate({ ...VALID_REQUEST }) as TokenRequest);
     expect(call).toThrow(InvalidTokenRequestError);

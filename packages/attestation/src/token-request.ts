@@ -10,8 +10,10 @@ export interface TokenRequest {
   /** Token format. Default `"OIDC"`. */
   tokenType?: TokenType;
   /**
-   * Image-signature key IDs whose signatures become AWS principal tags. Only with
-   * `tokenType` `AWS_PRINCIPALTAGS` or `LIMITED_AWS`. Default: none.
+   * Image-signature key IDs whose signatures become the `container.signatures.key_ids`
+   * AWS principal tag. Only with `tokenType` `AWS_PRINCIPALTAGS`: the launcher forwards
+   * them for no other type (with `LIMITED_AWS` they would silently vanish), so they are
+   * refused with any other. Default: none.
    */
   awsPrincipalTagKeyIds?: readonly string[];
 }
@@ -39,7 +41,11 @@ export const TOKEN_REQUEST_LIMITS = Object.freeze({
   maxNonceBytes: 74,
 });
 
-const AWS_TOKEN_TYPES: readonly TokenType[] = ["AWS_PRINCIPALTAGS", "LIMITED_AWS"];
+/**
+ * The only token type whose `aws_principal_tag_options` the launcher forwards
+ * (go-tpm-tools verifier/rest: `LIMITED_AWS` and the others drop them).
+ */
+const KEY_ID_TOKEN_TYPE: TokenType = "AWS_PRINCIPALTAGS";
 
 /**
  * Checks a custom-token request against the service's limits before anything is sent,
@@ -102,10 +108,11 @@ export function validateTokenRequest(request: TokenRequest): ValidTokenRequest {
       );
     }
   });
-  if (awsPrincipalTagKeyIds.length > 0 && !AWS_TOKEN_TYPES.includes(tokenType)) {
+  if (awsPrincipalTagKeyIds.length > 0 && tokenType !== KEY_ID_TOKEN_TYPE) {
+    const vanish = tokenType === "LIMITED_AWS" ? "; the launcher drops them for LIMITED_AWS tokens" : "";
     throw new InvalidTokenRequestError(
       "awsPrincipalTagKeyIds",
-      `awsPrincipalTagKeyIds is only allowed with tokenType ${AWS_TOKEN_TYPES.join(" or ")} (got ${tokenType})`,
+      `awsPrincipalTagKeyIds is only allowed with tokenType ${KEY_ID_TOKEN_TYPE} (got ${tokenType})${vanish}`,
     );
   }
   return { audience, nonces, tokenType, awsPrincipalTagKeyIds };

@@ -44,6 +44,12 @@ export const INVALID_REQUESTS: ReadonlyArray<{ name: string; mutate: (r: TokenRe
   { name: "token type in lower case", mutate: (r) => ({ ...r, tokenType: "oidc" }), field: "tokenType" },
   { name: "key IDs with an OIDC token", mutate: (r) => ({ ...r, tokenType: "OIDC" }), field: "awsPrincipalTagKeyIds" },
   { name: "key IDs with a PKI token", mutate: (r) => ({ ...r, tokenType: "PKI" }), field: "awsPrincipalTagKeyIds" },
+  // The launcher forwards aws_principal_tag_options only for AWS_PRINCIPALTAGS.
+  {
+    name: "key IDs with a LIMITED_AWS token",
+    mutate: (r) => ({ ...r, tokenType: "LIMITED_AWS" }),
+    field: "awsPrincipalTagKeyIds",
+  },
   {
     name: "key IDs not an array",
     mutate: (r) => ({ ...r, awsPrincipalTagKeyIds: "k" }),

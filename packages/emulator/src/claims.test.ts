@@ -68,6 +68,25 @@ describe("buildClaims", () => {
     }
   });
 
+  it("ignores the key-ID allowlist for LIMITED_AWS, as the launcher drops it", () => {
+    const signed = resolveProfile({
+      submods: {
+        container: {
+          image_signatures: [{ key_id: "k1", signature: "c2ln", signature_algorithm: "ECDSA_P256_SHA256" }],
+        },
+      },
+    });
+    const tags = (tokenType: "AWS_PRINCIPALTAGS" | "LIMITED_AWS") =>
+      (
+        buildClaims(signed, { ...input, tokenType, awsPrincipalTagKeyIds: ["k1"] })[AWS_TAGS_CLAIM] as {
+          principal_tags: Record<string, string[]>;
+        }
+      ).principal_tags;
+    expect(tags("AWS_PRINCIPALTAGS")["container.signatures.key_ids"]).toEqual(["k1"]);
+    expect(tags("LIMITED_AWS")).not.toHaveProperty(["container.signatures.key_ids"]);
+    expect(tags("LIMITED_AWS")["container.image_digest"]).toEqual([signed.submods.container.image_digest]);
+  });
+
   it("emits keys in sorted order", () => {
     const keys = Object.keys(buildClaims(DEFAULT_PROFILE, { ...input, nonces: ["aaaaaaaaaa"] }));
     expect(keys).toEqual([...keys].sort());
@@ -91,7 +110,20 @@ describe("principalTags", () => {
     const shuffled = resolveProfile({ submods: { confidential_space: { support_attributes: ["USABLE", "LATEST"] } } });
     expect(principalTags(shuffled, [])["confidential_space.support_attributes"]).toEqual(["LATEST=USABLE"]);
     expect(principalTags(DEBUG_PROFILE, [])).not.toHaveProperty(["confidential_space.support_attributes"]);
-    expect(principalTags(DEBUG_PROFILE, []).dbgstat).toEqual(["enabled"]);
+  });
+
+  it("carries exactly Google's documented tags: no dbgstat, production or debug", () => {
+    const documented = [
+      "confidential_space.support_attributes",
+      "container.image_digest",
+      "gce.project_id",
+      "gce.zone",
+      "hwmodel",
+      "swname",
+      "swversion",
+    ];
+    expect(Object.keys(principalTags(DEFAULT_PROFILE, [])).sort()).toEqual(documented);
+    expect(principalTags(DEBUG_PROFILE, [])).not.toHaveProperty(["dbgstat"]);
   });
 
   it("lists only requested key IDs that signed the image", () => {
@@ -105,8 +137,43 @@ describe("principalTags", () => {
         },
       },
     });
-    expect(principalTags(signed, ["k2", "k1", "unknown"])["container.signatures.key_ids"]).toEqual(["k2=k1"]);
+    expect(principalTags(signed, ["k2", "unknown"])["container.signatures.key_ids"]).toEqual(["k2"]);
     expect(principalTags(signed, ["unknown"])).not.toHaveProperty(["container.signatures.key_ids"]);
     expect(principalTags(DEFAULT_PROFILE, ["k1"])).not.toHaveProperty(["container.signatures.key_ids"]);
+  });
+
+  it("sorts the key IDs before joining them, whatever order they were requested or signed in", () => {
+    const signed = resolveProfile({
+      submods: {
+        container: {
+          image_signatures: ["zKey2", "aKey1", "bKey3"].map((key_id) => ({
+            key_id,
+            signature: "c2ln",
+            signature_algorithm: "ECDSA_P256_SHA256",
+          })),
+        },
+      },
+    });
+    // Google's own example: aKey1, zKey2, bKey3 -> aKey1=bKey3=zKey2.
+    expect(principalTags(signed, ["aKey1", "zKey2", "bKey3"])["container.signatures.key_ids"]).toEqual([
+      "aKey1=bKey3=zKey2",
+    ]);
+    expect(principalTags(signed, ["zKey2", "aKey1", "zKey2"])["container.signatures.key_ids"]).toEqual(["aKey1=zKey2"]);
+  });
+
+  it("never puts the image digest and the key IDs in the same token", () => {
+    const signed = resolveProfile({
+      submods: {
+        container: {
+          image_signatures: [{ key_id: "k1", signature: "c2ln", signature_algorithm: "ECDSA_P256_SHA256" }],
+        },
+      },
+    });
+    const withKeys = principalTags(signed, ["k1"]);
+    expect(withKeys["container.signatures.key_ids"]).toEqual(["k1"]);
+    expect(withKeys).not.toHaveProperty(["container.image_digest"]);
+    const noMatch = principalTags(signed, ["other"]);
+    expect(noMatch["container.image_digest"]).toEqual([signed.submods.container.image_digest]);
+    expect(noMatch).not.toHaveProperty(["container.signatures.key_ids"]);
   });
 });

@@ -13,7 +13,7 @@ export interface TokenClaimsInput {
   audience: string;
   nonces?: readonly string[];
   tokenType: TokenType;
-  /** Key IDs allowed to appear in the `container.signatures.key_ids` principal tag. */
+  /** Key IDs allowed to appear in the `container.signatures.key_ids` principal tag; ignored unless `AWS_PRINCIPALTAGS`. */
   awsPrincipalTagKeyIds?: readonly string[];
   /** Seconds since the epoch. */
   issuedAt: number;
@@ -46,41 +46,53 @@ export function buildClaims(profile: EmulatorClaims, input: TokenClaimsInput): R
   if (nonces.length === 1) claims.eat_nonce = nonces[0];
   else if (nonces.length > 1) claims.eat_nonce = [...nonces];
   if (input.tokenType === "AWS_PRINCIPALTAGS" || input.tokenType === "LIMITED_AWS") {
-    claims[AWS_TAGS_CLAIM] = { principal_tags: principalTags(profile, input.awsPrincipalTagKeyIds ?? []) };
+    // The launcher forwards the key-ID allowlist only with AWS_PRINCIPALTAGS
+    // (go-tpm-tools verifier/rest): for LIMITED_AWS the service never sees it.
+    const keyIds = input.tokenType === "AWS_PRINCIPALTAGS" ? (input.awsPrincipalTagKeyIds ?? []) : [];
+    claims[AWS_TAGS_CLAIM] = { principal_tags: principalTags(profile, keyIds) };
   }
   // Sorted keys: stable payloads that are easy to compare in tests.
   return Object.fromEntries(Object.entries(claims).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /**
- * AWS session tags derived from the workload claims. AWS tag values are strings, so
- * each value is a one-element array and lists are joined with `=`
- * (`confidential_space.support_attributes: ["LATEST=STABLE=USABLE"]`). Empty values
- * are left out. `container.signatures.key_ids` lists the requested key IDs that
- * actually signed the image. The tag set beyond the documented examples is modelled,
- * not observed: treat it as a sample.
+ * AWS session tags derived from the workload claims, following Google's documented
+ * set ("AWS principal tag claims"): `hwmodel`, `swname`, `swversion`,
+ * `confidential_space.support_attributes`, `gce.project_id`, `gce.zone`, and either
+ * `container.image_digest` or `container.signatures.key_ids` — never both. AWS tag
+ * values are strings, so each value is a one-element array and lists are joined with
+ * `=` after sorting (`["LATEST=STABLE=USABLE"]`, key IDs `aKey1=bKey3=zKey2`).
+ * `container.signatures.key_ids` lists the requested key IDs that actually signed the
+ * image; when there is at least one, the image digest is left out (Google: "container
+ * image signatures and digests don't appear together in a single token"). There is no
+ * `dbgstat` tag: Google documents none, so a trust policy must not rely on one. Empty
+ * values are left out.
  */
 export function principalTags(profile: EmulatorClaims, allowedKeyIds: readonly string[]): Record<string, string[]> {
   const { container, gce, confidential_space: space } = profile.submods;
   const signedKeyIds = new Set((container.image_signatures ?? []).map((s) => s.key_id));
-  const keyIds = allowedKeyIds.filter((id) => signedKeyIds.has(id));
+  const keyIds = [...new Set(allowedKeyIds.filter((id) => signedKeyIds.has(id)))].sort(byCodeUnit);
   const entries: [string, string | undefined][] = [
     ["hwmodel", profile.hwmodel],
     ["swname", profile.swname],
     ["swversion", joinList(profile.swversion)],
-    ["dbgstat", profile.dbgstat],
     [
       "confidential_space.support_attributes",
-      joinList(space?.support_attributes && [...space.support_attributes].sort()),
+      joinList(space?.support_attributes && [...space.support_attributes].sort(byCodeUnit)),
     ],
-    ["container.image_digest", container.image_digest],
-    ["container.signatures.key_ids", joinList(keyIds)],
+    keyIds.length > 0
+      ? ["container.signatures.key_ids", joinList(keyIds)]
+      : ["container.image_digest", container.image_digest],
     ["gce.project_id", gce.project_id],
     ["gce.zone", gce.zone],
   ];
   const tags: Record<string, string[]> = {};
   for (const [key, value] of entries) if (typeof value === "string" && value !== "") tags[key] = [value];
   return tags;
+}
+
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function joinList(values: readonly unknown[] | undefined): string | undefined {

@@ -217,6 +217,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       mint: (request) => minter.mint(request),
       faults: launcherFaults,
       quota: options.launcherQuota ?? false,
+      zone: profile.submods.gce.zone,
       now,
       logger,
     });

@@ -1,9 +1,11 @@
 // The launcher's TEE server (go-tpm-tools launcher/teeserver) on a Unix socket:
 // `GET /v1/token` attests afresh for the default audience, `POST /v1/token` mints a
-// custom token, errors are plain text. Checks the attestation service makes
-// (audience, nonces, token type, quota) are answered the way the launcher relays
-// them: `failed to retrieve … token: rpc error: code = … desc = …`, 400 for
-// client errors and 500 for the rest.
+// custom token, errors are plain text. The launcher talks to the attestation service
+// through the REST client of cloud.google.com/go/confidentialcomputing (verifier/rest),
+// so a rejection by the service reaches the socket as
+// `failed to retrieve … token: calling v1.VerifyConfidentialSpace in REGION: googleapi: Error N: …`,
+// 400 when the HTTP status maps to a client gRPC code (every 4xx but 429) and 500
+// for the rest (the 429 quota error included).
 import { chmod, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "@confspace/core";
@@ -25,6 +27,13 @@ export const LAUNCHER_LIMITS = Object.freeze({
 });
 
 const TOKEN_TYPES: readonly string[] = ["OIDC", "PKI", "AWS_PRINCIPALTAGS", "LIMITED_AWS"];
+/**
+ * The launcher maps `token_type` onto the service's enum and sends anything else as
+ * `TOKEN_TYPE_UNSPECIFIED` (verifier/rest convertTokenOptionsToREST), which the
+ * service answers with an OIDC token: until 2024-03 every default token was requested
+ * that way.
+ */
+const UNSPECIFIED_TOKEN_TYPE_REPLY: TokenType = "OIDC";
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /** What the launcher asks the (emulated) attestation service for. */
@@ -40,6 +49,8 @@ export interface LauncherServerOptions {
   mint: (request: LauncherMintRequest) => Promise<string>;
   faults: FaultQueue;
   quota: boolean;
+  /** The VM's zone; the launcher calls the service in its region (the zone without its last `-` part). */
+  zone: string;
   now: () => number;
   logger: Logger;
 }
@@ -51,9 +62,28 @@ class Reply {
   ) {}
 }
 
-/** Validation the attestation service does; returns the rpc error text, if any. */
-function serviceRejection(request: LauncherMintRequest): string | undefined {
-  const invalid = (desc: string) => `rpc error: code = InvalidArgument desc = ${desc}`;
+/** A service rejection as the launcher's REST client words it: `googleapi: Error N: message`. */
+class ServiceError {
+  constructor(
+    /** The service's HTTP status. */
+    readonly httpStatus: number,
+    readonly message: string,
+  ) {}
+
+  /**
+   * gax-go maps the HTTP status to a gRPC code (429 → ResourceExhausted, other 4xx →
+   * InvalidArgument, PermissionDenied, NotFound, … or FailedPrecondition, all client
+   * codes; 5xx → Internal, Unavailable, …) and the launcher answers 400 for client
+   * codes, 500 for the rest.
+   */
+  get launcherStatus(): number {
+    return this.httpStatus >= 400 && this.httpStatus < 500 && this.httpStatus !== 429 ? 400 : 500;
+  }
+}
+
+/** Validation the attestation service does; returns the rejection, if any. */
+function serviceRejection(request: LauncherMintRequest): ServiceError | undefined {
+  const invalid = (message: string) => new ServiceError(400, message);
   if (Buffer.byteLength(request.audience) > LAUNCHER_LIMITS.maxAudienceBytes) {
     return invalid(`audience must be at most ${LAUNCHER_LIMITS.maxAudienceBytes} bytes`);
   }
@@ -70,9 +100,6 @@ function serviceRejection(request: LauncherMintRequest): string | undefined {
         `nonce ${index} is ${bytes} bytes; nonces must be ${LAUNCHER_LIMITS.minNonceBytes} to ${LAUNCHER_LIMITS.maxNonceBytes} bytes`,
       );
     }
-  }
-  if (!TOKEN_TYPES.includes(request.tokenType)) {
-    return invalid(`unsupported token type ${JSON.stringify(request.tokenType)}`);
   }
   return undefined;
 }
@@ -96,12 +123,16 @@ export class LauncherServer {
   readonly #server: Server;
   readonly #options: LauncherServerOptions;
   readonly #quota: RateWindow;
+  readonly #region: string;
   readonly #aborts = new AbortController();
 
   private constructor(options: LauncherServerOptions) {
     this.socketPath = options.socketPath;
     this.#options = options;
     this.#quota = new RateWindow(LAUNCHER_LIMITS.quotaPerSecond, 1000, options.now);
+    // go-tpm-tools verifier/util GetRegion: "us-central1-a" -> "us-central1".
+    const dash = options.zone.lastIndexOf("-");
+    this.#region = dash === -1 ? options.zone : options.zone.slice(0, dash);
     this.#server = createServer((req, res) => {
       this.#handle(req, res).catch((error: unknown) => {
         options.logger.error("launcher emulator: request failed", { error });
@@ -163,21 +194,31 @@ export class LauncherServer {
     if (tokenType === "") return new Reply(400, "token_type is a required parameter");
     return this.#attest(
       "failed to retrieve custom attestation service token",
-      { audience, nonces, tokenType: tokenType as TokenType, awsPrincipalTagKeyIds: keyIds },
+      {
+        audience,
+        nonces,
+        tokenType: TOKEN_TYPES.includes(tokenType) ? (tokenType as TokenType) : UNSPECIFIED_TOKEN_TYPE_REPLY,
+        // Forwarded only with AWS_PRINCIPALTAGS; with any other type the key IDs vanish.
+        awsPrincipalTagKeyIds: tokenType === "AWS_PRINCIPALTAGS" ? keyIds : [],
+      },
       true,
     );
   }
 
   /** The call to the attestation service: quota, validation, then the token. */
   async #attest(prefix: string, request: LauncherMintRequest, custom = false): Promise<Reply> {
+    const failed = (error: ServiceError) =>
+      new Reply(
+        error.launcherStatus,
+        `${prefix}: calling v1.VerifyConfidentialSpace in ${this.#region}: googleapi: Error ${error.httpStatus}: ${error.message}`,
+      );
     if (this.#options.quota && !this.#quota.tryAcquire()) {
-      return new Reply(
-        500,
-        `${prefix}: rpc error: code = ResourceExhausted desc = Quota exceeded: at most ${LAUNCHER_LIMITS.quotaPerSecond} requests per second`,
+      return failed(
+        new ServiceError(429, `Quota exceeded: at most ${LAUNCHER_LIMITS.quotaPerSecond} requests per second`),
       );
     }
     const rejection = custom ? serviceRejection(request) : undefined;
-    if (rejection !== undefined) return new Reply(400, `${prefix}: ${rejection}`);
+    if (rejection !== undefined) return failed(rejection);
     return new Reply(200, await this.#options.mint(request));
   }
 

@@ -13,7 +13,7 @@ export interface ClaimsOptions {
   nonces?: string[];
   /** Token type; AWS types add the principal tags claim. Default `"OIDC"`. */
   tokenType?: TokenType;
-  /** Key IDs allowed in the `container.signatures.key_ids` principal tag (AWS types). Default none. */
+  /** Key IDs allowed in the `container.signatures.key_ids` principal tag; ignored unless `AWS_PRINCIPALTAGS`, as the launcher drops them. Default none. */
   awsPrincipalTagKeyIds?: string[];
   /** Token lifetime, seconds: `exp - iat`. Default the emulator's `tokenLifetimeSeconds`. */
   lifetimeSeconds?: number;

@@ -76,14 +76,15 @@ describe("loadTrustPolicy", () => {
             Effect: "Deny",
             Principal: "*",
             Action: "sts:*",
-            Condition: { StringEquals: { "aws:RequestTag/dbgstat": "enabled" } },
+            // A documented tag (Google's set has no dbgstat): refuse one zone.
+            Condition: { StringEquals: { "aws:RequestTag/gce.zone": "us-east1-b" } },
           },
         ],
       },
       "test",
     );
     expect(withDeny.allows(request())).toBe(true);
-    expect(withDeny.allows(request((c) => c.set("aws:requesttag/dbgstat", ["enabled"])))).toBe(false);
+    expect(withDeny.allows(request((c) => c.set("aws:requesttag/gce.zone", ["us-east1-b"])))).toBe(false);
   });
 
   it("evaluates negated operators, IfExists, Null and set qualifiers as IAM does", () => {
