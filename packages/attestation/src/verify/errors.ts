@@ -1,4 +1,4 @@
-import { ConfspaceError, type ConfspaceErrorOptions } from "@confspace/core";
+import { ConfspaceError, type ConfspaceErrorOptions, InvalidOptionError } from "@confspace/core";
 
 /**
  * The check an attestation token failed. Stable strings, safe to branch on and to
@@ -16,7 +16,12 @@ import { ConfspaceError, type ConfspaceErrorOptions } from "@confspace/core";
  * `nonce`.
  *
  * Workload policy: `hwmodel`, `swname`, `swversion`, `dbgstat`, `secboot`,
- * `support_attributes`, `image_digest`, `project`, `service_account`, `restart_policy`.
+ * `support_attributes`, `image_digest`, `image_signature` (no signature by a key of
+ * `imageSignatureKeyIds`), `project`, `service_account`, `restart_policy`.
+ *
+ * Caller: `expected_nonce` (the nonces passed to `verify()` are missing, empty, not
+ * strings, more than six or duplicated, or an unknown `verify()` option was passed).
+ * No token can pass such a call; the token itself was not looked at.
  *
  * PKI tokens: `certificate_chain` (not exactly leaf, intermediate, root; unparsable; a
  * signature or CA constraint does not hold), `root_fingerprint` (root is not the pinned
@@ -45,12 +50,14 @@ export type PolicyCheck =
   | "secboot"
   | "support_attributes"
   | "image_digest"
+  | "image_signature"
   | "project"
   | "service_account"
   | "restart_policy"
   | "certificate_chain"
   | "root_fingerprint"
-  | "certificate_validity";
+  | "certificate_validity"
+  | "expected_nonce";
 
 /** Options of {@link AttestationPolicyError}. */
 export interface AttestationPolicyErrorOptions extends ConfspaceErrorOptions {
@@ -90,6 +97,14 @@ export class AttestationPolicyError extends ConfspaceError {
   }
 }
 
+/**
+ * An option of `createAttestationVerifier` is unknown, missing, malformed or unsafe
+ * (e.g. `policy.imageDigest` for `imageDigests`, or a policy that pins no workload).
+ * `option` names it as a dotted path (`audience`, `policy.imageDigests`). Thrown at
+ * construction, never by `verify`. Code `ERR_INVALID_OPTION`.
+ */
+export class AttestationVerifierOptionError extends InvalidOptionError {}
+
 /** Options of {@link AttestationVerifierUnavailableError}. */
 export interface AttestationVerifierUnavailableErrorOptions extends ConfspaceErrorOptions {
   /** When the verifier will next try to reach the issuer, in ms from now. */
@@ -99,7 +114,9 @@ export interface AttestationVerifierUnavailableErrorOptions extends ConfspaceErr
 /**
  * The verifier could not decide right now: the issuer's discovery document or JWKS
  * cannot be fetched and no usable key set is cached (never fetched, or stale beyond
- * `maxStaleMs`). Says nothing about the token; the same token may verify later.
+ * `maxStaleMs`), or the token's `kid` is not in a key set fetched before the token was
+ * issued (a key rotation) and the JWKS cooldown forbids fetching again yet. Says
+ * nothing about the token; the same token may verify later.
  * Relying parties usually answer 503 with `Retry-After`.
  */
 export class AttestationVerifierUnavailableError extends ConfspaceError {

@@ -3,7 +3,11 @@ export type {
   AttestationVerifierUnavailableErrorOptions,
   PolicyCheck,
 } from "./errors.js";
-export { AttestationPolicyError, AttestationVerifierUnavailableError } from "./errors.js";
+export {
+  AttestationPolicyError,
+  AttestationVerifierOptionError,
+  AttestationVerifierUnavailableError,
+} from "./errors.js";
 export type {
   AttestationVerifier,
   AttestationVerifierOptions,

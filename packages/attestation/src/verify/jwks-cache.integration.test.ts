@@ -22,13 +22,30 @@ beforeEach(async () => {
 afterEach(() => issuer.close());
 
 function verifierWith(options: Partial<AttestationVerifierOptions> = {}) {
-  return createAttestationVerifier({ issuer: issuer.issuer, audience: AUDIENCE, clock: () => now, ...options });
+  return createAttestationVerifier({
+    issuer: issuer.issuer,
+    audience: AUDIENCE,
+    clock: () => now,
+    policy: { allowAnyWorkload: true },
+    ...options,
+  });
 }
 
-/** A good token signed by the issuer's current key, issued at the fake clock's time. */
+/** A good token signed by the issuer's current key, issued a minute before the fake clock's time. */
 function token(kid = issuer.keys[0]!.kid): string {
+  return tokenIssuedAt(Math.floor(now / 1000) - 60, kid);
+}
+
+/** A good token signed by the issuer's current key (or naming `kid`), with `iat` and `nbf` at `iat` seconds. */
+function tokenIssuedAt(iat: number, kid = issuer.keys[0]!.kid): string {
   const key = issuer.keys.find((k) => k.kid === kid)?.privateKey ?? issuer.keys[0]!.privateKey;
-  return signRs256({ alg: "RS256", kid, typ: "JWT" }, goodClaims(issuer.issuer, AUDIENCE, Math.floor(now / 1000)), key);
+  const claims = { ...goodClaims(issuer.issuer, AUDIENCE, iat + 60), iat, nbf: iat };
+  return signRs256({ alg: "RS256", kid, typ: "JWT" }, claims, key);
+}
+
+function expectUnknownKey(error: unknown): void {
+  expect(error).toBeInstanceOf(AttestationPolicyError);
+  expect(error).toMatchObject({ check: "unknown_key", claim: "kid" });
 }
 
 async function failure(promise: Promise<unknown>): Promise<unknown> {
@@ -73,15 +90,49 @@ describe("JWKS fetching and caching", () => {
     expect(issuer.jwksRequests()).toBe(3);
   });
 
-  it("picks up a rotated key once the cooldown has passed", async () => {
+  it("answers a key rotated in during the cooldown with a retryable error, then picks the key up", async () => {
     const verifier = verifierWith();
     await verifier.verify(token());
+    now += 10_000;
     issuer.rotate();
-    const early = await failure(verifier.verify(token()));
-    expect((early as AttestationPolicyError).check).toBe("unknown_key");
-    now += 30_000;
-    await expect(verifier.verify(token())).resolves.toMatchObject({ aud: AUDIENCE });
+    const rotated = tokenIssuedAt(Math.floor(now / 1000));
+    const early = await failure(verifier.verify(rotated));
+    expect(early).toBeInstanceOf(AttestationVerifierUnavailableError);
+    expect(early).toMatchObject({ code: "ERR_VERIFIER_UNAVAILABLE", retryAfterMs: 20_000 });
+    expect(issuer.jwksRequests()).toBe(1);
+    now += 19_999;
+    expect(await failure(verifier.verify(rotated))).toMatchObject({ retryAfterMs: 1 });
+    now += 1;
+    await expect(verifier.verify(rotated)).resolves.toMatchObject({ aud: AUDIENCE });
     expect(issuer.jwksRequests()).toBe(2);
+  });
+
+  it("calls an unknown kid final when the key set was fetched after the token was issued", async () => {
+    const verifier = verifierWith({ clockToleranceMs: 30_000 });
+    await verifier.verify(token());
+    const nowS = Math.floor(now / 1000);
+    // Issued 30 s (the tolerance) before the fetch: its key was published by then.
+    expectUnknownKey(await failure(verifier.verify(tokenIssuedAt(nowS - 30, randomUUID()))));
+    // Issued 29 s before: the issuer's clock may be ahead, so the key may be newer than the set.
+    const recent = await failure(verifier.verify(tokenIssuedAt(nowS - 29, randomUUID())));
+    expect(recent).toBeInstanceOf(AttestationVerifierUnavailableError);
+    // Issued in the future beyond the tolerance (refused anyway) or without iat: final.
+    expectUnknownKey(await failure(verifier.verify(tokenIssuedAt(nowS + 31, randomUUID()))));
+    const noIat = signRs256({ alg: "RS256", kid: randomUUID() }, { iss: issuer.issuer }, issuer.keys[0]!.privateKey);
+    expectUnknownKey(await failure(verifier.verify(noIat)));
+    expect(issuer.jwksRequests()).toBe(1);
+  });
+
+  it("after a refetch, calls a still unknown kid of a recent token retryable until the next fetch", async () => {
+    const verifier = verifierWith();
+    await verifier.verify(token());
+    now += 30_000;
+    const recent = tokenIssuedAt(Math.floor(now / 1000) - 5, randomUUID());
+    expect(await failure(verifier.verify(recent))).toMatchObject({ retryAfterMs: 30_000 });
+    expect(issuer.jwksRequests()).toBe(2);
+    now += 30_000;
+    expectUnknownKey(await failure(verifier.verify(recent)));
+    expect(issuer.jwksRequests()).toBe(3);
   });
 
   it("refreshes the key set once it is older than jwksCacheMaxAgeMs", async () => {
@@ -167,6 +218,18 @@ describe("JWKS responses refused", () => {
     issuer.jwksMode = "redirect";
     await failure(verifierWith({ jwksUri: issuer.jwksUri }).verify(token()));
     expect(issuer.requests).toEqual(["/jwks"]);
+  });
+
+  it("refuses a redirected answer even from a fetch that follows redirects", async () => {
+    issuer.jwksMode = "redirect";
+    const verifier = verifierWith({
+      jwksUri: issuer.jwksUri,
+      fetch: (input, init) => fetch(input, { ...init, redirect: "follow" }),
+    });
+    const error = await failure(verifier.verify(token()));
+    expect(error).toBeInstanceOf(AttestationVerifierUnavailableError);
+    expect(((error as Error).cause as Error).message).toMatch(/HTTP 200 after a redirect/);
+    expect(issuer.requests).toEqual(["/jwks", "/jwks-moved"]);
   });
 
   it("refuses a discovery document naming another issuer", async () => {

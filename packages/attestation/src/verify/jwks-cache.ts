@@ -18,6 +18,8 @@ export interface JwksCacheOptions {
   maxStaleMs: number;
   httpTimeoutMs: number;
   maxResponseBytes: number;
+  /** Allowed skew between the issuer's clock and ours, for telling a rotation from an unknown key. */
+  clockToleranceMs: number;
   now: () => number;
   fetch: typeof globalThis.fetch;
 }
@@ -40,8 +42,12 @@ export type VerificationKey = Awaited<ReturnType<ReturnType<typeof createLocalJW
  * - A key set is refreshed once older than `cacheMaxAgeMs`. If that fails, it stays in
  *   use until `cacheMaxAgeMs + maxStaleMs` after it was fetched; then callers get
  *   {@link AttestationVerifierUnavailableError}. jose's remote set has no such grace.
- * - An unknown `kid` after a successful fetch is the token's fault (`unknown_key`); after a
- *   failed one the verifier cannot tell, so it is unavailable.
+ * - An unknown `kid` is the token's fault (`unknown_key`) only when the key set that lacks
+ *   it was fetched after the token was issued (`iat`, plus the clock tolerance): an
+ *   issuer publishes a key before it signs with it. A key set fetched earlier may predate
+ *   a key rotation; if the cooldown forbids fetching again, the verifier is unavailable
+ *   (retryable, `retryAfterMs` until the next fetch). After a failed fetch it cannot
+ *   tell either: unavailable.
  */
 export class JwksCache {
   readonly #options: JwksCacheOptions;
@@ -57,8 +63,12 @@ export class JwksCache {
     this.#jwksUri = options.jwksUri;
   }
 
-  /** The key for `header` (`alg` RS256, `kid` set), fetching or refreshing the key set as allowed. */
-  async getKey(header: JWSHeaderParameters & { kid: string }): Promise<KeyObject> {
+  /**
+   * The key for `header` (`alg` RS256, `kid` set), fetching or refreshing the key set as
+   * allowed. `issuedAt` reads the token's `iat` (seconds, unverified: it only decides
+   * whether an unknown `kid` is final or retryable; both refuse the token).
+   */
+  async getKey(header: JWSHeaderParameters & { kid: string }, issuedAt: () => unknown): Promise<KeyObject> {
     const { cacheMaxAgeMs, maxStaleMs } = this.#options;
     if (this.#keys === undefined || this.#options.now() - this.#keys.fetchedAt >= cacheMaxAgeMs) await this.#refresh();
     let keys = this.#keys;
@@ -68,6 +78,11 @@ export class JwksCache {
       keys = this.#keys!;
       if (!keys.kids.has(header.kid)) {
         if (this.#lastFailed) throw this.#unavailable("the token's key is unknown and the JWKS could not be refreshed");
+        if (this.#mayPredate(keys, issuedAt())) {
+          throw this.#unavailable(
+            "the token's key is not in a JWKS fetched before the token was issued (a key rotation?)",
+          );
+        }
         throw reject("unknown_key", "no key of the issuer's JWKS has the token's kid", "kid");
       }
     }
@@ -81,6 +96,18 @@ export class JwksCache {
       throw mapJoseError(error);
     }
     return toKeyObject(resolved);
+  }
+
+  /**
+   * Whether `keys` may have been fetched before the key that signed a token issued at
+   * `iat` was published. A missing `iat`, or one in the future (refused later anyway),
+   * makes the unknown `kid` final.
+   */
+  #mayPredate(keys: KeySet, iat: unknown): boolean {
+    if (typeof iat !== "number" || !Number.isFinite(iat)) return false;
+    const { clockToleranceMs, now } = this.#options;
+    const issuedAtMs = iat * 1000;
+    return issuedAtMs <= now() + clockToleranceMs && keys.fetchedAt < issuedAtMs + clockToleranceMs;
   }
 
   /** Loads the key set now (discovery, then JWKS) unless it is fresh; throws when no usable key set results. */

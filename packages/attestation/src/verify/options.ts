@@ -1,9 +1,14 @@
 import type { ConfidentialSpaceClaims } from "../claims.js";
 
 /**
- * What the workload in the token must be. Every field is optional; the defaults are
- * the secure choice for production workloads. Lists are exact string matches; an empty
- * list is refused at construction (it could only reject every token).
+ * What the workload in the token must be. Lists are exact string matches; an empty list
+ * and an unknown key (`imageDigest` for `imageDigests`) are refused at construction.
+ *
+ * **A policy must pin the workload**: set `imageDigests`, `imageSignatureKeyIds`, or
+ * (`projectIds` or `projectNumbers`) together with `serviceAccounts`. Anyone can run a
+ * Confidential Space VM and obtain a Google-signed token for any audience, so issuer
+ * and audience alone admit every workload on the planet. `allowAnyWorkload: true` is the
+ * explicit opt-out. The other fields default to the secure choice.
  *
  * Always enforced, not configurable: `swname` is `CONFIDENTIAL_SPACE`, `secboot` is
  * `true`, `hwmodel` is never `GCP_SHIELDED_VM` (not a confidential-memory TEE).
@@ -14,6 +19,12 @@ export interface VerificationPolicy {
    * Default: not checked. Set it for anything that releases secrets.
    */
   imageDigests?: readonly string[];
+  /**
+   * Image-signature key IDs: at least one entry of `submods.container.image_signatures`
+   * (signatures the attestation service verified) must have a `key_id` in this list.
+   * Pins every image signed by one of these keys. Default: not checked.
+   */
+  imageSignatureKeyIds?: readonly string[];
   /** Allowed `submods.gce.project_id` values. Default: not checked. */
   projectIds?: readonly string[];
   /** Allowed `submods.gce.project_number` values (decimal strings). Default: not checked. */
@@ -48,12 +59,23 @@ export interface VerificationPolicy {
    * An operator can read the memory of a debug workload: never for production.
    */
   allowDebug?: boolean;
+  /**
+   * DANGER: accept a policy that pins no workload (no `imageDigests`,
+   * `imageSignatureKeyIds`, or projects with `serviceAccounts`): every Confidential
+   * Space workload of anyone, anywhere, that asks for your audience passes. Only for
+   * tests and for relying parties that decide on the returned claims themselves.
+   * Refused together with a pin (the two contradict each other). Default `false`.
+   */
+  allowAnyWorkload?: boolean;
 }
 
 /** How the verifier gets the keys that sign the tokens it accepts. */
 export type VerifierTokenType = "OIDC" | "PKI";
 
-/** Options of {@link createAttestationVerifier}. All durations are in milliseconds. */
+/**
+ * Options of {@link createAttestationVerifier}. All durations are in milliseconds. An
+ * unknown key is refused at construction with `AttestationVerifierOptionError`.
+ */
 export interface AttestationVerifierOptions {
   /**
    * The one audience accepted: `aud` must be this string or a one-element array holding
@@ -85,11 +107,14 @@ export interface AttestationVerifierOptions {
    * loopback. Default: discovered once from the issuer, then pinned for the verifier's life.
    */
   jwksUri?: string;
-  /** Workload policy. Default: the defaults of each {@link VerificationPolicy} field. */
-  policy?: VerificationPolicy;
   /**
-   * Every `verify()` call must pass a `nonce` (channel binding, e.g. TLS EKM), and
-   * `eat_nonce` is required. Default `false`.
+   * Workload policy. Required: it must pin the workload or say `allowAnyWorkload: true`
+   * (see {@link VerificationPolicy}).
+   */
+  policy: VerificationPolicy;
+  /**
+   * Every `verify()` call must pass `nonce` or `nonces` (channel binding, e.g. TLS EKM),
+   * and `eat_nonce` is required. Default `false`.
    */
   requireNonce?: boolean;
   /** Allowed clock skew for `exp`, `nbf`, `iat` and certificate validity. Default 30 000 (30 s). */
@@ -130,14 +155,25 @@ export interface AttestationVerifierOptions {
   fetch?: typeof globalThis.fetch;
 }
 
-/** Options of one {@link AttestationVerifier.verify} call. */
+/**
+ * Options of one {@link AttestationVerifier.verify} call. Set at most one of `nonce` and
+ * `nonces`. Misuse (both, an empty or non-string nonce, more than six, duplicates, an
+ * unknown key) throws `AttestationPolicyError` with check `expected_nonce`.
+ */
 export interface VerifyOptions {
   /**
-   * The nonce the token must carry: `eat_nonce` must be exactly this string, or a
-   * one-element array holding it (constant-time compare). Default: none expected; a token
-   * carrying a nonce is then accepted (the nonce binds nothing the caller checks).
+   * The one nonce the token must carry: `eat_nonce` must be exactly this string, or a
+   * one-element array holding it (constant-time compare). Same as `nonces: [nonce]`.
+   * Default: none expected; a token carrying a nonce is then accepted (the nonce binds
+   * nothing the caller checks).
    */
   nonce?: string;
+  /**
+   * The set of nonces the token must carry (1 to 6, the launcher's limit, each a
+   * non-empty string, no duplicates): `eat_nonce` must hold exactly these, in any order,
+   * each once, no other (a single nonce may be a string). Default: none expected.
+   */
+  nonces?: readonly string[];
 }
 
 /** Verifies Confidential Space attestation tokens against one issuer, audience and policy. */

@@ -19,6 +19,8 @@ let expiredIntermediate: PkiChain;
 let expiredLeaf: PkiChain;
 let futureRoot: PkiChain;
 const attacker = generateKeyPairSync("rsa", { modulusLength: 2048 });
+/** These tests are about the certificate chain, not the workload. */
+const ANY = { allowAnyWorkload: true } as const;
 
 /** A PKI verifier pinned to `chain`'s root, fingerprint written with colons in upper case. */
 function pinnedTo(chain: PkiChain): AttestationVerifier {
@@ -28,6 +30,7 @@ function pinnedTo(chain: PkiChain): AttestationVerifier {
     tokenType: "PKI",
     pkiRootFingerprint: chain.rootFingerprint.toUpperCase().replace(/(..)(?!$)/g, "$1:"),
     clock: () => NOW,
+    policy: ANY,
   });
 }
 
@@ -38,6 +41,7 @@ beforeAll(async () => {
     audience: AUDIENCE,
     tokenType: "PKI",
     pkiRootFingerprint: emu.pkiRootFingerprint,
+    policy: ANY,
     clock: () => NOW,
   });
   [foreign, expiredIntermediate, expiredLeaf, futureRoot] = await Promise.all([
@@ -151,7 +155,7 @@ describe("PKI tokens from the emulator", () => {
   });
 
   it("rejects a PKI token on an OIDC verifier without fetching keys", async () => {
-    const oidc = createAttestationVerifier({ issuer: emu.issuer, audience: AUDIENCE, clock: () => NOW });
+    const oidc = createAttestationVerifier({ issuer: emu.issuer, audience: AUDIENCE, clock: () => NOW, policy: ANY });
     await expectRejected(oidc.verify(await mint()), "header", "x5c");
     expect(emu.jwksRequests).toBe(0);
   });

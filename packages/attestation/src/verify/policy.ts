@@ -1,12 +1,13 @@
 import { reject } from "./errors.js";
 import {
+  lookup,
   optionalStringArray,
   type Payload,
   requireBoolean,
   requireString,
   requireStringArray,
 } from "./internal/claim-access.js";
-import type { ResolvedPolicy } from "./resolve-options.js";
+import type { ResolvedPolicy } from "./resolve-policy.js";
 
 /** The only production value of `dbgstat`. */
 const DEBUG_DISABLED = "disabled-since-boot";
@@ -46,6 +47,7 @@ export function checkPolicy(payload: Payload, policy: ResolvedPolicy): void {
   }
 
   allowed(payload, "submods.container.image_digest", policy.imageDigests, "image_digest", "image digest");
+  checkSignatureKeys(payload, policy.imageSignatureKeyIds);
   allowed(payload, "submods.gce.project_id", policy.projectIds, "project", "project id");
   allowed(payload, "submods.gce.project_number", policy.projectNumbers, "project", "project number");
   allowed(payload, "submods.container.restart_policy", policy.restartPolicies, "restart_policy", "restart policy");
@@ -72,6 +74,22 @@ function checkSwVersion(payload: Payload, minimum: number | undefined): void {
   if (minimum !== undefined && Number(version) < minimum) {
     throw reject("swversion", `swversion is below the minimum ${minimum}`, "swversion");
   }
+}
+
+/** Some signature the service verified (`image_signatures[]`) is by an allowed key. Absent: an unsigned image. */
+function checkSignatureKeys(payload: Payload, allow: ReadonlySet<string> | undefined): void {
+  if (allow === undefined) return;
+  const path = "submods.container.image_signatures";
+  const signatures = lookup(payload, path) ?? [];
+  if (!Array.isArray(signatures)) throw reject("claim_type", `"${path}" must be an array`, path);
+  const signed = signatures.some(
+    (s: unknown) =>
+      typeof s === "object" &&
+      s !== null &&
+      typeof (s as { key_id?: unknown }).key_id === "string" &&
+      allow.has((s as { key_id: string }).key_id),
+  );
+  if (!signed) throw reject("image_signature", "no image signature of the token is by an allowed key", path);
 }
 
 function allowed(

@@ -19,26 +19,29 @@ export function checkRegisteredClaims(payload: Payload, audience: string): void 
 }
 
 /**
- * `eat_nonce` must carry exactly `expected`: the string itself, or a one-element array
- * holding it (the service returns one nonce as a string; both are accepted, nothing
- * else). Compared in constant time; only the length, which is public, can leak.
+ * `eat_nonce` must carry exactly the set `expected`: the same nonces, each once, in any
+ * order, nothing else. One nonce may come as a string (the service returns one nonce as
+ * a string) or a one-element array. Compared in constant time per pair; only lengths,
+ * which are public, can leak.
  */
-export function checkNonce(payload: Payload, expected: string): void {
+export function checkNonces(payload: Payload, expected: readonly string[]): void {
   const value = lookup(payload, "eat_nonce");
   if (value === undefined) throw reject("missing_claim", 'the token has no "eat_nonce" claim', "eat_nonce");
-  let actual: unknown = value;
-  if (Array.isArray(value)) {
-    if (value.length !== 1)
-      throw reject("nonce", "eat_nonce must hold exactly one nonce, the expected one", "eat_nonce");
-    actual = value[0];
+  const actual: unknown[] = Array.isArray(value) ? value : [value];
+  if (!actual.every((entry) => typeof entry === "string")) {
+    throw reject("claim_type", '"eat_nonce" must be a string or an array of strings', "eat_nonce");
   }
-  if (typeof actual !== "string") {
-    throw reject("claim_type", '"eat_nonce" must be a string or a one-element array of strings', "eat_nonce");
+  if (actual.length !== expected.length) {
+    throw reject("nonce", `eat_nonce must hold exactly the ${expected.length} expected nonce(s)`, "eat_nonce");
   }
-  const a = Buffer.from(actual, "utf8");
-  const b = Buffer.from(expected, "utf8");
-  if (a.length !== b.length || !timingSafeEqual(a, b)) {
-    throw reject("nonce", "eat_nonce is not the expected nonce", "eat_nonce");
+  const tokens = (actual as string[]).map((entry) => Buffer.from(entry, "utf8"));
+  // Sizes are equal and `expected` is distinct: each expected nonce found once means the sets are equal.
+  const used = new Set<number>();
+  for (const nonce of expected) {
+    const wanted = Buffer.from(nonce, "utf8");
+    const index = tokens.findIndex((t, i) => !used.has(i) && t.length === wanted.length && timingSafeEqual(t, wanted));
+    if (index < 0) throw reject("nonce", "eat_nonce is not the expected set of nonces", "eat_nonce");
+    used.add(index);
   }
 }
 

@@ -1,50 +1,118 @@
+import { ConfspaceError, InvalidOptionError } from "@confspace/core";
 import { describe, expect, it } from "vitest";
-import type { AttestationVerifierOptions } from "./options.js";
+import { AttestationVerifierOptionError } from "./errors.js";
+import type { AttestationVerifierOptions, VerificationPolicy } from "./options.js";
 import { createAttestationVerifier } from "./verifier.js";
 
 const FINGERPRINT = "ab".repeat(32);
-const base: AttestationVerifierOptions = { audience: "https://relying-party.example" };
+const DIGEST = `sha256:${"e4".repeat(32)}`;
+const SA = "workload@p.iam.gserviceaccount.com";
+const base = { audience: "https://relying-party.example", policy: { imageDigests: [DIGEST] } };
+
+type Loose = Partial<Omit<AttestationVerifierOptions, "policy">> & {
+  policy?: Partial<VerificationPolicy> & Record<string, unknown>;
+} & Record<string, unknown>;
+
+/** `options` over {@link base}; a `policy` is merged over the base policy (which pins the digest). */
+function create(options: Loose) {
+  const policy = options.policy === undefined ? base.policy : { ...base.policy, ...options.policy };
+  return createAttestationVerifier({ ...base, ...options, policy } as AttestationVerifierOptions);
+}
+
+function optionError(thunk: () => unknown): AttestationVerifierOptionError {
+  try {
+    thunk();
+  } catch (error) {
+    return error as AttestationVerifierOptionError;
+  }
+  return expect.unreachable("the options should have been refused");
+}
 
 describe("createAttestationVerifier options", () => {
-  const refused: [string, Partial<AttestationVerifierOptions> & Record<string, unknown>, RegExp][] = [
-    ["no audience", { audience: "" }, /options\.audience/],
-    ["GCP_SHIELDED_VM allowed", { policy: { hardwareModels: ["GCP_AMD_SEV", "GCP_SHIELDED_VM"] } }, /GCP_SHIELDED_VM/],
-    ["empty digest allow-list", { policy: { imageDigests: [] } }, /policy\.imageDigests/],
-    ["digest allow-list as a string", { policy: { imageDigests: "sha256:aa" as unknown as string[] } }, /imageDigests/],
+  const refused: [string, Loose, option: string, RegExp][] = [
+    ["no audience", { audience: "" }, "audience", /options\.audience/],
+    [
+      "GCP_SHIELDED_VM allowed",
+      { policy: { hardwareModels: ["GCP_AMD_SEV", "GCP_SHIELDED_VM"] } },
+      "policy.hardwareModels",
+      /GCP_SHIELDED_VM/,
+    ],
+    ["empty digest allow-list", { policy: { imageDigests: [] } }, "policy.imageDigests", /policy\.imageDigests/],
+    [
+      "digest allow-list as a string",
+      { policy: { imageDigests: "sha256:aa" as unknown as string[] } },
+      "policy.imageDigests",
+      /imageDigests/,
+    ],
+    [
+      "empty signature key allow-list",
+      { policy: { imageSignatureKeyIds: [] } },
+      "policy.imageSignatureKeyIds",
+      /imageSignatureKeyIds/,
+    ],
     [
       "support attributes as a string",
       { policy: { supportAttributes: "STABLE" as unknown as string[] } },
+      "policy.supportAttributes",
       /supportAttributes/,
     ],
-    ["fractional minSwVersion", { policy: { minSwVersion: 1.5 } }, /minSwVersion/],
-    ["http issuer off loopback", { issuer: "http://issuer.example" }, /options\.issuer must be https/],
-    ["issuer with credentials", { issuer: "https://u:p@issuer.example" }, /credentials/],
-    ["issuer with a query", { issuer: "https://issuer.example?x=1" }, /query/],
-    ["ftp jwksUri", { jwksUri: "ftp://127.0.0.1/jwks" }, /options\.jwksUri/],
-    ["unknown tokenType", { tokenType: "AWS_PRINCIPALTAGS" as "OIDC" }, /tokenType/],
-    ["PKI without fingerprint", { tokenType: "PKI" }, /pkiRootFingerprint/],
+    ["fractional minSwVersion", { policy: { minSwVersion: 1.5 } }, "policy.minSwVersion", /minSwVersion/],
+    ["http issuer off loopback", { issuer: "http://issuer.example" }, "issuer", /options\.issuer must be https/],
+    ["issuer with credentials", { issuer: "https://u:p@issuer.example" }, "issuer", /credentials/],
+    ["issuer with a query", { issuer: "https://issuer.example?x=1" }, "issuer", /query/],
+    ["ftp jwksUri", { jwksUri: "ftp://127.0.0.1/jwks" }, "jwksUri", /options\.jwksUri/],
+    ["unknown tokenType", { tokenType: "AWS_PRINCIPALTAGS" as "OIDC" }, "tokenType", /tokenType/],
+    ["PKI without fingerprint", { tokenType: "PKI" }, "pkiRootFingerprint", /pkiRootFingerprint/],
     [
       "PKI with a SHA-1 fingerprint",
       { tokenType: "PKI", pkiRootFingerprint: "B9:51:20:74:2C:24:E3:AA:34:04:2E:1C:3B:A3:AA:D2:8B:21:23:21" },
+      "pkiRootFingerprint",
       /SHA-256/,
     ],
-    ["fingerprint on an OIDC verifier", { pkiRootFingerprint: FINGERPRINT }, /requires tokenType "PKI"/],
+    [
+      "fingerprint on an OIDC verifier",
+      { pkiRootFingerprint: FINGERPRINT },
+      "pkiRootFingerprint",
+      /requires tokenType "PKI"/,
+    ],
     [
       "jwksUri on a PKI verifier",
       { tokenType: "PKI", pkiRootFingerprint: FINGERPRINT, jwksUri: "https://k.example/jwks" },
+      "jwksUri",
       /jwksUri/,
     ],
-    ["negative tolerance", { clockToleranceMs: -1 }, /clockToleranceMs/],
-    ["zero maxTokenBytes", { maxTokenBytes: 0 }, /maxTokenBytes/],
-    ["string requireNonce", { requireNonce: "yes" as unknown as boolean }, /requireNonce/],
-    ["string allowDebug", { policy: { allowDebug: "true" as unknown as boolean } }, /allowDebug/],
+    ["negative tolerance", { clockToleranceMs: -1 }, "clockToleranceMs", /clockToleranceMs/],
+    ["zero maxTokenBytes", { maxTokenBytes: 0 }, "maxTokenBytes", /maxTokenBytes/],
+    ["string requireNonce", { requireNonce: "yes" as unknown as boolean }, "requireNonce", /requireNonce/],
+    ["string allowDebug", { policy: { allowDebug: "true" as unknown as boolean } }, "policy.allowDebug", /allowDebug/],
+    ["a clock that is neither", { clock: 5 as unknown as () => number }, "clock", /clock/],
+    // Unknown keys: a misspelt option from a JS or JSON config must not switch a check off.
+    ["policy.imageDigest (singular)", { policy: { imageDigest: [DIGEST] } }, "policy.imageDigest", /imageDigests/],
+    [
+      "policy.serviceAccount (singular)",
+      { policy: { serviceAccount: [SA] } },
+      "policy.serviceAccount",
+      /not an option/,
+    ],
+    ["an unknown option", { audiences: ["x"] }, "audiences", /options\.audiences is not an option/],
+    ["requireNonces for requireNonce", { requireNonces: true }, "requireNonces", /requireNonces/],
   ];
-  it.each(refused)("throws a TypeError for %s", (_name, options, message) => {
-    expect(() => createAttestationVerifier({ ...base, ...options })).toThrow(TypeError);
-    expect(() => createAttestationVerifier({ ...base, ...options })).toThrow(message);
+  it.each(refused)("refuses %s, naming the option", (_name, options, option, message) => {
+    const error = optionError(() => create(options));
+    expect(error).toBeInstanceOf(AttestationVerifierOptionError);
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect(error).toBeInstanceOf(ConfspaceError);
+    expect(error).toMatchObject({ code: "ERR_INVALID_OPTION", option });
+    expect(error.message).toMatch(message);
   });
 
-  const accepted: [string, Partial<AttestationVerifierOptions>][] = [
+  it("refuses options or a policy that are not an object", () => {
+    expect(optionError(() => createAttestationVerifier(null as never))).toMatchObject({ option: "options" });
+    const arrayPolicy = optionError(() => createAttestationVerifier({ ...base, policy: [] as never }));
+    expect(arrayPolicy).toMatchObject({ option: "policy", message: "options.policy must be an object" });
+  });
+
+  const accepted: [string, Loose][] = [
     ["defaults (the real issuer)", {}],
     ["http on 127.0.0.1", { issuer: "http://127.0.0.1:8080" }],
     ["http on 127.8.9.10", { issuer: "http://127.8.9.10" }],
@@ -57,12 +125,55 @@ describe("createAttestationVerifier options", () => {
     ["fingerprint as lower-case hex", { tokenType: "PKI", pkiRootFingerprint: FINGERPRINT }],
     ["an empty support-attribute requirement", { policy: { supportAttributes: [] } }],
     ["a clock object", { clock: { now: () => 0 } }],
+    ["a known option set to undefined", { issuer: undefined, policy: { projectIds: undefined } }],
   ];
   it.each(accepted)("accepts %s", (_name, options) => {
-    expect(typeof createAttestationVerifier({ ...base, ...options }).verify).toBe("function");
+    expect(typeof create(options).verify).toBe("function");
   });
 
   it("refuses http on a host that only starts with 127", () => {
-    expect(() => createAttestationVerifier({ ...base, issuer: "http://127.0.0.1.nip.io" })).toThrow(TypeError);
+    expect(optionError(() => create({ issuer: "http://127.0.0.1.nip.io" }))).toMatchObject({ option: "issuer" });
+  });
+});
+
+describe("the workload pin", () => {
+  const withPolicy = (policy: unknown) => () =>
+    createAttestationVerifier({ audience: base.audience, policy } as AttestationVerifierOptions);
+
+  const unpinned: [string, unknown, option: string][] = [
+    ["no policy", undefined, "policy"],
+    ["an empty policy", {}, "policy"],
+    [
+      "only hardware and support attributes",
+      { hardwareModels: ["GCP_INTEL_TDX"], supportAttributes: ["STABLE"] },
+      "policy",
+    ],
+    ["project ids without service accounts", { projectIds: ["p"] }, "policy"],
+    ["project numbers without service accounts", { projectNumbers: ["1"] }, "policy"],
+    ["service accounts without a project", { serviceAccounts: [SA] }, "policy"],
+    ["allowAnyWorkload: false", { allowAnyWorkload: false }, "policy"],
+    [
+      "allowAnyWorkload together with a digest",
+      { allowAnyWorkload: true, imageDigests: [DIGEST] },
+      "policy.allowAnyWorkload",
+    ],
+    ["allowAnyWorkload as a string", { allowAnyWorkload: "true" }, "policy.allowAnyWorkload"],
+  ];
+  it.each(unpinned)("refuses %s", (_name, policy, option) => {
+    const error = optionError(withPolicy(policy));
+    expect(error).toBeInstanceOf(AttestationVerifierOptionError);
+    expect(error.option).toBe(option);
+    if (option === "policy") expect(error.message).toMatch(/allowAnyWorkload: true/);
+  });
+
+  const pinned: [string, VerificationPolicy][] = [
+    ["image digests", { imageDigests: [DIGEST] }],
+    ["image signature key ids", { imageSignatureKeyIds: ["key-1"] }],
+    ["project ids with service accounts", { projectIds: ["p"], serviceAccounts: [SA] }],
+    ["project numbers with service accounts", { projectNumbers: ["1"], serviceAccounts: [SA] }],
+    ["the explicit opt-out", { allowAnyWorkload: true }],
+  ];
+  it.each(pinned)("accepts %s", (_name, policy) => {
+    expect(typeof withPolicy(policy)()).toBe("object");
   });
 });

@@ -1,4 +1,4 @@
-import { createHmac, createPublicKey, generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
+import { createHmac, createPublicKey, generateKeyPairSync, randomUUID } from "node:crypto";
 import { type Emulator, startEmulator } from "@confspace/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signRs256 } from "../../test/verify/test-issuer.js";
@@ -26,6 +26,8 @@ const NOW_S = Math.floor(NOW / 1000);
 // 32 bytes whose base64 and base64url encodings differ (they contain + and /).
 const NONCE_BYTES = Buffer.from("fbff3e0123456789abcdef0123456789abcdef0123456789abcdefabcdef0123", "hex");
 const NONCE = NONCE_BYTES.toString("base64url");
+/** For tests about keys, not workloads. */
+const ANY = { allowAnyWorkload: true } as const;
 
 let emu: Emulator;
 let verifier: AttestationVerifier;
@@ -35,8 +37,10 @@ let publicPem: string;
 let publicJwkJson: string;
 const attacker = generateKeyPairSync("rsa", { modulusLength: 2048 });
 
+/** A verifier of the emulator's tokens; its policy pins the good digest unless `options.policy` says otherwise. */
 function verifierFor(options: Partial<AttestationVerifierOptions> = {}): AttestationVerifier {
-  return createAttestationVerifier({ issuer: emu.issuer, audience: AUDIENCE, clock: () => NOW, ...options });
+  const policy = { imageDigests: [good.submods.container!.image_digest as string], ...options.policy };
+  return createAttestationVerifier({ issuer: emu.issuer, audience: AUDIENCE, clock: () => NOW, ...options, policy });
 }
 
 beforeAll(async () => {
@@ -177,6 +181,7 @@ const rows: Row[] = [
   ["the audience with a trailing slash", { audience: `${AUDIENCE}/` }, "audience", "aud"],
   // time
   ["expired beyond the tolerance", { claims: set("exp", NOW_S - 31) }, "expired", "exp"],
+  ["exp exactly at the tolerance", { claims: set("exp", NOW_S - 30) }, "expired", "exp"],
   ["nbf beyond the tolerance", { claims: set("nbf", NOW_S + 31) }, "not_yet_valid", "nbf"],
   ["issued more than an hour ago", { claims: set("iat", NOW_S - 3600 - 31) }, "too_old", "iat"],
   ["iat in the future beyond the tolerance", { claims: set("iat", NOW_S + 31) }, "issued_in_future", "iat"],
@@ -248,6 +253,16 @@ const rows: Row[] = [
   ],
   ["submods as a string", { claims: set("submods", "{}") }, "claim_type", "submods"],
   ["eat_nonce as a number when none is expected", { claims: set("eat_nonce", 42) }, "claim_type", "eat_nonce"],
+  // claims no policy field reads are type-checked too
+  [
+    "an env value as a number",
+    { claims: set("submods.container.env.PORT", 8080) },
+    "claim_type",
+    "submods.container.env.PORT",
+  ],
+  ["jti as a number", { claims: set("jti", 7) }, "claim_type", "jti"],
+  ["oemid as a string", { claims: set("oemid", "11129") }, "claim_type", "oemid"],
+  ["gce.zone as a number", { claims: set("submods.gce.zone", 1) }, "claim_type", "submods.gce.zone"],
 ];
 
 describe("OIDC tokens from the emulator", () => {
@@ -296,37 +311,6 @@ describe("OIDC tokens from the emulator", () => {
   });
 });
 
-describe("nonce binding", () => {
-  const nonceRows: [name: string, token: Mint, check: PolicyCheck][] = [
-    ["an extra entry", { nonces: [NONCE, randomBytes(32).toString("base64url")] }, "nonce"],
-    ["a number", { claims: set("eat_nonce", 1234567890) }, "claim_type"],
-    ["an object", { claims: set("eat_nonce", { nonce: NONCE }) }, "claim_type"],
-    ["standard base64", { nonces: [NONCE_BYTES.toString("base64")] }, "nonce"],
-    ["padded base64url", { claims: set("eat_nonce", `${NONCE}=`) }, "nonce"],
-    ["hex", { nonces: [NONCE_BYTES.toString("hex")] }, "nonce"],
-    ["another channel's nonce", { nonces: [randomBytes(32).toString("base64url")] }, "nonce"],
-    ["an empty array", { claims: set("eat_nonce", []) }, "nonce"],
-    ["no eat_nonce at all", {}, "missing_claim"],
-  ];
-  it.each(nonceRows)("rejects eat_nonce as %s", async (_name, options, check) => {
-    await expectRejected(verifier.verify(await mint(options), { nonce: NONCE }), check, "eat_nonce");
-  });
-
-  it("accepts the nonce as a string and as a one-element array", async () => {
-    await expect(verifier.verify(await mint({ nonces: [NONCE] }), { nonce: NONCE })).resolves.toMatchObject({
-      eat_nonce: NONCE,
-    });
-    const asArray = await mint({ claims: set("eat_nonce", [NONCE]) });
-    await expect(verifier.verify(asArray, { nonce: NONCE })).resolves.toMatchObject({ eat_nonce: [NONCE] });
-  });
-
-  it("with requireNonce, refuses a call that passes no nonce", async () => {
-    const binding = verifierFor({ requireNonce: true });
-    await expect(binding.verify(await mint({ nonces: [NONCE] }))).rejects.toThrow(TypeError);
-    await expect(binding.verify(await mint({ nonces: [NONCE] }), { nonce: NONCE })).resolves.toBeDefined();
-  });
-});
-
 describe("policy defaults and switches", () => {
   it("accepts a debug image only with allowDebug and no support-attribute requirement", async () => {
     const debugToken = await mint({
@@ -353,14 +337,49 @@ describe("policy defaults and switches", () => {
     );
   });
 
-  it("checks no digest, project or service account unless configured", async () => {
+  it("checks no digest, project or service account with allowAnyWorkload", async () => {
     const token = await mint({
       claims: (c) => {
         set(DIGEST, "sha256:other")(c);
         set("google_service_accounts", [])(c);
       },
     });
-    await expect(verifierFor().verify(token)).resolves.toBeDefined();
+    const any = createAttestationVerifier({
+      issuer: emu.issuer,
+      audience: AUDIENCE,
+      clock: () => NOW,
+      policy: { allowAnyWorkload: true },
+    });
+    await expect(any.verify(token)).resolves.toBeDefined();
+  });
+
+  it("treats exp exactly now as expired when there is no tolerance", async () => {
+    const strict = verifierFor({ clockToleranceMs: 0 });
+    await expectRejected(strict.verify(await mint({ claims: set("exp", NOW_S) })), "expired", "exp");
+    await expect(strict.verify(await mint({ claims: set("exp", NOW_S + 1) }))).resolves.toBeDefined();
+  });
+
+  it("with imageSignatureKeyIds, needs a signature by one of the keys", async () => {
+    const signature = (keyId: string) => ({
+      key_id: keyId,
+      signature: "c2ln",
+      signature_algorithm: "ECDSA_P256_SHA256",
+    });
+    const signed = (...keyIds: string[]) =>
+      mint({ claims: set("submods.container.image_signatures", keyIds.map(signature)) });
+    const bySignature = createAttestationVerifier({
+      issuer: emu.issuer,
+      audience: AUDIENCE,
+      clock: () => NOW,
+      policy: { imageSignatureKeyIds: ["key-a", "key-c"] },
+    });
+    await expect(bySignature.verify(await signed("key-b", "key-c"))).resolves.toBeDefined();
+    const path = "submods.container.image_signatures";
+    await expectRejected(bySignature.verify(await signed("key-b")), "image_signature", path);
+    await expectRejected(bySignature.verify(await signed()), "image_signature", path);
+    await expectRejected(bySignature.verify(await mint()), "image_signature", path);
+    const notAList = await mint({ claims: set(path, signature("key-a")) });
+    await expectRejected(bySignature.verify(notAList), "claim_type", path);
   });
 
   it("honours a shorter maxTokenAgeMs", async () => {
@@ -400,7 +419,7 @@ describe("OIDC keys of a fresh emulator", () => {
   it("fetches the JWKS once for a flood of unknown kids and picks up a rotated key after the cooldown", async () => {
     await using own = await startEmulator({ now: () => NOW, writeTokenFile: false });
     let now = NOW;
-    const v = createAttestationVerifier({ issuer: own.issuer, audience: AUDIENCE, clock: () => now });
+    const v = createAttestationVerifier({ issuer: own.issuer, audience: AUDIENCE, clock: () => now, policy: ANY });
     const ownMint = (header?: Mutation) =>
       own.mintToken({ audience: AUDIENCE, issuedAt: NOW_S - 60, ...(header ? { mutateHeader: header } : {}) });
     await v.verify(await ownMint());
@@ -429,6 +448,7 @@ describe("OIDC keys of a fresh emulator", () => {
       jwksCacheMaxAgeMs: 600_000,
       maxStaleMs: 3_600_000,
       clock: () => now,
+      policy: ANY,
     });
     const ownMint = () => own.mintToken({ audience: AUDIENCE, issuedAt: Math.floor(now / 1000) - 60 });
     await v.verify(await ownMint());
@@ -443,14 +463,14 @@ describe("OIDC keys of a fresh emulator", () => {
 
   it("ready() pins the keys at startup so the first verify makes no request, and fails fast when they cannot be had", async () => {
     await using own = await startEmulator({ now: () => NOW, writeTokenFile: false });
-    const v = createAttestationVerifier({ issuer: own.issuer, audience: AUDIENCE, clock: () => NOW });
+    const v = createAttestationVerifier({ issuer: own.issuer, audience: AUDIENCE, clock: () => NOW, policy: ANY });
     await v.ready();
     expect(own.jwksRequests).toBe(1);
     await expect(v.verify(await own.mintToken({ audience: AUDIENCE, issuedAt: NOW_S - 60 }))).resolves.toBeDefined();
     expect(own.jwksRequests).toBe(1);
 
     own.failNextJwks({ status: 503, body: "down", count: Number.POSITIVE_INFINITY });
-    const cold = createAttestationVerifier({ issuer: own.issuer, audience: AUDIENCE, clock: () => NOW });
+    const cold = createAttestationVerifier({ issuer: own.issuer, audience: AUDIENCE, clock: () => NOW, policy: ANY });
     await expect(cold.ready()).rejects.toMatchObject({ code: "ERR_VERIFIER_UNAVAILABLE" });
   });
 });

@@ -1,13 +1,15 @@
 import type { KeyObject } from "node:crypto";
 import type { ConfidentialSpaceClaims } from "../claims.js";
+import { checkClaimTypes } from "./claim-types.js";
 import { reject } from "./errors.js";
-import { decodeHeader } from "./internal/compact.js";
+import { expectedNonces } from "./expected-nonces.js";
+import { decodeHeader, peekIssuedAt } from "./internal/compact.js";
 import { verifyRs256 } from "./internal/rs256.js";
 import { JwksCache } from "./jwks-cache.js";
 import type { AttestationVerifier, AttestationVerifierOptions, VerifierTokenType, VerifyOptions } from "./options.js";
 import { verifyPkiChain } from "./pki-chain.js";
 import { checkPolicy } from "./policy.js";
-import { checkNonce, checkRegisteredClaims } from "./registered-claims.js";
+import { checkNonces, checkRegisteredClaims } from "./registered-claims.js";
 import { type ResolvedOptions, resolveOptions } from "./resolve-options.js";
 import { checkIssuerAndTimes } from "./time-claims.js";
 
@@ -18,10 +20,11 @@ const FORBIDDEN_HEADERS = ["jku", "x5u", "jwk"] as const;
  * Creates a verifier for Confidential Space attestation tokens: signature (OIDC via the
  * issuer's JWKS, or PKI via the `x5c` chain to a pinned root), `RS256` only, exact issuer
  * and audience, `exp`/`iat`/`nbf` required with a small tolerance and a maximum age,
- * optional nonce binding, then the workload {@link VerificationPolicy}.
+ * optional nonce binding, the type of every documented claim, then the workload
+ * {@link VerificationPolicy}, which must pin the workload (or say `allowAnyWorkload`).
  *
- * Options are checked here (a `TypeError` names the bad one). Keys are fetched on the
- * first `verify` call, or up front with `ready()`.
+ * Options are checked here: `AttestationVerifierOptionError` names an unknown, bad or
+ * unsafe one. Keys are fetched on the first `verify` call, or up front with `ready()`.
  *
  * @example
  * ```ts
@@ -45,6 +48,7 @@ export function createAttestationVerifier(options: AttestationVerifierOptions): 
           maxStaleMs: resolved.maxStaleMs,
           httpTimeoutMs: resolved.httpTimeoutMs,
           maxResponseBytes: resolved.maxResponseBytes,
+          clockToleranceMs: resolved.clockToleranceMs,
           now: resolved.now,
           fetch: resolved.fetch,
         })
@@ -63,13 +67,7 @@ async function verify(
   token: string,
   verifyOptions: VerifyOptions | undefined,
 ): Promise<ConfidentialSpaceClaims> {
-  const nonce = verifyOptions?.nonce;
-  if (nonce !== undefined && (typeof nonce !== "string" || nonce.length === 0)) {
-    throw new TypeError("verify(): options.nonce must be a non-empty string");
-  }
-  if (nonce === undefined && options.requireNonce) {
-    throw new TypeError("verify(): this verifier has requireNonce set; pass the expected nonce");
-  }
+  const nonces = expectedNonces(verifyOptions, options.requireNonce);
 
   const header = decodeHeader(token, options.maxTokenBytes);
   checkHeader(header, options.tokenType);
@@ -83,7 +81,7 @@ async function verify(
       clockToleranceMs: options.clockToleranceMs,
     });
   } else {
-    key = await jwks.getKey({ alg: "RS256", kid: header.kid as string });
+    key = await jwks.getKey({ alg: "RS256", kid: header.kid as string }, () => peekIssuedAt(token));
     now = options.now();
   }
 
@@ -93,10 +91,11 @@ async function verify(
     now,
     clockToleranceMs: options.clockToleranceMs,
     maxTokenAgeMs: options.maxTokenAgeMs,
-    requireNonce: nonce !== undefined,
+    requireNonce: nonces !== undefined,
   });
   checkRegisteredClaims(payload, options.audience);
-  if (nonce !== undefined) checkNonce(payload, nonce);
+  if (nonces !== undefined) checkNonces(payload, nonces);
+  checkClaimTypes(payload);
   checkPolicy(payload, options.policy);
   return payload as ConfidentialSpaceClaims;
 }

@@ -23,3 +23,22 @@ export function decodeHeader(token: unknown, maxTokenBytes: number): Record<stri
   }
   return header as Record<string, unknown>;
 }
+
+/**
+ * The token's `iat`, read WITHOUT verifying the signature (the token's shape was checked
+ * by {@link decodeHeader}). Only for deciding how to report a key that cannot be found;
+ * `undefined` when the payload or the claim cannot be read.
+ */
+export function peekIssuedAt(token: string): unknown {
+  const first = token.indexOf(".");
+  try {
+    const payload: unknown = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true }).decode(
+        Buffer.from(token.slice(first + 1, token.indexOf(".", first + 1)), "base64url"),
+      ),
+    );
+    return typeof payload === "object" && payload !== null ? (payload as { iat?: unknown }).iat : undefined;
+  } catch {
+    return undefined;
+  }
+}

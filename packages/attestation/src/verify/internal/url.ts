@@ -17,12 +17,6 @@ export function fetchableUrlProblem(value: unknown): string | undefined {
   return "must be https (http is allowed only on loopback: 127.0.0.0/8, ::1, localhost)";
 }
 
-/** Throws a `TypeError` naming `name` when `value` is not a {@link fetchableUrlProblem fetchable} URL. */
-export function assertFetchableUrl(value: unknown, name: string): void {
-  const problem = fetchableUrlProblem(value);
-  if (problem !== undefined) throw new TypeError(`${name} ${problem}`);
-}
-
 /** `hostname` as the WHATWG URL parser normalizes it (IPv4 in dotted decimal, IPv6 in brackets). */
 function isLoopbackHost(hostname: string): boolean {
   if (hostname === "localhost" || hostname === "[::1]") return true;
