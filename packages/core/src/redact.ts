@@ -1,33 +1,45 @@
+import { secretValueRanges } from "./internal/secret-pairs.js";
+
 /** What replaces a redacted value. */
 export const REDACTED = "[REDACTED]";
 
-// A compact JWS/JWE: base64url header starting with `{"` (eyJ), then payload and signature.
-const JWT = /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)?/g;
+// A compact JWS/JWE: base64url header starting with `{"` (eyJ), then payload and signature; any part but the
+// header may be empty (a detached payload, a JWE with direct encryption).
+const JWT = /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)?/g;
 // Authorization header values: `Bearer x`, `Basic x`, and Vault/AWS style schemes.
 const AUTH_SCHEME = /\b(Bearer|Basic|Negotiate|AWS4-HMAC-SHA256)\s+[^\s"',;]+/gi;
 const PEM_PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g;
 // Vault service/batch/recovery tokens (hvs., hvb., hvr.) and legacy s./b. tokens are too short to match safely.
 const VAULT_TOKEN = /\bhv[sbr]\.[A-Za-z0-9_-]{20,}/g;
-// `key=value` / `"key": "value"` pairs whose key names a secret, inside free text.
-const SECRET_PAIR =
-  /(["']?(?:client_secret|secret_access_key|session_token|access_token|refresh_token|id_token|subject_token|attestation_token|client_assertion|password|secret|token|jwt|assertion)["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&,;}]+)/gi;
 
 /** Object keys whose values are always redacted, whatever they look like. */
 const SECRET_KEY =
-  /^(?:authorization|proxy-authorization|cookie|set-cookie|x-vault-token|x-amz-security-token)$|token|secret|password|passphrase|assertion|jwt|credential|private_?key|privatekey|signature|^key$|apikey|api_key/i;
+  /^(?:authorization|proxy-authorization|cookie|set-cookie)$|token|secret|password|passphrase|assertion|jwt|credential|private[-_]?key|signature|^key$|^sig$|api[-_]?key/i;
 
-/** Keys that look secret by name but are known to hold non-secret metadata. */
-const SAFE_KEY =
-  /^(?:token_?type|tokenType|expires_?in|expires_?on|expiresOn|token_?ttl|token_?policies|refresh_?in)$/i;
+/** Keys that look secret by name but are known to hold non-secret metadata (any case: `token_type`, `tokenType`). */
+const SAFE_KEY = /^(?:token_?type|expires_?in|expires_?on|token_?ttl|token_?policies|refresh_?in)$/i;
 
-/** Masks JWTs, bearer and basic credentials, PEM private keys, Vault tokens and `secret=…` pairs in a string. */
+/**
+ * Masks JWTs, bearer and basic credentials, PEM private keys, Vault tokens, and the
+ * value after any name that denotes a secret (as {@link isSecretKey} judges it):
+ * `secret=…`, `client_secret: …`, `"password": "…"`, `secret => …`, and `secret …`
+ * with only spaces between when the value looks like a secret (quoted, 8+ characters
+ * mixing letters and digits, or 24+ characters; not a URL).
+ */
 export function redactString(text: string): string {
-  return text
+  const masked = text
     .replace(PEM_PRIVATE_KEY, REDACTED)
     .replace(JWT, REDACTED)
     .replace(AUTH_SCHEME, (_match, scheme: string) => `${scheme} ${REDACTED}`)
-    .replace(VAULT_TOKEN, REDACTED)
-    .replace(SECRET_PAIR, (_match, prefix: string) => `${prefix}${REDACTED}`);
+    .replace(VAULT_TOKEN, REDACTED);
+  let out = "";
+  let from = 0;
+  for (const [start, end] of secretValueRanges(masked, isSecretKey).sort((a, b) => a[0] - b[0])) {
+    if (end <= from) continue; // inside a value already masked
+    out += `${masked.slice(from, Math.max(start, from))}${REDACTED}`;
+    from = end;
+  }
+  return out + masked.slice(from);
 }
 
 /** Whether a field of this name is redacted whatever its value. */
@@ -75,7 +87,8 @@ function redactValue(value: unknown, depth: number, seen: WeakSet<object>): unkn
       [...value].map(([k, v]) => [String(k), isSecretKey(String(k)) ? REDACTED : redactValue(v, depth + 1, seen)]),
     );
   }
-  if (value instanceof Date || value instanceof URL) return value.toString();
+  if (value instanceof Date) return value.toString();
+  if (value instanceof URL) return redactString(value.toString()); // a SAS `sig=` or `token=` in the query
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
     out[key] = isSecretKey(key) && item !== undefined && item !== null ? REDACTED : redactValue(item, depth + 1, seen);
