@@ -171,7 +171,7 @@ async function startPeers() {
     gal,
     azure,
     async stop() {
-      await Promise.all([sts.stop(), entra.close(), new Promise((resolve) => issuerServer.close(resolve))]);
+      await Promise.all([sts.close(), entra.close(), new Promise((resolve) => issuerServer.close(resolve))]);
       restoreCa();
       await pki.cleanup();
     },

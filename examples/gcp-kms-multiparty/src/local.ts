@@ -161,7 +161,7 @@ export async function runLocal(log: (line: string) => void = console.log): Promi
     log(`  word counts: ${newBuild.counts.map(([w, n]) => `${w}=${n}`).join(" ")}`);
     return { approved, newBuild, kmsCallsForUnknown };
   } finally {
-    await Promise.all([kms.stop(), sts.stop()]);
+    await Promise.all([kms.close(), sts.close()]);
     await emulator.stop();
     await rm(dir, { recursive: true, force: true });
   }

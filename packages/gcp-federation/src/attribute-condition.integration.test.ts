@@ -85,7 +85,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await sts?.stop();
+  await sts?.close();
   await emulator?.stop();
 });
 

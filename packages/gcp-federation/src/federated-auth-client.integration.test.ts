@@ -45,11 +45,11 @@ describe("FederatedAuthClient with the official @google-cloud/kms client (REST t
   it("exchanges the launcher's default token at STS and decrypts as the approved image's principalSet", async () => {
     const ciphertext = await encryptAs(world.one, "meet at noon");
     const client = federated();
-    const callsBefore = world.sts.calls.length;
+    const callsBefore = world.sts.requests.length;
     const [result] = await kmsClient(client).decrypt({ name: world.one.keyName, ciphertext });
     expect(Buffer.from(result.plaintext as Uint8Array).toString()).toBe("meet at noon");
     expect(result.protectionLevel).toBe("SOFTWARE");
-    const exchange = world.sts.calls.slice(callsBefore);
+    const exchange = world.sts.requests.slice(callsBefore);
     expect(exchange).toEqual([expect.objectContaining({ audience: world.one.audience, status: 200 })]);
     const { token } = await client.getAccessToken();
     expect(world.sts.issued.get(token!)).toMatchObject({
@@ -58,7 +58,7 @@ describe("FederatedAuthClient with the official @google-cloud/kms client (REST t
       scopes: ["https://www.googleapis.com/auth/cloud-platform"],
     });
     expect(world.kms.requests.at(-1)).toMatchObject({
-      method: "decrypt",
+      operation: "decrypt",
       status: 200,
       caller: expect.stringContaining(world.one.pool),
     });
@@ -76,10 +76,10 @@ describe("FederatedAuthClient with the official @google-cloud/kms client (REST t
     const ciphertext = await encryptAs(world.one, "x");
     const client = federated();
     const kms = kmsClient(client);
-    const before = world.sts.calls.length;
+    const before = world.sts.requests.length;
     await Promise.all(Array.from({ length: 5 }, () => kms.decrypt({ name: world.one.keyName, ciphertext })));
     await kms.decrypt({ name: world.one.keyName, ciphertext });
-    expect(world.sts.calls.length - before).toBe(1);
+    expect(world.sts.requests.length - before).toBe(1);
   });
 
   it("sends the quota project as x-goog-user-project", async () => {
@@ -277,7 +277,7 @@ describe("attestation token supply", () => {
       status: 503,
       retryable: true,
     });
-    const callsBefore = world.sts.calls.length;
+    const callsBefore = world.sts.requests.length;
     const pending = kmsClient(client).decrypt({
       name: world.one.keyName,
       ciphertext: await encryptAs(world.one, "late"),
@@ -289,7 +289,7 @@ describe("attestation token supply", () => {
     const [result] = await pending;
     expect(Buffer.from(result.plaintext as Uint8Array).toString()).toBe("late");
     // Nothing but complete tokens ever reached STS.
-    expect(world.sts.calls.slice(callsBefore).every((call) => call.status === 200)).toBe(true);
+    expect(world.sts.requests.slice(callsBefore).every((call) => call.status === 200)).toBe(true);
   });
 
   it("refuses an expired token from an injected source without calling STS", async () => {
@@ -302,10 +302,10 @@ describe("attestation token supply", () => {
       tokenFile: undefined,
       launcher: undefined,
     });
-    const before = world.sts.calls.length;
+    const before = world.sts.requests.length;
     const error = await client.getAccessToken().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "ERR_GCP_SUBJECT_TOKEN", reason: "ERR_TOKEN_EXPIRED" });
-    expect(world.sts.calls.length).toBe(before);
+    expect(world.sts.requests.length).toBe(before);
   });
 
   it("uses a custom-audience token from the launcher when tokenAudience is set", async () => {
@@ -334,7 +334,7 @@ describe("attestation token supply", () => {
         });
         await expect(fallback.getAccessToken()).rejects.toMatchObject({ reason: "invalid_grant", status: 400 });
       } finally {
-        await sts.stop();
+        await sts.close();
       }
     } finally {
       await custom.stop();

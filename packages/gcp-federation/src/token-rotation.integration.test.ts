@@ -34,11 +34,11 @@ function client() {
 describe("attestation token rotation", () => {
   it("exchanges the newly written token after the launcher rotates the file", async () => {
     const federated = client();
-    const before = world.sts.calls.length;
+    const before = world.sts.requests.length;
     await federated.getAccessToken();
     await world.emulator.refreshTokenFile();
     await federated.getAccessToken();
-    const [first, second] = world.sts.calls.slice(before);
+    const [first, second] = world.sts.requests.slice(before);
     expect(first).toMatchObject({ status: 200, subjectTokenId: expect.any(String) });
     expect(second).toMatchObject({ status: 200, subjectTokenId: expect.any(String) });
     expect(second!.subjectTokenId).not.toBe(first!.subjectTokenId);
@@ -55,13 +55,13 @@ describe("attestation token rotation", () => {
       plaintext: Buffer.from("rotating"),
     });
     const kms = new KeyManagementServiceClient({ ...world.kms.clientOptions, authClient: client() });
-    const before = world.sts.calls.length;
+    const before = world.sts.requests.length;
     for (let round = 0; round < 9; round++) {
       const [result] = await kms.decrypt({ name: world.one.keyName, ciphertext });
       expect(Buffer.from(result.plaintext as Uint8Array).toString()).toBe("rotating");
       await new Promise((resolve) => setTimeout(resolve, 700));
     }
-    const calls = world.sts.calls.slice(before);
+    const calls = world.sts.requests.slice(before);
     expect(calls.length).toBeGreaterThanOrEqual(9);
     expect(calls.every((call) => call.status === 200)).toBe(true);
     // ~6.3 s of 4-second tokens rewritten at 2.8–3.6 s: at least two different tokens were used.

@@ -130,7 +130,7 @@ export async function startLocalGoogle(
     two,
     image,
     stop: async () => {
-      await Promise.all([kms.stop(), iam.stop(), sts.stop()]);
+      await Promise.all([kms.close(), iam.close(), sts.close()]);
       await emulator.stop();
     },
   };

@@ -34,8 +34,8 @@ export type {
 export type {
   IssuedFederatedToken,
   LocalGoogleSts,
-  LocalGoogleStsCall,
   LocalGoogleStsOptions,
+  LocalGoogleStsRequest,
   LocalWifProvider,
 } from "./google/sts.js";
 export { startLocalGoogleSts } from "./google/sts.js";
@@ -51,7 +51,11 @@ export type {
 export { startLocalEntra } from "./microsoft/entra.js";
 export type { TestPki, TestPkiOptions } from "./tls.js";
 export { createTestPki, trustCaInProcess } from "./tls.js";
-export type { VaultFaultProxy, VaultFaultProxyOptions } from "./openbao/fault-proxy.js";
-export { startVaultFaultProxy } from "./openbao/fault-proxy.js";
-export type { OpenBao, OpenBaoOptions, OpenBaoRequest } from "./openbao/openbao.js";
-export { startOpenBao } from "./openbao/openbao.js";
+export type {
+  LocalVault,
+  LocalVaultFault,
+  LocalVaultOptions,
+  LocalVaultRequest,
+  LocalVaultToken,
+} from "./vault/vault.js";
+export { startLocalVault } from "./vault/vault.js";

@@ -47,7 +47,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await iam?.stop();
+  await iam?.close();
 });
 
 async function generate(body: unknown, token?: string, email = SA) {
@@ -138,6 +138,28 @@ describe("startLocalIamCredentials generateAccessToken", () => {
       error: expect.objectContaining({ code: status, status: googleStatus, message: expect.any(String) }),
     });
     expect(iam.issued.size).toBe(issuedBefore);
+  });
+
+  it("failNext answers Google's error JSON (503 UNAVAILABLE by default), recorded without the caller's token", async () => {
+    iam.failNext({ status: 503 });
+    expect(await generate({ scope: [CLOUD_PLATFORM] }, "approved")).toEqual({
+      status: 503,
+      body: { error: { code: 503, message: "Injected fault.", status: "UNAVAILABLE" } },
+    });
+    expect(iam.requests.at(-1)).toMatchObject({
+      method: "POST",
+      serviceAccount: SA,
+      status: 503,
+      error: "UNAVAILABLE",
+      fault: true,
+      headers: { authorization: "[redacted]" },
+    });
+    expect((await generate({ scope: [CLOUD_PLATFORM] }, "approved")).status).toBe(200);
+  });
+
+  it("records a refusal's canonical status as error", async () => {
+    await generate({ scope: [CLOUD_PLATFORM] }, "other");
+    expect(iam.requests.at(-1)).toMatchObject({ status: 403, error: "PERMISSION_DENIED", fault: false });
   });
 
   it("says the permission is denied without telling whether the account exists", async () => {

@@ -2,6 +2,14 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { closeServer } from "../internal/http.js";
 import {
+  FaultQueue,
+  type LocalRequest,
+  type LocalServer,
+  localServerHandle,
+  newRequestRecord,
+} from "../internal/local-server.js";
+import {
+  answerFault,
   authenticate,
   errorInfo,
   GoogleApiFailure,
@@ -44,27 +52,29 @@ export interface LocalIamCredentialsOptions {
   clock?: () => number;
 }
 
-/** One `generateAccessToken` call, as recorded (never a token). */
-export interface LocalIamCredentialsRequest {
-  serviceAccount: string;
+/**
+ * One request, as recorded (never a token); `error` is Google's canonical status of a
+ * failure (`PERMISSION_DENIED`, …).
+ */
+export interface LocalIamCredentialsRequest extends LocalRequest {
+  /** The service account in the URL; `undefined` for other paths. */
+  serviceAccount: string | undefined;
   /** The caller as an IAM member (`principal://…/subject/S`, `serviceAccount:…`); `undefined` when unauthenticated. */
   caller: string | undefined;
-  status: number;
-  /** Google's canonical status of a failure (`PERMISSION_DENIED`, …). */
-  errorStatus?: string;
-  at: number;
 }
 
-/** A running local IAM Service Account Credentials API. */
-export interface LocalIamCredentials extends LocalGoogleTokenIssuer {
+/**
+ * A running local IAM Service Account Credentials API. Faults and delays reach every
+ * request; a fault without `body` answers Google's error JSON with `status` = `code`
+ * (default: the google.rpc.Code of the HTTP status, e.g. 503 `UNAVAILABLE`).
+ */
+export interface LocalIamCredentials extends LocalGoogleTokenIssuer, LocalServer<LocalIamCredentialsRequest> {
   /** `http://127.0.0.1:PORT` (Google: `https://iamcredentials.googleapis.com`). */
   readonly endpoint: string;
   /** The URL google-auth-library posts to for `email` (its `service_account_impersonation_url`). */
   generateAccessTokenUrl(email: string): string;
   /** Service-account tokens issued so far, by token. */
   readonly issued: Map<string, LocalServiceAccountPrincipal>;
-  readonly requests: LocalIamCredentialsRequest[];
-  stop(): Promise<void>;
 }
 
 const ACCEPTED_SCOPES = ["https://www.googleapis.com/auth/cloud-platform", "https://www.googleapis.com/auth/iam"];
@@ -95,6 +105,7 @@ export async function startLocalIamCredentials(options: LocalIamCredentialsOptio
   };
   const issued = new Map<string, LocalServiceAccountPrincipal>();
   const requests: LocalIamCredentialsRequest[] = [];
+  const faults = new FaultQueue("startLocalIamCredentials");
 
   const generate = async (
     req: IncomingMessage,
@@ -155,34 +166,39 @@ export async function startLocalIamCredentials(options: LocalIamCredentialsOptio
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    const match = PATH.exec(url.pathname);
-    if (!match)
-      return new GoogleApiFailure("NOT_FOUND", `The requested URL ${url.pathname} was not found on this server.`).send(
-        res,
+    const record: LocalIamCredentialsRequest = {
+      ...newRequestRecord(req, clock()),
+      serviceAccount: undefined,
+      caller: undefined,
+    };
+    requests.push(record);
+    const answer = (result: object | GoogleApiFailure) => {
+      const failure = result instanceof GoogleApiFailure ? result : undefined;
+      record.status = failure?.httpStatus ?? 200;
+      record.error = failure?.status;
+      sendResult(res, result);
+    };
+    const match = PATH.exec(record.path);
+    if (match) record.serviceAccount = decodeURIComponent(match[2]!);
+    if (await answerFault(faults, record, res)) return;
+    if (!match) {
+      return answer(
+        new GoogleApiFailure("NOT_FOUND", `The requested URL ${record.path} was not found on this server.`),
       );
-    if (req.method !== "POST") return new GoogleApiFailure("NOT_FOUND", "Method not found.").send(res);
-    const email = decodeURIComponent(match[2]!);
-    const [principal, result] = await generate(req, email);
-    const failure = result instanceof GoogleApiFailure ? result : undefined;
-    requests.push({
-      serviceAccount: email,
-      caller: principal && describePrincipal(principal),
-      status: failure?.httpStatus ?? 200,
-      ...(failure && { errorStatus: failure.status }),
-      at: clock(),
-    });
-    sendResult(res, failure ?? result);
+    }
+    if (req.method !== "POST") return answer(new GoogleApiFailure("NOT_FOUND", "Method not found."));
+    const [principal, result] = await generate(req, record.serviceAccount!);
+    record.caller = principal && describePrincipal(principal);
+    answer(result);
   };
 
   const { server, port } = await startGoogleApiServer(handle);
   const endpoint = `http://127.0.0.1:${port}`;
   return {
+    ...localServerHandle(requests, faults, () => closeServer(server)),
     endpoint,
     generateAccessTokenUrl: (email) => `${endpoint}/v1/projects/-/serviceAccounts/${email}:generateAccessToken`,
     issued,
-    requests,
     resolveAccessToken: (token) => issued.get(token),
-    stop: () => closeServer(server),
   };
 }

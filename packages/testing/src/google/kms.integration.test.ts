@@ -57,7 +57,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await kms?.stop();
+  await kms?.close();
 });
 
 async function call(name: string, method: "encrypt" | "decrypt", body: unknown, token?: string, query = "") {
@@ -105,11 +105,42 @@ describe("startLocalKms encrypt/decrypt", () => {
     expect(Buffer.from(dec.body.plaintext, "base64").toString()).toBe("hello world");
     expect(dec.body).toMatchObject({ usedPrimary: true, plaintextCrc32c: String(crc32c(Buffer.from("hello world"))) });
     expect(kms.requests.at(-1)).toMatchObject({
-      method: "decrypt",
+      operation: "decrypt",
       name: KEY,
       status: 200,
       caller: expect.stringMatching(/^principal:\/\//),
     });
+  });
+
+  it("failNext with a code and pathPrefix faults only that key's requests, for count requests", async () => {
+    kms.failNext({
+      status: 429,
+      code: "RESOURCE_EXHAUSTED",
+      message: "Quota exceeded.",
+      count: 2,
+      pathPrefix: `/v1/${KEY}:`,
+    });
+    const plaintext = { plaintext: b64("x") };
+    for (let i = 0; i < 2; i++) {
+      expect(await call(KEY, "encrypt", plaintext, "alice")).toEqual({
+        status: 429,
+        body: { error: { code: 429, message: "Quota exceeded.", status: "RESOURCE_EXHAUSTED" } },
+      });
+    }
+    expect(kms.requests.at(-1)).toMatchObject({
+      operation: "encrypt",
+      name: KEY,
+      error: "RESOURCE_EXHAUSTED",
+      fault: true,
+    });
+    expect((await call(KEY, "encrypt", plaintext, "alice")).status).toBe(200);
+  });
+
+  it("delayNext holds the next request back", async () => {
+    kms.delayNext(300);
+    const started = Date.now();
+    expect((await call(KEY, "encrypt", { plaintext: b64("x") }, "alice")).status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
   });
 
   it("answers enums as numbers when asked with $alt=json;enum-encoding=int", async () => {

@@ -2,6 +2,14 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { closeServer } from "../internal/http.js";
 import {
+  FaultQueue,
+  type LocalRequest,
+  type LocalServer,
+  localServerHandle,
+  newRequestRecord,
+} from "../internal/local-server.js";
+import {
+  answerFault,
   authenticate,
   GoogleApiFailure,
   readJsonRequest,
@@ -32,23 +40,27 @@ export interface LocalKmsOptions {
   clock?: () => number;
 }
 
-/** One KMS call, as recorded (never a token or key material). */
-export interface LocalKmsRequest {
-  method: "encrypt" | "decrypt";
-  /** The CryptoKey (or CryptoKeyVersion) named in the URL. */
-  name: string;
+/**
+ * One KMS request, as recorded (never a token, plaintext or key material); `error` is
+ * Google's canonical status of a failure (`PERMISSION_DENIED`, `INVALID_ARGUMENT`, …).
+ */
+export interface LocalKmsRequest extends LocalRequest {
+  /** The KMS method, from the URL; `undefined` for other paths. */
+  operation: "encrypt" | "decrypt" | undefined;
+  /** The CryptoKey (or CryptoKeyVersion) named in the URL; `undefined` for other paths. */
+  name: string | undefined;
   /** The caller as an IAM member (`principal://…/subject/S`, `serviceAccount:…`); `undefined` when unauthenticated. */
   caller: string | undefined;
   /** The `x-goog-user-project` header (quota project), when sent. */
   quotaProject: string | undefined;
-  status: number;
-  /** Google's canonical status of a failure (`PERMISSION_DENIED`, `INVALID_ARGUMENT`, …). */
-  errorStatus?: string;
-  at: number;
 }
 
-/** A running local Cloud KMS (REST surface, encrypt/decrypt). */
-export interface LocalKms {
+/**
+ * A running local Cloud KMS (REST surface, encrypt/decrypt). Faults and delays reach
+ * every request; a fault without `body` answers Google's error JSON with `status` =
+ * `code` (default: the google.rpc.Code of the HTTP status, e.g. 503 `UNAVAILABLE`).
+ */
+export interface LocalKms extends LocalServer<LocalKmsRequest> {
   /** `http://127.0.0.1:PORT` (Google: `https://cloudkms.googleapis.com`). */
   readonly endpoint: string;
   /**
@@ -57,12 +69,10 @@ export interface LocalKms {
    * Add `authClient`.
    */
   readonly clientOptions: { fallback: true; protocol: "http"; apiEndpoint: string; port: number };
-  readonly requests: LocalKmsRequest[];
   /** Replaces a key's IAM policy (as `setIamPolicy`). */
   setIamPolicy(name: string, bindings: LocalIamBinding[]): void;
   /** Adds a new primary version to a key; older versions still decrypt (`usedPrimary: false`). */
   rotateKey(name: string): void;
-  stop(): Promise<void>;
 }
 
 const KEY_NAME =
@@ -104,13 +114,30 @@ export async function startLocalKms(options: LocalKmsOptions): Promise<LocalKms>
     staticTokens: new Map((options.staticTokens ?? []).map((token) => [token.token, token])),
   };
   const requests: LocalKmsRequest[] = [];
+  const faults = new FaultQueue("startLocalKms");
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const match = PATH.exec(url.pathname);
+    const quota = req.headers["x-goog-user-project"];
+    const record: LocalKmsRequest = {
+      ...newRequestRecord(req, clock()),
+      operation: match?.[4] as "encrypt" | "decrypt" | undefined,
+      name: match ? `${match[1]}${match[2] ?? ""}` : undefined,
+      caller: undefined,
+      quotaProject: typeof quota === "string" ? quota : undefined,
+    };
+    requests.push(record);
+    const answer = (result: object | GoogleApiFailure) => {
+      const failure = result instanceof GoogleApiFailure ? result : undefined;
+      record.status = failure?.httpStatus ?? 200;
+      record.error = failure?.status;
+      sendResult(res, result);
+    };
+    if (await answerFault(faults, record, res)) return;
     if (!match || req.method !== "POST" || (match[4] === "decrypt" && match[2])) {
-      return new GoogleApiFailure("NOT_FOUND", `The requested URL ${url.pathname} was not found on this server.`).send(
-        res,
+      return answer(
+        new GoogleApiFailure("NOT_FOUND", `The requested URL ${url.pathname} was not found on this server.`),
       );
     }
     const keyName = match[1]!;
@@ -142,18 +169,8 @@ export async function startLocalKms(options: LocalKmsOptions): Promise<LocalKms>
       else
         result = method === "encrypt" ? encryptRequest(call, principal, body) : decryptRequest(call, principal, body);
     }
-    const failure = result instanceof GoogleApiFailure ? result : undefined;
-    const quota = req.headers["x-goog-user-project"];
-    requests.push({
-      method,
-      name: match[2] ? `${keyName}${match[2]}` : keyName,
-      caller: principal instanceof GoogleApiFailure ? undefined : describePrincipal(principal),
-      quotaProject: typeof quota === "string" ? quota : undefined,
-      status: failure?.httpStatus ?? 200,
-      ...(failure && { errorStatus: failure.status }),
-      at: clock(),
-    });
-    sendResult(res, failure ?? result);
+    record.caller = principal instanceof GoogleApiFailure ? undefined : describePrincipal(principal);
+    answer(result);
   };
 
   const { server, port } = await startGoogleApiServer(handle);
@@ -163,9 +180,9 @@ export async function startLocalKms(options: LocalKmsOptions): Promise<LocalKms>
     return key;
   };
   return {
+    ...localServerHandle(requests, faults, () => closeServer(server)),
     endpoint: `http://127.0.0.1:${port}`,
     clientOptions: { fallback: true, protocol: "http", apiEndpoint: "127.0.0.1", port },
-    requests,
     setIamPolicy: (name, bindings) => {
       known(name);
       policies.set(name, compileIamPolicy(`key ${name}`, bindings));
@@ -175,6 +192,5 @@ export async function startLocalKms(options: LocalKmsOptions): Promise<LocalKms>
       key.primary = Math.max(...key.versions.keys()) + 1;
       key.versions.set(key.primary, randomBytes(32));
     },
-    stop: () => closeServer(server),
   };
 }

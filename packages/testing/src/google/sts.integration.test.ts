@@ -60,7 +60,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await sts?.stop();
+  await sts?.close();
   issuer?.server.closeAllConnections();
   await new Promise((resolve) => issuer?.server.close(resolve));
 });
@@ -108,7 +108,7 @@ async function goodForm(mutation: TokenMutation = {}): Promise<Record<string, st
 
 describe("startLocalGoogleSts with google-auth-library", () => {
   it("IdentityPoolClient exchanges a subject token for the local access token", async () => {
-    const requestsBefore = sts.requests;
+    const requestsBefore = sts.requests.length;
     let supplied = 0;
     const client = new IdentityPoolClient({
       audience: PROVIDER,
@@ -124,7 +124,7 @@ describe("startLocalGoogleSts with google-auth-library", () => {
     const { token } = await client.getAccessToken();
     expect(token).toMatch(/^ya29\.local-[A-Za-z0-9_-]{43}$/);
     expect(supplied).toBe(1);
-    expect(sts.requests).toBe(requestsBefore + 1);
+    expect(sts.requests.length).toBe(requestsBefore + 1);
     expect(sts.issued.get(token!)).toMatchObject({
       subject: "https://www.googleapis.com/compute/v1/projects/p/zones/z/instances/tee-1",
       audience: PROVIDER,
@@ -300,7 +300,7 @@ describe("startLocalGoogleSts token endpoint contract", () => {
       expect((await exchange(await goodForm(), fresh.tokenUrl)).status).toBe(200);
     } finally {
       issuer.discoveryDown = false;
-      await fresh.stop();
+      await fresh.close();
     }
   });
 
@@ -318,10 +318,52 @@ describe("startLocalGoogleSts token endpoint contract", () => {
       expect(clocked.issued.get(ok.body.access_token as string)?.expiresAt).toBe(now + 900_000);
       now += 2 * 3600_000;
       expect((await exchange(form, clocked.tokenUrl)).body.error_description).toMatch(/expired/);
-      expect(clocked.requests).toBe(2);
+      expect(clocked.requests.map((r) => [r.status, r.error, r.at])).toEqual([
+        [200, undefined, now - 2 * 3600_000],
+        [400, "invalid_grant", now],
+      ]);
     } finally {
-      await clocked.stop();
+      await clocked.close();
     }
+  });
+
+  it("records each exchange without a token: method, path, audience, the subject token's jti and iat", async () => {
+    const form = await goodForm({ claims: { jti: "attestation-1" } });
+    await exchange(form);
+    const record = sts.requests.at(-1)!;
+    expect(record).toMatchObject({ method: "POST", path: "/v1/token", audience: PROVIDER, status: 200, fault: false });
+    expect(record.subjectTokenId).toBe("attestation-1");
+    expect(record.subjectIssuedAt).toEqual(expect.any(Number));
+    expect(JSON.stringify(sts.requests)).not.toContain(form.subject_token!);
+    expect(JSON.stringify(sts.requests)).not.toContain("ya29.");
+  });
+
+  it("failNext answers OAuth JSON with the code and message for count requests, then serves again", async () => {
+    sts.failNext({ status: 503, count: 2 });
+    sts.failNext({ status: 400, code: "invalid_grant", message: "Injected refusal." });
+    const form = await goodForm();
+    for (let i = 0; i < 2; i++) {
+      expect(await exchange(form)).toEqual({
+        status: 503,
+        body: { error: "temporarily_unavailable", error_description: "Injected fault." },
+      });
+    }
+    expect(await exchange(form)).toEqual({
+      status: 400,
+      body: { error: "invalid_grant", error_description: "Injected refusal." },
+    });
+    expect(sts.requests.at(-1)).toMatchObject({ status: 400, error: "invalid_grant", fault: true });
+    expect((await exchange(form)).status).toBe(200);
+  });
+
+  it("delayNext holds the next exchange back; clearFaults drops what is queued", async () => {
+    sts.delayNext(300);
+    const started = Date.now();
+    expect((await exchange(await goodForm())).status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    sts.failNext({ status: 500, count: Number.POSITIVE_INFINITY });
+    sts.clearFaults();
+    expect((await exchange(await goodForm())).status).toBe(200);
   });
 
   it.each([
@@ -357,7 +399,7 @@ describe("startLocalGoogleSts attribute mapping and condition", () => {
   });
 
   afterAll(async () => {
-    await mappedSts?.stop();
+    await mappedSts?.close();
   });
 
   const claims = (overrides: Record<string, unknown> = {}) => ({

@@ -8,6 +8,15 @@ import {
   readBody,
   sendJson,
 } from "../internal/http.js";
+import {
+  FaultQueue,
+  type LocalRequest,
+  type LocalServer,
+  localServerHandle,
+  newRequestRecord,
+  sendVerbatimFault,
+  sleep,
+} from "../internal/local-server.js";
 import { exchangeToken } from "./internal/sts-token-exchange.js";
 import { createWifProvider, type WifProvider } from "./internal/wif-provider.js";
 import type { LocalGooglePrincipal } from "./principals.js";
@@ -57,19 +66,14 @@ export interface IssuedFederatedToken {
   expiresAt: number;
 }
 
-/** One `POST /v1/token`, as recorded (never a token). */
-export interface LocalGoogleStsCall {
+/** One request, as recorded (never a token); `error` is the OAuth `error` of a refusal. */
+export interface LocalGoogleStsRequest extends LocalRequest {
   /** The `audience` form field (the provider), when sent. */
   audience: string | undefined;
-  status: number;
-  /** The OAuth `error` of a refusal. */
-  error?: string;
   /** `jti` of the subject token (unverified), to tell attestation tokens apart. */
   subjectTokenId?: string;
   /** `iat` of the subject token (unverified), seconds. */
   subjectIssuedAt?: number;
-  /** When the request arrived (ms since the epoch, from `clock`). */
-  at: number;
 }
 
 /** Options of {@link startLocalGoogleSts}. */
@@ -82,20 +86,19 @@ export interface LocalGoogleStsOptions {
   clock?: () => number;
 }
 
-/** A running local Google Security Token Service. */
-export interface LocalGoogleSts {
+/**
+ * A running local Google Security Token Service. Faults and delays reach `/v1/token`; a
+ * fault without `body` answers `{ error: code, error_description: message }` (default
+ * `code`: `temporarily_unavailable` for 429 and 503, `server_error` for other 5xx, else
+ * `invalid_request`).
+ */
+export interface LocalGoogleSts extends LocalServer<LocalGoogleStsRequest> {
   /** `http://127.0.0.1:PORT/v1/token`, for `token_url` of an external-account client. */
   readonly tokenUrl: string;
-  /** Number of `POST /v1/token` requests so far (including rejected ones). */
-  readonly requests: number;
-  /** Every `POST /v1/token`, in order. */
-  readonly calls: LocalGoogleStsCall[];
   /** Access tokens issued so far, by token, so later local Google API doubles can authorize callers. */
   readonly issued: Map<string, IssuedFederatedToken>;
   /** The federated principal an access token stands for (expired ones included), for IAM Credentials and KMS. */
   resolveAccessToken(accessToken: string): LocalGooglePrincipal | undefined;
-  /** Closes the server and its open connections. */
-  stop(): Promise<void>;
 }
 
 /**
@@ -120,34 +123,47 @@ export async function startLocalGoogleSts(options: LocalGoogleStsOptions): Promi
   const clock = options.clock ?? Date.now;
   const tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 3600;
   const issued = new Map<string, IssuedFederatedToken>();
-  const calls: LocalGoogleStsCall[] = [];
-  let requests = 0;
+  const requests: LocalGoogleStsRequest[] = [];
+  const faults = new FaultQueue("startLocalGoogleSts");
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
-    if (path !== "/v1/token") return sendJson(res, 404, { error: "not_found" });
-    if (req.method !== "POST") return sendJson(res, 405, { error: "method_not_allowed" });
-    requests += 1;
+    const record: LocalGoogleStsRequest = { ...newRequestRecord(req, clock()), audience: undefined };
+    requests.push(record);
+    const reply = (status: number, body: object, error?: string) => {
+      record.status = status;
+      record.error = error;
+      sendJson(res, status, body);
+    };
+    if (record.path !== "/v1/token") return reply(404, { error: "not_found" }, "not_found");
+    if (req.method !== "POST") return reply(405, { error: "method_not_allowed" }, "method_not_allowed");
     let form: URLSearchParams;
     try {
       const text = await readBody(req);
       form = new URLSearchParams(isFormEncoded(req) ? text : "");
     } catch (error) {
-      if (error instanceof BodyTooLargeError) return sendJson(res, 413, { error: "request_too_large" });
+      if (error instanceof BodyTooLargeError) return reply(413, { error: "request_too_large" }, "request_too_large");
       throw error;
     }
-    const now = clock();
-    const result = await exchangeToken(form, { providers, tokenLifetimeSeconds, now });
-    calls.push({
-      audience: form.get("audience") ?? undefined,
-      status: "error" in result ? 400 : 200,
-      ...("error" in result && { error: result.error }),
-      ...subjectTokenIdentity(form.get("subject_token")),
-      at: now,
-    });
-    if ("error" in result) return sendJson(res, 400, result);
+    record.audience = form.get("audience") ?? undefined;
+    Object.assign(record, subjectTokenIdentity(form.get("subject_token")));
+    const { delayMs, fault } = faults.take(record.path);
+    await sleep(delayMs);
+    if (fault) {
+      record.fault = true;
+      if (fault.body !== undefined) {
+        record.status = fault.status;
+        record.error = fault.code;
+        return sendVerbatimFault(res, { ...fault, body: fault.body });
+      }
+      const error = fault.code ?? defaultOAuthError(fault.status);
+      record.status = fault.status;
+      record.error = error;
+      return sendJson(res, fault.status, { error, error_description: fault.message }, fault.headers);
+    }
+    const result = await exchangeToken(form, { providers, tokenLifetimeSeconds, now: clock() });
+    if ("error" in result) return reply(400, result, result.error);
     issued.set(result.response.access_token, result.issued);
-    sendJson(res, 200, result.response);
+    reply(200, result.response);
   };
 
   const server = createServer((req, res) => {
@@ -158,21 +174,23 @@ export async function startLocalGoogleSts(options: LocalGoogleStsOptions): Promi
   });
   const port = await listenOnLoopback(server);
   return {
+    ...localServerHandle(requests, faults, () => closeServer(server)),
     tokenUrl: `http://127.0.0.1:${port}/v1/token`,
-    get requests() {
-      return requests;
-    },
-    calls,
     issued,
     resolveAccessToken: (accessToken) => {
       const token = issued.get(accessToken);
       return token && { kind: "federated", ...token };
     },
-    stop: () => closeServer(server),
   };
 }
 
-function subjectTokenIdentity(token: string | null): Pick<LocalGoogleStsCall, "subjectTokenId" | "subjectIssuedAt"> {
+/** The OAuth `error` an injected fault without `code` carries. */
+function defaultOAuthError(status: number): string {
+  if (status === 429 || status === 503) return "temporarily_unavailable";
+  return status >= 500 ? "server_error" : "invalid_request";
+}
+
+function subjectTokenIdentity(token: string | null): Pick<LocalGoogleStsRequest, "subjectTokenId" | "subjectIssuedAt"> {
   if (!token) return {};
   try {
     const { jti, iat } = decodeJwt(token);

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { listenOnLoopback, sendJson } from "../../internal/http.js";
+import { type FaultQueue, type LocalRequest, sendVerbatimFault, sleep } from "../../internal/local-server.js";
 import type { LocalGooglePrincipal, LocalGoogleTokenIssuer, LocalStaticAccessToken } from "../principals.js";
 
 /** Canonical codes and the HTTP status Google maps each to (google.rpc.Code). */
@@ -56,6 +57,43 @@ export async function startGoogleApiServer(
     });
   });
   return { server, port: await listenOnLoopback(server) };
+}
+
+/** google.rpc.Code names of injected faults without a `code`, by HTTP status. */
+const STATUS_NAME: Record<number, string> = {
+  400: "INVALID_ARGUMENT",
+  401: "UNAUTHENTICATED",
+  403: "PERMISSION_DENIED",
+  404: "NOT_FOUND",
+  409: "ABORTED",
+  429: "RESOURCE_EXHAUSTED",
+  499: "CANCELLED",
+  500: "INTERNAL",
+  501: "UNIMPLEMENTED",
+  503: "UNAVAILABLE",
+  504: "DEADLINE_EXCEEDED",
+};
+
+/**
+ * Waits out the request's queued delay, then answers its queued fault, if any, in
+ * Google's error JSON (`{ error: { code, message, status } }`) or verbatim. Returns
+ * whether it answered.
+ */
+export async function answerFault(faults: FaultQueue, record: LocalRequest, res: ServerResponse): Promise<boolean> {
+  const { delayMs, fault } = faults.take(record.path);
+  await sleep(delayMs);
+  if (!fault) return false;
+  record.fault = true;
+  record.status = fault.status;
+  if (fault.body !== undefined) {
+    record.error = fault.code;
+    sendVerbatimFault(res, { ...fault, body: fault.body });
+    return true;
+  }
+  const status = fault.code ?? STATUS_NAME[fault.status] ?? (fault.status >= 500 ? "INTERNAL" : "FAILED_PRECONDITION");
+  record.error = status;
+  sendJson(res, fault.status, { error: { code: fault.status, message: fault.message, status } }, fault.headers);
+  return true;
 }
 
 /** `google.rpc.ErrorInfo` detail, as Google attaches to IAM denials. */
