@@ -93,15 +93,26 @@ export interface AttestationVerifierOptions {
   /**
    * Kind of token accepted, chosen here and never switched by a token header. `"OIDC"`:
    * signed by a key of the issuer's JWKS (also `AWS_PRINCIPALTAGS`/`LIMITED_AWS` tokens).
-   * `"PKI"`: signed by the leaf of the `x5c` chain ending at `pkiRootFingerprint`.
+   * `"PKI"`: signed by the leaf of the `x5c` chain ending at the pinned root
+   * (`pkiRootFingerprint` or `pkiRootCertificate`).
    * Default `"OIDC"`.
    */
   tokenType?: VerifierTokenType;
   /**
    * SHA-256 fingerprint of the PKI root certificate (DER), hex, colons optional,
-   * any case. Required with `tokenType: "PKI"`, refused otherwise.
+   * any case. With `tokenType: "PKI"` exactly one of this and `pkiRootCertificate` is
+   * required; refused otherwise. Google publishes only the root's SHA-1: see the README
+   * for getting the SHA-256 with openssl.
    */
   pkiRootFingerprint?: string;
+  /**
+   * The PKI root certificate itself, one PEM `CERTIFICATE` block of a self-signed CA
+   * (Google's is the `root_ca_uri` of `https://confidentialcomputing.googleapis.com/.well-known/attestation-pki-root`;
+   * store it yourself after checking it against Google's published SHA-1). The pin is
+   * the SHA-256 of its DER.
+   * An alternative to `pkiRootFingerprint` with `tokenType: "PKI"`; refused otherwise.
+   */
+  pkiRootCertificate?: string;
   /**
    * JWKS URL to use instead of the discovery document's `jwks_uri`. https, or http on
    * loopback. Default: discovered once from the issuer, then pinned for the verifier's life.

@@ -2,6 +2,7 @@ import { CONFIDENTIAL_SPACE_ISSUER } from "../claims.js";
 import { bool, duration, invalid, knownKeys, positive } from "./internal/option-checks.js";
 import { fetchableUrlProblem } from "./internal/url.js";
 import type { AttestationVerifierOptions, VerifierTokenType } from "./options.js";
+import { resolvePkiRoot } from "./pki-root.js";
 import { type ResolvedPolicy, resolvePolicy } from "./resolve-policy.js";
 
 /** Every key of {@link AttestationVerifierOptions}; any other is refused. */
@@ -10,6 +11,7 @@ const OPTION_KEYS = [
   "issuer",
   "tokenType",
   "pkiRootFingerprint",
+  "pkiRootCertificate",
   "jwksUri",
   "policy",
   "requireNonce",
@@ -59,13 +61,8 @@ export function resolveOptions(options: AttestationVerifierOptions): ResolvedOpt
   fetchable(issuer, "issuer");
   const tokenType = options.tokenType ?? "OIDC";
   if (tokenType !== "OIDC" && tokenType !== "PKI") invalid("tokenType", 'must be "OIDC" or "PKI"');
-  let pkiRootFingerprint: Buffer | undefined;
-  if (tokenType === "PKI") {
-    pkiRootFingerprint = parseFingerprint(options.pkiRootFingerprint);
-    if (options.jwksUri !== undefined) invalid("jwksUri", 'is not used with tokenType "PKI"');
-  } else if (options.pkiRootFingerprint !== undefined) {
-    invalid("pkiRootFingerprint", 'requires tokenType "PKI"');
-  }
+  const pkiRootFingerprint = resolvePkiRoot(options, tokenType);
+  if (tokenType === "PKI" && options.jwksUri !== undefined) invalid("jwksUri", 'is not used with tokenType "PKI"');
   if (options.jwksUri !== undefined) fetchable(options.jwksUri, "jwksUri");
   const clock = options.clock ?? Date.now;
   if (typeof clock !== "function" && typeof (clock as { now?: unknown } | null)?.now !== "function") {
@@ -98,12 +95,4 @@ export function resolveOptions(options: AttestationVerifierOptions): ResolvedOpt
 function fetchable(value: unknown, option: string): void {
   const problem = fetchableUrlProblem(value);
   if (problem !== undefined) invalid(option, problem);
-}
-
-function parseFingerprint(value: unknown): Buffer {
-  const hex = typeof value === "string" ? value.replaceAll(":", "") : "";
-  if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
-    invalid("pkiRootFingerprint", 'must be the SHA-256 of the root certificate in hex (tokenType "PKI")');
-  }
-  return Buffer.from(hex, "hex");
 }
