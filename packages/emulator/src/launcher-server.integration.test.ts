@@ -218,9 +218,10 @@ describe("launcher socket: injected faults", () => {
 });
 
 describe("launcher socket: quota", () => {
-  it("is off by default", async () => {
-    const statuses = await Promise.all(Array.from({ length: 8 }, () => unixRequest(emulator.socketPath)));
-    expect(statuses.map((r) => r.status)).toEqual(Array(8).fill(200));
+  it("is off by default, and there is no local per-minute limit either (none in any launcher version)", async () => {
+    // A reported "10 /v1/token requests per minute, then 429" does not exist in go-tpm-tools.
+    const statuses = await Promise.all(Array.from({ length: 12 }, () => unixRequest(emulator.socketPath)));
+    expect(statuses.map((r) => r.status)).toEqual(Array(12).fill(200));
   });
 
   it("with launcherQuota, refuses the 6th request within a second with the service's 500", async () => {

@@ -17,7 +17,7 @@ import { abortableSleep } from "./internal/sleep.js";
 import { decodeTokenOptions } from "./internal/token-options.js";
 import type { TokenType } from "./profile.js";
 
-/** Service limits on custom tokens (FACTS.md: the safe side of Google's two documented ranges). */
+/** Service limits on custom tokens: the safe side of the two nonce ranges Google documents (10–74 and 8–88 bytes). */
 export const LAUNCHER_LIMITS = Object.freeze({
   maxAudienceBytes: 512,
   maxNonces: 6,

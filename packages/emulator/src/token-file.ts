@@ -1,7 +1,7 @@
 // The launcher's default token file: written to a temporary file in the same
 // directory, then renamed over the target, so a reader sees either the old token or
 // the new one, never a partial write. Rewritten at a uniform 70–90 % of the token's
-// lifetime; a failed write is retried after 60 s, doubling up to 1 h (FACTS.md).
+// lifetime; a failed write is retried after 60 s, doubling up to 1 h (go-tpm-tools launcher).
 import { randomBytes } from "node:crypto";
 import { rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
