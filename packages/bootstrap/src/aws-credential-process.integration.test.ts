@@ -5,7 +5,12 @@ import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { fromProcess } from "@aws-sdk/credential-provider-process";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type AwsStack, BROKER_AUDIENCE, BUCKET, ROLE, startAwsStack, WEB_AUDIENCE } from "../test/aws-stack.js";
-import { CLI_COMMAND, killAll, PYTHON, start, startCli } from "../test/processes.js";
+import { CLI_COMMAND, killAll, PYTHON, recorded, start, startCli } from "../test/processes.js";
+
+interface StsCall {
+  action: string;
+  status: number;
+}
 
 // Sessions live 3 s; each client below uses S3, waits past that expiry, and uses it again.
 const SESSION_SECONDS = 3;
@@ -27,8 +32,9 @@ const webIdentityArgs = () => [
   String(SESSION_SECONDS),
 ];
 const env = () => ({ CONFSPACE_LAUNCHER_SOCKET: aws.emulator.socketPath });
+const stsCalls = () => recorded<StsCall>(aws.sts);
 const webIdentityCalls = () =>
-  aws.sts.calls.filter((c) => c.action === "AssumeRoleWithWebIdentity" && c.status === 200).length;
+  stsCalls().filter((c) => c.action === "AssumeRoleWithWebIdentity" && c.status === 200).length;
 
 beforeAll(async () => {
   aws = await startAwsStack();
@@ -68,7 +74,7 @@ describe("confspace-bootstrap aws-credential-process", () => {
   });
 
   it("through the token broker: the broker's session for the granted role", async () => {
-    const before = aws.sts.calls.filter((c) => c.action === "AssumeRole").length;
+    const before = stsCalls().filter((c) => c.action === "AssumeRole").length;
     const run = startCli(
       [
         "aws-credential-process",
@@ -89,7 +95,7 @@ describe("confspace-bootstrap aws-credential-process", () => {
     const output = JSON.parse(run.stdout());
     expect(output).toMatchObject({ Version: 1, AccessKeyId: expect.stringMatching(/^ASIA/) });
     expect(Date.parse(output.Expiration)).toBeGreaterThan(Date.now());
-    expect(aws.sts.calls.filter((c) => c.action === "AssumeRole").length).toBe(before + 1);
+    expect(stsCalls().filter((c) => c.action === "AssumeRole").length).toBe(before + 1);
   });
 
   it("fails with a message and no output when the role refuses this workload", async () => {

@@ -67,3 +67,14 @@ export async function shutdown(server: { close?: () => Promise<void>; stop?: () 
   if (typeof server.close === "function") await server.close();
   else await server.stop?.();
 }
+
+/**
+ * The request log of a local server: `requests` (the testing package's LocalServer) or,
+ * on servers not yet moved to it, `calls`.
+ */
+export function recorded<T>(server: object): T[] {
+  const { requests, calls } = server as { requests?: unknown; calls?: unknown };
+  if (Array.isArray(requests)) return requests as T[];
+  if (Array.isArray(calls)) return calls as T[];
+  throw new Error("this local server keeps no request log");
+}

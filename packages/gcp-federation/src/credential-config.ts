@@ -3,15 +3,18 @@
  * workload-identity-pools create-cred-config` writes), for gcloud, `GOOGLE_APPLICATION_CREDENTIALS`
  * and Google's client libraries in other languages.
  */
-export interface ExternalAccountCredentialConfig {
+export interface ExternalAccountCredentialConfig<Source = FileCredentialSource | ExecutableCredentialSource> {
   type: "external_account";
   /** The provider's resource name. */
   audience: string;
   subject_token_type: "urn:ietf:params:oauth:token-type:jwt";
   /** `https://sts.googleapis.com/v1/token` unless overridden. */
   token_url: string;
-  /** Where tools read the attestation token: the launcher's token file, as plain text. */
-  credential_source: { file: string; format?: { type: "text" } };
+  /**
+   * Where tools get the attestation token: the launcher's token file (plain text), or an
+   * executable (pluggable auth) such as `confspace-bootstrap google-executable-source`.
+   */
+  credential_source: Source;
   /** `https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/EMAIL:generateAccessToken`, with impersonation. */
   service_account_impersonation_url?: string;
   /** Present when a lifetime was asked for explicitly. */
@@ -19,6 +22,17 @@ export interface ExternalAccountCredentialConfig {
   quota_project_id?: string;
   /** Present outside the default `googleapis.com` universe. */
   universe_domain?: string;
+}
+
+/** `credential_source` reading the subject token from a file, as plain text. */
+export interface FileCredentialSource {
+  file: string;
+  format?: { type: "text" };
+}
+
+/** `credential_source` running a command (Google's pluggable auth / executable source). */
+export interface ExecutableCredentialSource {
+  executable: { command: string; timeout_millis: number; output_file?: string };
 }
 
 /** Options of `toCredentialConfig()`. */
@@ -29,4 +43,18 @@ export interface CredentialConfigOptions {
    * (the launcher writes no file for those: your app must write one and keep it fresh).
    */
   subjectTokenFile?: string;
+  /**
+   * Emit an `executable` credential source instead of a file: tools run `command` (split on
+   * spaces, no shell) for each token and read Google's executable response from its
+   * stdout, e.g. `confspace-bootstrap google-executable-source`. Clients run it only with
+   * `GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1` in their environment. Not with `subjectTokenFile`.
+   */
+  executable?: {
+    /** The command line, absolute path first. */
+    command: string;
+    /** How long a client waits for it, ms (5 000–120 000). Default 30 000. */
+    timeoutMillis?: number;
+    /** A file where the executable caches its response (clients pass it as `GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE` and reuse it until it expires). Default: none. */
+    outputFile?: string;
+  };
 }

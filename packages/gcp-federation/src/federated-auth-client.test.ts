@@ -201,6 +201,40 @@ describe("toCredentialConfig", () => {
     });
     client.dispose();
   });
+
+  it("emits an executable credential source (pluggable auth) instead of a file, for custom-audience tokens too", () => {
+    const client = createFederatedAuthClient({ audience: AUDIENCE, tokenAudience: "https://iam.googleapis.com/x" });
+    expect(
+      client.toCredentialConfig({
+        executable: {
+          command: "/usr/local/bin/confspace-bootstrap google-executable-source",
+          outputFile: "/dev/shm/google.json",
+        },
+      }).credential_source,
+    ).toEqual({
+      executable: {
+        command: "/usr/local/bin/confspace-bootstrap google-executable-source",
+        timeout_millis: 30_000,
+        output_file: "/dev/shm/google.json",
+      },
+    });
+    expect(
+      client.toCredentialConfig({ executable: { command: "/bin/x", timeoutMillis: 5_000 } }).credential_source,
+    ).toEqual({
+      executable: { command: "/bin/x", timeout_millis: 5_000 },
+    });
+    client.dispose();
+  });
+
+  it.each([
+    ["both a file and an executable", { subjectTokenFile: "/t", executable: { command: "/bin/x" } }],
+    ["an empty command", { executable: { command: " " } }],
+    ["a timeout below Google's 5 s", { executable: { command: "/bin/x", timeoutMillis: 4_999 } }],
+    ["a timeout above Google's 120 s", { executable: { command: "/bin/x", timeoutMillis: 120_001 } }],
+  ])("refuses %s, naming the executable option", (_what, options) => {
+    const client = createFederatedAuthClient({ audience: AUDIENCE, tokenFile: "/t" });
+    expect(() => client.toCredentialConfig(options)).toThrow(expect.objectContaining({ option: "executable" }));
+  });
 });
 
 describe("packaging", () => {

@@ -8,7 +8,12 @@ import {
 } from "@confspace/attestation";
 import { type Clock, type Logger, noopLogger, redactingLogger, systemClock } from "@confspace/core";
 import { IdentityPoolClient } from "google-auth-library";
-import type { CredentialConfigOptions, ExternalAccountCredentialConfig } from "./credential-config.js";
+import type {
+  CredentialConfigOptions,
+  ExecutableCredentialSource,
+  ExternalAccountCredentialConfig,
+  FileCredentialSource,
+} from "./credential-config.js";
 import { GcpFederationOptionError } from "./errors.js";
 import { JWT_TOKEN_TYPE, type ResolvedOptions, resolveOptions } from "./internal/options.js";
 import { refreshError } from "./internal/refresh-error.js";
@@ -158,14 +163,25 @@ export class FederatedAuthClient extends IdentityPoolClient {
   /**
    * The equivalent `external_account` credential configuration, for gcloud
    * (`gcloud auth login --cred-file=…`), `GOOGLE_APPLICATION_CREDENTIALS` and Google's
-   * libraries in other languages: `credential_source.file` is the launcher's token file.
+   * libraries in other languages: `credential_source.file` is the launcher's token file,
+   * or, with `executable`, `credential_source.executable` runs a command for each token.
    */
+  toCredentialConfig(
+    options?: CredentialConfigOptions & { executable?: undefined },
+  ): ExternalAccountCredentialConfig<FileCredentialSource>;
+  toCredentialConfig(
+    options: CredentialConfigOptions & { executable: NonNullable<CredentialConfigOptions["executable"]> },
+  ): ExternalAccountCredentialConfig<ExecutableCredentialSource>;
+  toCredentialConfig(options?: CredentialConfigOptions): ExternalAccountCredentialConfig;
   toCredentialConfig(options: CredentialConfigOptions = {}): ExternalAccountCredentialConfig {
     const resolved = this.#resolved;
+    const source = options.executable ? executableSource(options) : undefined;
     const file =
-      options.subjectTokenFile ??
-      (this.#ownsSource || isDefaultSource(this.tokenSource) ? defaultFile(this.tokenSource) : undefined);
-    if (file === undefined) {
+      source !== undefined
+        ? undefined
+        : (options.subjectTokenFile ??
+          (this.#ownsSource || isDefaultSource(this.tokenSource) ? defaultFile(this.tokenSource) : undefined));
+    if (file === undefined && source === undefined) {
       throw new GcpFederationOptionError(
         "subjectTokenFile",
         "This client does not use the launcher's default token file (it uses custom-audience tokens or an injected source), and tools outside Node read the subject token from a file: pass toCredentialConfig({ subjectTokenFile }) and keep that file fresh.",
@@ -176,7 +192,7 @@ export class FederatedAuthClient extends IdentityPoolClient {
       audience: resolved.provider.audience,
       subject_token_type: JWT_TOKEN_TYPE,
       token_url: resolved.tokenUrl,
-      credential_source: { file },
+      credential_source: source ?? { file: file as string },
       ...(resolved.impersonationUrl !== undefined && { service_account_impersonation_url: resolved.impersonationUrl }),
       ...(resolved.lifetimeSeconds !== undefined && {
         service_account_impersonation: { token_lifetime_seconds: resolved.lifetimeSeconds },
@@ -190,6 +206,34 @@ export class FederatedAuthClient extends IdentityPoolClient {
   dispose(): void {
     if (this.#ownsSource) (this.tokenSource as { dispose?: () => void }).dispose?.();
   }
+}
+
+function executableSource(options: CredentialConfigOptions): ExecutableCredentialSource {
+  const { executable, subjectTokenFile } = options;
+  if (executable === undefined) throw new Error("unreachable");
+  if (subjectTokenFile !== undefined) {
+    throw new GcpFederationOptionError(
+      "executable",
+      "Pass either executable or subjectTokenFile to toCredentialConfig(), not both.",
+    );
+  }
+  if (typeof executable.command !== "string" || executable.command.trim() === "") {
+    throw new GcpFederationOptionError("executable", "executable.command must be a non-empty command line.");
+  }
+  const timeout = executable.timeoutMillis ?? 30_000;
+  if (!Number.isInteger(timeout) || timeout < 5_000 || timeout > 120_000) {
+    throw new GcpFederationOptionError(
+      "executable",
+      "executable.timeoutMillis must be a whole number of ms from 5000 to 120000 (Google's limits).",
+    );
+  }
+  return {
+    executable: {
+      command: executable.command,
+      timeout_millis: timeout,
+      ...(executable.outputFile !== undefined && { output_file: executable.outputFile }),
+    },
+  };
 }
 
 function isDefaultSource(source: AttestationTokenSource): source is DefaultTokenSource {

@@ -1,4 +1,9 @@
-export type { CredentialConfigOptions, ExternalAccountCredentialConfig } from "./credential-config.js";
+export type {
+  CredentialConfigOptions,
+  ExecutableCredentialSource,
+  ExternalAccountCredentialConfig,
+  FileCredentialSource,
+} from "./credential-config.js";
 export type {
   GcpFederationErrorOptions,
   GcpFederationStage,
