@@ -100,7 +100,8 @@ describe("LauncherClient with the emulator: failures", () => {
   });
 
   it("retries a 500 and keeps its text when every attempt fails", async () => {
-    const body = "failed to retrieve custom attestation service token: rpc error: code = Internal desc = boom";
+    const body =
+      "failed to retrieve attestation service token: calling v1.VerifyConfidentialSpace in us-central1: googleapi: Error 500: boom";
     emu.failNext({ status: 500, body, count: 10 });
     const error = await failure(client({ retry: { maxAttempts: 3, initialDelayMs: 1 } }).defaultToken());
     expect(error).toMatchObject({ code: "ERR_LAUNCHER_REQUEST", status: 500, launcherMessage: body });
