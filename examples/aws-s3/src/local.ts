@@ -167,7 +167,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     });
     log(`— by web identity (${options.durationSeconds}-second sessions)`);
     const rounds = await runApp({ ...app, credentials: byWebIdentity, prefix: "web-identity", rounds: options.rounds });
-    const stsCalls = sts.calls.filter((c) => c.action === "AssumeRoleWithWebIdentity" && c.status === 200).length;
+    const stsCalls = sts.requests.filter((c) => c.action === "AssumeRoleWithWebIdentity" && c.status === 200).length;
     const sessions = new Set(rounds.map((r) => r.keyTail)).size;
     log(`${stsCalls} AssumeRoleWithWebIdentity calls, ${sessions} sessions used, no request refused`);
     return { broker: brokerRounds.map((r) => r.keyTail), webIdentity: rounds.map((r) => r.keyTail), stsCalls };
@@ -175,7 +175,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     viaBroker.dispose();
     byWebIdentity.dispose();
     await broker.close({ timeoutMs: 1_000 });
-    await Promise.all([s3.stop(), sts.stop()]);
+    await Promise.all([s3.close(), sts.close()]);
     await emulator.stop();
     await pki.cleanup();
   }

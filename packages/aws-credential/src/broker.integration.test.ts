@@ -50,7 +50,7 @@ function s3(credentials: ConfspaceAwsCredentialProvider): S3Client {
 
 /** AssumeRole calls the broker made for the reader role: one per broker request. */
 const assumeRoleCalls = () =>
-  aws.sts.calls.filter((c) => c.action === "AssumeRole" && c.roleArn === READER_ROLE).length;
+  aws.sts.requests.filter((c) => c.action === "AssumeRole" && c.roleArn === READER_ROLE).length;
 const put = (client: S3Client, key: string) =>
   client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: key }));
 
@@ -62,7 +62,7 @@ describe("fromBroker against the real token broker, the local STS and the local 
     const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "broker/hello.txt" }));
     expect(await got.Body?.transformToString()).toBe("via the broker");
     expect(assumeRoleCalls() - before).toBe(1);
-    expect(aws.sts.calls.at(-1)).toMatchObject({
+    expect(aws.sts.requests.at(-1)).toMatchObject({
       action: "AssumeRole",
       sessionName: "e2e-broker",
       durationSeconds: GRANT_MAX_SECONDS,
@@ -77,7 +77,7 @@ describe("fromBroker against the real token broker, the local STS and the local 
 
   it("clamps a longer duration to the grant's maximum, and the provider follows the real expiration", async () => {
     const identity = await provider({ durationSeconds: 43_200 })();
-    expect(aws.sts.calls.at(-1)).toMatchObject({
+    expect(aws.sts.requests.at(-1)).toMatchObject({
       action: "AssumeRole",
       durationSeconds: GRANT_MAX_SECONDS,
       status: 200,
@@ -90,17 +90,17 @@ describe("fromBroker against the real token broker, the local STS and the local 
 
   it("passes a shorter duration through", async () => {
     await provider({ durationSeconds: 900 })();
-    expect(aws.sts.calls.at(-1)).toMatchObject({ action: "AssumeRole", durationSeconds: 900 });
+    expect(aws.sts.requests.at(-1)).toMatchObject({ action: "AssumeRole", durationSeconds: 900 });
   });
 
   it("is refused a role no grant gives this workload, as ERR_BROKER_DENIED 403, and S3 is never called", async () => {
     const requests = aws.s3.requests.length;
-    const stsCalls = aws.sts.calls.length;
+    const stsCalls = aws.sts.requests.length;
     const error = await put(s3(provider({ roleArn: OTHER_IMAGE_ROLE })), "broker/denied").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BrokerError);
     expect(error).toMatchObject({ code: "ERR_BROKER_DENIED", status: 403, error: "access_denied" });
     expect(aws.s3.requests.length).toBe(requests);
-    expect(aws.sts.calls.length).toBe(stsCalls);
+    expect(aws.sts.requests.length).toBe(stsCalls);
   });
 
   it("reports the broker's upstream failure as ERR_BROKER_UNAVAILABLE", async () => {

@@ -50,10 +50,10 @@ function s3(credentials: AwsCredentialIdentityProvider): S3Client {
 
 const put = (client: S3Client, key: string) =>
   client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: key }));
-const calls = () => aws.sts.calls.filter((c) => c.roleArn === READER_ROLE).length;
+const calls = () => aws.sts.requests.filter((c) => c.roleArn === READER_ROLE).length;
 /** ExpiredToken replies of the local S3 since this test began. */
 const expiredTokenReplies = () =>
-  aws.s3.requests.slice(s3RequestsBefore).filter((r) => r.errorCode === "ExpiredToken").length;
+  aws.s3.requests.slice(s3RequestsBefore).filter((r) => r.error === "ExpiredToken").length;
 
 describe("fromWebIdentity refresh with the official S3 client", () => {
   it("refreshes once ahead of expiry under concurrent S3 calls, without blocking them", async () => {
@@ -133,7 +133,7 @@ describe("fromWebIdentity refresh with the official S3 client", () => {
     vi.setSystemTime(start + 61 * MINUTE);
     const error = await put(client, "no-expiration/1").catch((e: unknown) => e);
     expect((error as { name?: string }).name).toBe("ExpiredToken");
-    expect(aws.s3.requests.at(-1)).toMatchObject({ key: "no-expiration/1", status: 400, errorCode: "ExpiredToken" });
+    expect(aws.s3.requests.at(-1)).toMatchObject({ key: "no-expiration/1", status: 400, error: "ExpiredToken" });
   });
 
   it("asks for a fresh attestation token on every refresh", async () => {

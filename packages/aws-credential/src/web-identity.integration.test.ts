@@ -55,7 +55,7 @@ function s3(credentials: AwsCredentialIdentityProvider): S3Client {
   });
 }
 
-const stsCalls = (role = READER_ROLE) => aws.sts.calls.filter((c) => c.roleArn === role);
+const stsCalls = (role = READER_ROLE) => aws.sts.requests.filter((c) => c.roleArn === role);
 
 async function putAndGet(client: S3Client, key: string, body: string): Promise<string | undefined> {
   await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));

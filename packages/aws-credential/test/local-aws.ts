@@ -117,7 +117,7 @@ export async function startLocalAws(
     provider,
     imageDigest,
     stop: async () => {
-      await Promise.all([s3.stop(), sts.stop()]);
+      await Promise.all([s3.close(), sts.close()]);
       await emulator.stop();
     },
   };

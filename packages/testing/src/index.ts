@@ -5,10 +5,9 @@ export type {
   LocalAwsRole,
   LocalAwsSts,
   LocalAwsStsOptions,
+  LocalAwsStsRequest,
   LocalAwsUser,
   LocalOidcProvider,
-  LocalStsCall,
-  LocalStsFault,
   PolicyDocument,
   PolicyStatement,
 } from "./aws/sts.js";

@@ -21,9 +21,9 @@ describe("broker: AWS role credentials", () => {
   });
   // STS calls made by the current test.
   let first = 0;
-  const calls = () => env.sts.calls.slice(first);
+  const calls = () => env.sts.requests.slice(first);
   beforeEach(() => {
-    first = env.sts.calls.length;
+    first = env.sts.requests.length;
   });
 
   const aws = (fields: Record<string, unknown> = {}) => ({ body: { provider: "aws", role_arn: ROLE_ARN, ...fields } });

@@ -210,7 +210,7 @@ export async function startTestEnvironment(options: TestEnvironmentOptions = {})
     },
     async stop() {
       await Promise.allSettled(brokers.map((broker) => broker.close({ timeoutMs: 1_000 })));
-      await Promise.allSettled([emulator.stop(), entra.close(), sts.stop()]);
+      await Promise.allSettled([emulator.stop(), entra.close(), sts.close()]);
       untrust();
       await pki.cleanup();
     },

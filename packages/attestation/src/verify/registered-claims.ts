@@ -35,13 +35,13 @@ export function checkNonces(payload: Payload, expected: readonly string[]): void
     throw reject("nonce", `eat_nonce must hold exactly the ${expected.length} expected nonce(s)`, "eat_nonce");
   }
   const tokens = (actual as string[]).map((entry) => Buffer.from(entry, "utf8"));
-  // Sizes are equal and `expected` is distinct: each expected nonce found once means the sets are equal.
-  const used = new Set<number>();
+  // `expected` is distinct and as long as the token's list: if each expected nonce is in
+  // the list, the list is exactly the expected set (a duplicate would leave one out).
   for (const nonce of expected) {
     const wanted = Buffer.from(nonce, "utf8");
-    const index = tokens.findIndex((t, i) => !used.has(i) && t.length === wanted.length && timingSafeEqual(t, wanted));
-    if (index < 0) throw reject("nonce", "eat_nonce is not the expected set of nonces", "eat_nonce");
-    used.add(index);
+    if (!tokens.some((t) => t.length === wanted.length && timingSafeEqual(t, wanted))) {
+      throw reject("nonce", "eat_nonce is not the expected set of nonces", "eat_nonce");
+    }
   }
 }
 
