@@ -48,7 +48,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await s3.stop();
+  await s3.close();
 });
 
 interface Req {
@@ -245,6 +245,33 @@ describe("local S3", () => {
     expect(head.status).toBe(404);
     expect(head.body).toBe("");
     expectError(await signed({ method: "DELETE", path: "/data-bucket/a/b%20c.txt" }), 501, "NotImplemented");
+  });
+
+  it("failNext answers S3's XML error (503 SlowDown by default) before checking the signature, then serves again", async () => {
+    s3.failNext({ status: 503, count: 2 });
+    for (let i = 0; i < 2; i++) {
+      const res = await signed(put("fault.txt", "x"));
+      expect(res.status).toBe(503);
+      expect(res.body).toContain("<Code>SlowDown</Code>");
+    }
+    expect(s3.requests.at(-1)).toMatchObject({
+      operation: "PutObject",
+      status: 503,
+      error: "SlowDown",
+      fault: true,
+      headers: { authorization: "[redacted]", "x-amz-security-token": "[redacted]" },
+    });
+    expect((await signed(put("fault.txt", "x"))).status).toBe(200);
+  });
+
+  it("pathPrefix keeps a fault for one bucket; delayNext holds a request back", async () => {
+    s3.failNext({ status: 500, code: "InternalError", pathPrefix: "/open-bucket/" });
+    s3.delayNext(300);
+    const started = Date.now();
+    expect((await signed(put("other.txt", "x"))).status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    s3.clearFaults();
+    expect(s3.requests.at(-1)).toMatchObject({ fault: false, error: undefined });
   });
 
   it("lists objects with prefix, delimiter and continuation", async () => {

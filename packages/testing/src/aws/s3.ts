@@ -1,6 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { closeServer, listenOnLoopback } from "../internal/http.js";
+import {
+  FaultQueue,
+  type LocalRequest,
+  type LocalServer,
+  localServerHandle,
+  newRequestRecord,
+  type QueuedFault,
+  sendVerbatimFault,
+  sleep,
+} from "../internal/local-server.js";
 import { authenticateS3, type S3Principal } from "./internal/s3-auth.js";
 import { type S3Error, s3Errors } from "./internal/s3-errors.js";
 import { listObjectsV2, objectHeaders, putObject, type StoredObject, sendS3Error } from "./internal/s3-objects.js";
@@ -19,17 +29,13 @@ export interface LocalS3Bucket {
   allowedPrincipals?: string[];
 }
 
-/** One request to the local S3; never holds a key, token or object body. */
-export interface LocalS3Request {
+/** One request to the local S3; never holds a key, token or object body. `error` is the S3 error code of a refusal. */
+export interface LocalS3Request extends LocalRequest {
   operation: "PutObject" | "GetObject" | "HeadObject" | "ListObjectsV2" | "Unsupported";
   bucket: string | undefined;
   key: string | undefined;
   /** The access key that signed it, when the Authorization header could be read. */
   accessKeyId: string | undefined;
-  status: number;
-  errorCode: string | undefined;
-  /** ms since the epoch, by the server's clock. */
-  at: number;
 }
 
 /** Options of {@link startLocalS3}. */
@@ -47,16 +53,18 @@ export interface LocalS3Options {
   clock?: () => number;
 }
 
-/** A running local S3. */
-export interface LocalS3 {
+/**
+ * A running local S3. Faults and delays reach every request; a fault without `body`
+ * answers S3's XML error with `Code` = `code` (default `SlowDown` for 503,
+ * `InternalError` for other 5xx, `AccessDenied` for 403, `NoSuchKey` for 404, else
+ * `InvalidRequest`) and `Message` = `message`.
+ */
+export interface LocalS3 extends LocalServer<LocalS3Request> {
   /** `http://127.0.0.1:PORT`, for `new S3Client({ endpoint, region, forcePathStyle: true })`. */
   readonly endpoint: string;
   readonly region: string;
-  /** Every request so far, in order. */
-  readonly requests: readonly LocalS3Request[];
   /** The objects of a bucket (key → object), for assertions. */
   objects(bucket: string): ReadonlyMap<string, StoredObject>;
-  stop(): Promise<void>;
 }
 
 /**
@@ -86,6 +94,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   }
   const users = new Map((options.users ?? []).map((u) => [u.accessKeyId, u]));
   const requests: LocalS3Request[] = [];
+  const faults = new FaultQueue("startLocalS3");
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = randomUUID().replace(/-/g, "").slice(0, 16).toUpperCase();
@@ -112,22 +121,30 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
           ? "ListObjectsV2"
           : "Unsupported";
     const record: LocalS3Request = {
+      ...newRequestRecord(req, clock()),
       operation,
       bucket: bucketName,
       key,
       accessKeyId: /Credential=([A-Z0-9]+)\//.exec(String(req.headers.authorization ?? ""))?.[1],
-      status: 200,
-      errorCode: undefined,
-      at: clock(),
     };
     requests.push(record);
-    const fail = (error: S3Error) => {
+    const fail = (error: S3Error, headers?: Readonly<Record<string, string>>) => {
       record.status = error.status;
-      record.errorCode = error.code;
+      record.error = error.code;
+      for (const [name, value] of Object.entries(headers ?? {})) res.setHeader(name, value);
       sendS3Error(res, error, method === "HEAD", requestId);
     };
     const body = await readBody(req, maxObjectBytes + 64 * 1024);
     if (body === undefined) return fail(s3Errors.entityTooLarge());
+    const { delayMs, fault } = faults.take(path);
+    await sleep(delayMs);
+    if (fault !== undefined) {
+      record.fault = true;
+      if (fault.body === undefined) return fail(faultError(fault), fault.headers);
+      record.status = fault.status;
+      record.error = fault.code;
+      return sendVerbatimFault(res, { ...fault, body: fault.body });
+    }
     const principal = await authenticateS3(
       { method, path, query, headers: req.headers, body },
       { region, users, sessions: options.sts?.issued, now: clock() },
@@ -138,6 +155,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       return fail(bucketName === undefined ? s3Errors.notImplemented() : s3Errors.noSuchBucket());
     if (!allowed(bucket.allowed, principal)) return fail(s3Errors.accessDenied());
     const headers = { "x-amz-request-id": requestId };
+    record.status = 200;
     switch (operation) {
       case "PutObject": {
         const stored = putObject(req.headers, body, clock());
@@ -186,12 +204,28 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   });
   const port = await listenOnLoopback(server);
   return {
+    ...localServerHandle(requests, faults, () => closeServer(server)),
     endpoint: `http://127.0.0.1:${port}`,
     region,
-    requests,
     objects: (name) => buckets.get(name)?.objects ?? new Map(),
-    stop: () => closeServer(server),
   };
+}
+
+/** The S3 error an injected fault without `body` answers with. */
+function faultError(fault: QueuedFault): S3Error {
+  const { status } = fault;
+  const code =
+    fault.code ??
+    (status === 503
+      ? "SlowDown"
+      : status >= 500
+        ? "InternalError"
+        : status === 403
+          ? "AccessDenied"
+          : status === 404
+            ? "NoSuchKey"
+            : "InvalidRequest");
+  return { status, code, message: fault.message };
 }
 
 function allowed(list: string[] | undefined, principal: S3Principal): boolean {

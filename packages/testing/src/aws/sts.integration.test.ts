@@ -84,7 +84,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await sts.stop();
+  await sts.close();
   await issuer.stop();
 });
 
@@ -137,8 +137,8 @@ describe("AssumeRoleWithWebIdentity", () => {
       "container.image_digest": DIGEST,
       "confidential_space.support_attributes": "LATEST=STABLE=USABLE",
     });
-    expect(sts.calls.at(-1)).toMatchObject({ action: "AssumeRoleWithWebIdentity", roleArn: ROLE, status: 200 });
-    expect(JSON.stringify(sts.calls)).not.toContain(session.sessionToken);
+    expect(sts.requests.at(-1)).toMatchObject({ action: "AssumeRoleWithWebIdentity", roleArn: ROLE, status: 200 });
+    expect(JSON.stringify(sts.requests)).not.toContain(session.sessionToken);
   });
 
   it("accepts a token up to five minutes past exp (IAM's clock-skew allowance)", async () => {
@@ -376,7 +376,7 @@ describe("AssumeRoleWithWebIdentity", () => {
       f.DurationSeconds = "7200";
     });
     expect(xmlText(res.body, "Expiration")).toBe(new Date(now + 7200_000).toISOString().replace(/\.\d{3}Z$/, "Z"));
-    expect(sts.calls.at(-1)).toMatchObject({ durationSeconds: 7200, status: 200 });
+    expect(sts.requests.at(-1)).toMatchObject({ durationSeconds: 7200, status: 200 });
   });
 
   it("defaults to at most the role's maximum session when no duration is asked", async () => {
@@ -544,6 +544,36 @@ describe("faults", () => {
     expect((await webIdentity()).status).toBe(200);
   });
 
+  it("defaults an injected error's code from its status, records it as a fault, and keeps headers", async () => {
+    sts.failNext({ status: 429, headers: { "retry-after": "1" } });
+    const res = await webIdentity();
+    expectError(res, 429, "Throttling", /^Injected fault\.$/);
+    expect(res.headers["retry-after"]).toBe("1");
+    expect(sts.requests.at(-1)).toMatchObject({ status: 429, error: "Throttling", fault: true });
+    sts.failNext({ status: 503, body: "<html>gateway</html>" });
+    expect(await webIdentity()).toMatchObject({ status: 503, body: "<html>gateway</html>" });
+  });
+
+  it("delayNext holds the next request back", async () => {
+    sts.delayNext(300);
+    const started = Date.now();
+    expect((await webIdentity()).status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+
+  it("records requests with AWS's fields, the HTTP basics and no token", async () => {
+    const res = await webIdentity();
+    expect(sts.requests.at(-1)).toMatchObject({
+      method: "POST",
+      path: "/",
+      action: "AssumeRoleWithWebIdentity",
+      status: res.status,
+      error: undefined,
+      fault: false,
+    });
+    expect(JSON.stringify(sts.requests.at(-1))).not.toMatch(/eyJ/);
+  });
+
   it("refuses a configuration it cannot evaluate as AWS would", async () => {
     await expect(
       startLocalAwsSts({ roles: [{ arn: "arn:aws:iam::1:role/x", trustPolicy: { Statement: [] } }] }),
@@ -580,7 +610,7 @@ describe("AssumeRole with SourceIdentity", () => {
     expect(res.status).toBe(200);
     expect(xmlText(res.body, "SourceIdentity")).toBe("app-1");
     expect(sts.issued.get(xmlText(res.body, "AccessKeyId")!)?.sourceIdentity).toBe("app-1");
-    expect(sts.calls.at(-1)).toMatchObject({ action: "AssumeRole", sourceIdentity: "app-1", status: 200 });
+    expect(sts.requests.at(-1)).toMatchObject({ action: "AssumeRole", sourceIdentity: "app-1", status: 200 });
     const other = await signedAssumeRole(assumeRoleForm({ RoleArn: SOURCE_ROLE, SourceIdentity: "ops-1" }));
     expectError(other, 403, "AccessDenied");
     // A condition on sts:SourceIdentity fails without one: how a role requires it.

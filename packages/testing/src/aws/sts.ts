@@ -1,6 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { BodyTooLargeError, closeServer, listenOnLoopback, MAX_BODY_BYTES } from "../internal/http.js";
+import {
+  FaultQueue,
+  type LocalRequest,
+  type LocalServer,
+  localServerHandle,
+  newRequestRecord,
+  type QueuedFault,
+  sendVerbatimFault,
+  sleep,
+} from "../internal/local-server.js";
 import { parseQuery } from "./internal/sigv4.js";
 import {
   assumeRole,
@@ -49,8 +59,8 @@ export interface LocalAwsUser {
   secretAccessKey: string;
 }
 
-/** One request to the local STS; never holds a token or key. */
-export interface LocalStsCall {
+/** One request to the local STS; never holds a token or key. `error` is the AWS error code of a refusal. */
+export interface LocalAwsStsRequest extends LocalRequest {
   /** `Action` as sent (`AssumeRole`, `AssumeRoleWithWebIdentity`, …). */
   action: string;
   roleArn: string | undefined;
@@ -59,12 +69,6 @@ export interface LocalStsCall {
   durationSeconds: number | undefined;
   /** `SourceIdentity` as requested, `undefined` when absent. */
   sourceIdentity: string | undefined;
-  /** HTTP status of the reply. */
-  status: number;
-  /** AWS error code of a failed call. */
-  errorCode: string | undefined;
-  /** ms since the epoch, by the server's clock. */
-  at: number;
 }
 
 /** Options of {@link startLocalAwsSts}. */
@@ -80,31 +84,18 @@ export interface LocalAwsStsOptions {
   clock?: () => number;
 }
 
-/** A reply to inject instead of handling requests. */
-export interface LocalStsFault {
-  status: number;
-  code: string;
-  message?: string;
-  /** How many requests it answers. Default 1. */
-  count?: number;
-}
-
-/** A running local AWS STS. */
-export interface LocalAwsSts {
+/**
+ * A running local AWS STS. Faults and delays reach every request; a fault without `body`
+ * answers AWS's XML error with `Code` = `code` (default `ServiceUnavailable` for 503,
+ * `InternalFailure` for other 5xx, `Throttling` for 429, `AccessDenied` for 403, else
+ * `InvalidParameterValue`) and `Message` = `message`.
+ */
+export interface LocalAwsSts extends LocalServer<LocalAwsStsRequest> {
   /** `http://127.0.0.1:PORT`, for `new STSClient({ endpoint, region })`. */
   readonly endpoint: string;
   readonly region: string;
-  /** Every request so far, in order. */
-  readonly calls: readonly LocalStsCall[];
   /** Sessions issued so far, by access key id (the local S3 authenticates against this). */
   readonly issued: ReadonlyMap<string, IssuedSession>;
-  /** The next request(s) get this error instead of being handled (still recorded in `calls`). */
-  failNext(fault: LocalStsFault): void;
-  /** The next request waits `ms` before it is handled. */
-  delayNext(ms: number): void;
-  /** Drops every queued fault and delay. */
-  clearFaults(): void;
-  stop(): Promise<void>;
 }
 
 const XMLNS = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -132,43 +123,40 @@ export async function startLocalAwsSts(options: LocalAwsStsOptions): Promise<Loc
   const region = options.region ?? "us-east-1";
   const clock = options.clock ?? (() => Date.now());
   const issued = new Map<string, IssuedSession>();
-  const calls: LocalStsCall[] = [];
-  const faults: LocalStsFault[] = [];
-  const delays: number[] = [];
+  const requests: LocalAwsStsRequest[] = [];
+  const faults = new FaultQueue("startLocalAwsSts");
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // The Date header follows the injected clock, so the SDK's clock-skew correction agrees with it.
     res.setHeader("date", new Date(clock()).toUTCString());
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const base = newRequestRecord(req, clock());
     const body = await readRaw(req);
     const form = new URLSearchParams(url.search);
     if (isForm(req)) for (const [k, v] of new URLSearchParams(body.toString("utf8"))) form.append(k, v);
-    const delay = delays.shift();
-    if (delay !== undefined) await new Promise((resolve) => setTimeout(resolve, delay));
     const action = form.get("Action") ?? "";
-    const call: LocalStsCall = {
+    const call: LocalAwsStsRequest = {
+      ...base,
       action,
       roleArn: form.get("RoleArn") ?? undefined,
       sessionName: form.get("RoleSessionName") ?? undefined,
       durationSeconds: form.has("DurationSeconds") ? Number(form.get("DurationSeconds")) : undefined,
       sourceIdentity: form.get("SourceIdentity") ?? undefined,
-      status: 200,
-      errorCode: undefined,
-      at: clock(),
     };
-    calls.push(call);
-    const reply = (error: StsError) => {
+    requests.push(call);
+    const reply = (error: StsError, headers?: Readonly<Record<string, string>>) => {
       call.status = error.status;
-      call.errorCode = error.code;
-      send(res, error.status, errorXml(error));
+      call.error = error.code;
+      send(res, error.status, errorXml(error), headers);
     };
-    const fault = faults[0];
+    const { delayMs, fault } = faults.take(call.path);
+    await sleep(delayMs);
     if (fault !== undefined) {
-      fault.count = (fault.count ?? 1) - 1;
-      if (fault.count <= 0) faults.shift();
-      const status = fault.status;
-      const type = status >= 500 ? "Receiver" : "Sender";
-      return reply({ status, code: fault.code, message: fault.message ?? `Injected ${fault.code}.`, type });
+      call.fault = true;
+      if (fault.body === undefined) return reply(faultError(fault), fault.headers);
+      call.status = fault.status;
+      call.error = fault.code;
+      return sendVerbatimFault(res, { ...fault, body: fault.body });
     }
     if (form.get("Version") !== "2011-06-15") return reply(stsErrors.invalidAction(action));
     const ctx = { roles, providers, minDurationSeconds, now: clock() };
@@ -195,6 +183,7 @@ export async function startLocalAwsSts(options: LocalAwsStsOptions): Promise<Loc
     }
     if ("code" in outcome) return reply(outcome);
     issued.set(outcome.session.accessKeyId, outcome.session);
+    call.status = 200;
     send(
       res,
       200,
@@ -225,18 +214,28 @@ export async function startLocalAwsSts(options: LocalAwsStsOptions): Promise<Loc
   });
   const port = await listenOnLoopback(server);
   return {
+    ...localServerHandle(requests, faults, () => closeServer(server)),
     endpoint: `http://127.0.0.1:${port}`,
     region,
-    calls,
     issued,
-    failNext: (fault) => void faults.push({ ...fault }),
-    delayNext: (ms) => void delays.push(ms),
-    clearFaults: () => {
-      faults.length = 0;
-      delays.length = 0;
-    },
-    stop: () => closeServer(server),
   };
+}
+
+/** The AWS error an injected fault without `body` answers with. */
+function faultError(fault: QueuedFault): StsError {
+  const { status } = fault;
+  const code =
+    fault.code ??
+    (status === 503
+      ? "ServiceUnavailable"
+      : status >= 500
+        ? "InternalFailure"
+        : status === 429
+          ? "Throttling"
+          : status === 403
+            ? "AccessDenied"
+            : "InvalidParameterValue");
+  return { status, code, message: fault.message, type: status >= 500 ? "Receiver" : "Sender" };
 }
 
 function errorXml(error: StsError): string {
@@ -246,11 +245,12 @@ function errorXml(error: StsError): string {
   });
 }
 
-function send(res: ServerResponse, status: number, xml: string): void {
+function send(res: ServerResponse, status: number, xml: string, headers?: Readonly<Record<string, string>>): void {
   res.writeHead(status, {
     "content-type": "text/xml",
     "content-length": Buffer.byteLength(xml),
     "x-amzn-requestid": randomUUID(),
+    ...headers,
   });
   res.end(xml);
 }
