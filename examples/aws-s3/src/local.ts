@@ -128,6 +128,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           ],
         },
       ],
+      // The demo needs no Prometheus listener (its default port 9464 may be taken).
+      metrics: false,
     },
     {
       env: {

@@ -181,5 +181,7 @@ grants:
     azure:
       - tenant: local
         scopes: [${STORAGE_SCOPE}]
+# The demo needs no Prometheus listener (its default port 9464 may be taken).
+metrics: false
 `;
 }

@@ -64,10 +64,13 @@ describe("fromBroker against the real token broker, the local STS and the local 
     expect(assumeRoleCalls() - before).toBe(1);
     expect(aws.sts.requests.at(-1)).toMatchObject({
       action: "AssumeRole",
-      sessionName: "e2e-broker",
+      // The broker puts the verified project number and instance id first.
+      sessionName: "123456789012-4567890123456789012.e2e-broker",
       durationSeconds: GRANT_MAX_SECONDS,
     });
-    const session = [...aws.sts.issued.values()].find((s) => s.sessionName === "e2e-broker")!;
+    const session = [...aws.sts.issued.values()].find(
+      (s) => s.sessionName === "123456789012-4567890123456789012.e2e-broker",
+    )!;
     expect(session.action).toBe("AssumeRole");
     expect(session.tags["container.image_digest"]).toBe(aws.imageDigest);
     expect(new Set(aws.s3.requests.filter((r) => r.key === "broker/hello.txt").map((r) => r.accessKeyId))).toEqual(

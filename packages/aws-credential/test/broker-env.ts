@@ -55,6 +55,8 @@ export async function startBroker(aws: LocalAws, edit?: (config: BrokerConfig) =
       },
     ],
     limits: { rateLimit: { ratePerSecond: 1000, burst: 100_000 } },
+    // No metrics listener: its default port would collide between parallel test files.
+    metrics: false,
   };
   edit?.(config);
   const broker = createBroker(config, {

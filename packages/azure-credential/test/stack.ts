@@ -100,6 +100,8 @@ export async function startAzureStack(options: StackOptions = {}): Promise<Azure
         },
       ],
       limits: { rateLimit: { ratePerSecond: 1000, burst: 10_000 } },
+      // No metrics listener: its default port would collide between parallel test files.
+      metrics: false,
     };
     options.editConfig?.(config, { pki });
     const lines: string[] = [];

@@ -27,6 +27,13 @@ describe("broker: AWS role credentials", () => {
   });
 
   const aws = (fields: Record<string, unknown> = {}) => ({ body: { provider: "aws", role_arn: ROLE_ARN, ...fields } });
+  /** The emulator's default instance: `{project number}-{instance id}`. */
+  const BASE = "123456789012-4567890123456789012";
+  const asInstance = (instanceId: string) => ({
+    mutateClaims: (claims: Record<string, unknown>) => {
+      (claims.submods as { gce: { instance_id: string } }).gce.instance_id = instanceId;
+    },
+  });
 
   it("assumes a granted role and returns the credentials STS issued", async () => {
     const res = await running.request(aws({ session_name: "app-42", duration_seconds: 900 }));
@@ -41,15 +48,16 @@ describe("broker: AWS role credentials", () => {
     expect(issued).toMatchObject({
       action: "AssumeRole",
       roleArn: ROLE_ARN,
-      sessionName: "app-42",
+      sessionName: `${BASE}.app-42`,
       source: BROKER_USER_ARN,
     });
     expect(calls()).toHaveLength(1);
     expect(calls()[0]).toMatchObject({
       action: "AssumeRole",
       roleArn: ROLE_ARN,
-      sessionName: "app-42",
+      sessionName: `${BASE}.app-42`,
       durationSeconds: 900,
+      sourceIdentity: undefined,
     });
   });
 
@@ -72,9 +80,69 @@ describe("broker: AWS role credentials", () => {
     ]);
   });
 
-  it("names the session after the instance when the workload gives no name", async () => {
+  it("names the session after the verified project number and instance when the workload gives no name", async () => {
     await running.request(aws());
-    expect(calls()[0]!.sessionName).toBe("confspace-4567890123456789012");
+    expect(calls()[0]!.sessionName).toBe(BASE);
+  });
+
+  it("never lets a workload pick another workload's session name: its name only follows its own", async () => {
+    // Instance 1111 asks for exactly the name instance 4567… gets, and for a look-alike.
+    const copy = await running.request({ ...aws({ session_name: BASE }), token: asInstance("1111") });
+    const lookAlike = await running.request({
+      ...aws({ session_name: "4567890123456789012" }),
+      token: asInstance("123456789012"),
+    });
+    expect([copy.status, lookAlike.status]).toEqual([200, 200]);
+    expect(calls().map((call) => call.sessionName)).toEqual([
+      `123456789012-1111.${BASE}`,
+      "123456789012-123456789012.4567890123456789012",
+    ]);
+    expect(calls().every((call) => call.sessionName !== BASE)).toBe(true);
+  });
+
+  it("refuses a session_name that does not fit after the verified name, without calling STS: 400", async () => {
+    const res = await running.request(aws({ session_name: "x".repeat(32) }));
+    expect(res.status).toBe(400);
+    expect(res.json.error_description).toMatch(/at most 31 characters fit/);
+    const fits = await running.request(aws({ session_name: "x".repeat(31) }));
+    expect(fits.status).toBe(200);
+    expect(calls().map((call) => call.sessionName)).toEqual([`${BASE}.${"x".repeat(31)}`]);
+  });
+
+  it("refuses a token naming no instance: 403, since its session could not be told apart", async () => {
+    const res = await running.request({
+      ...aws(),
+      token: {
+        mutateClaims: (claims) => {
+          delete (claims.submods as { gce: { instance_id?: string } }).gce.instance_id;
+        },
+      },
+    });
+    expect(res.status).toBe(403);
+    expect(res.json.error_description).toMatch(/instance_id/);
+    expect(calls()).toHaveLength(0);
+  });
+
+  it("sends the verified name as SourceIdentity where the grant says the role allows it", async () => {
+    const withSource = await env.startBroker(
+      env.config((config) => {
+        config.grants[0]!.aws![0]!.setSourceIdentity = true;
+        config.grants[0]!.aws!.push({ roleArn: OTHER_ROLE_ARN, setSourceIdentity: true });
+      }),
+    );
+    const res = await withSource.request(aws({ session_name: "job-7" }));
+    expect(res.status).toBe(200);
+    expect(env.sts.issued.get(res.json.access_key_id as string)).toMatchObject({
+      sessionName: `${BASE}.job-7`,
+      sourceIdentity: BASE,
+    });
+    // OTHER_ROLE_ARN's trust policy does not allow sts:SetSourceIdentity: STS refuses, as AWS does.
+    const refused = await withSource.request(aws({ role_arn: OTHER_ROLE_ARN }));
+    expect(refused.status).toBe(503);
+    expect(calls().map((call) => [call.sourceIdentity, call.status, call.error])).toEqual([
+      [BASE, 200, undefined],
+      [BASE, 403, "AccessDenied"],
+    ]);
   });
 
   it("refuses a role outside the grant without calling STS: 403", async () => {

@@ -123,7 +123,7 @@ describe("broker: operations", () => {
     expect(res.status).toBe(200);
   });
 
-  it("serves /healthz and Prometheus /metrics", async () => {
+  it("serves /healthz, and Prometheus /metrics on the metrics listener", async () => {
     const running = await env.startBroker();
     await running.request();
     await running.request({ body: { provider: "azure", scope: "https://management.azure.com/.default" } });
@@ -131,10 +131,11 @@ describe("broker: operations", () => {
     await running.request();
     const health = await get(running.url, "/healthz", env.pki.caPem);
     expect(health).toMatchObject({ status: 200, body: '{"status":"ok"}' });
-    const metrics = await get(running.url, "/metrics", env.pki.caPem);
+    // Metrics have their own (plain-HTTP, loopback) listener.
+    const metrics = await fetch(`${running.broker.metricsAddress!.url}/metrics`);
     expect(metrics.status).toBe(200);
-    expect(metrics.type).toMatch(/^text\/plain; version=0\.0\.4/);
-    const lines = metrics.body.split("\n");
+    expect(metrics.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    const lines = (await metrics.text()).split("\n");
     expect(lines).toContain('confspace_broker_requests_total{outcome="ok",provider="azure"} 2');
     expect(lines).toContain('confspace_broker_requests_total{outcome="access_denied",provider="azure"} 1');
     expect(lines).toContain('confspace_broker_requests_total{outcome="invalid_token",provider="azure"} 1');

@@ -6,13 +6,14 @@ import { parseBrokerConfig } from "./load-config.js";
 
 const YAML = `
 tls: { certFile: /tls/cert.pem, keyFile: /tls/key.pem }
-attestation: { audience: https://broker.example }
+attestation: { audience: https://broker.example, policy: { projectIds: [my-project], serviceAccounts: [app@my-project.iam.gserviceaccount.com] } }
+metrics: false
 upstreams:
   azure:
     contoso: { tenantId: contoso.example, clientId: app, clientSecretEnv: CONTOSO_SECRET }
 grants:
   - name: blob
-    match: { projectIds: [my-project] }
+    match: { projectIds: [my-project], serviceAccounts: [app@my-project.iam.gserviceaccount.com] }
     azure: [{ tenant: contoso, scopes: [https://storage.azure.com/.default] }]
 `;
 

@@ -9,12 +9,20 @@ import type { BrokerConfig } from "./config-types.js";
 import { BrokerConfigError } from "./errors.js";
 import { AwsUpstream } from "./internal/aws-upstream.js";
 import { AzureUpstream } from "./internal/azure-upstream.js";
+import {
+  CONNECTION_DEFAULTS,
+  FD_HEADROOM,
+  fileDescriptorLimit,
+  guardConnections,
+  sourceKey,
+} from "./internal/connection-guard.js";
 import { compileGrants } from "./internal/grants.js";
-import { sendJson, sendText } from "./internal/http.js";
+import { sendJson } from "./internal/http.js";
+import { type MetricsListener, startMetricsListener } from "./internal/metrics-listener.js";
 import { RateLimiter } from "./internal/rate-limiter.js";
 import { handleTokenRequest, type TokenHandlerContext } from "./internal/token-handler.js";
 import { rateLimitKey } from "./internal/workload-identity.js";
-import { BrokerMetrics, PROMETHEUS_CONTENT_TYPE } from "./metrics.js";
+import { BrokerMetrics } from "./metrics.js";
 import { validateBrokerConfig } from "./validate-config.js";
 
 /** Options of {@link createBroker}. */
@@ -43,7 +51,11 @@ export interface CloseOptions {
   timeoutMs?: number;
 }
 
-/** A token broker: an HTTPS (TLS 1.3) server answering `POST /v1/token`, `GET /healthz` and `GET /metrics`. */
+/**
+ * A token broker: an HTTPS (TLS 1.3) server answering `POST /v1/token` and `GET /healthz`,
+ * and, unless `metrics: false`, a plain-HTTP listener (loopback by default) answering
+ * `GET /metrics`.
+ */
 export interface Broker extends AsyncDisposable {
   /**
    * Reads the TLS files, starts listening and resolves with the address. Also fetches the
@@ -55,6 +67,8 @@ export interface Broker extends AsyncDisposable {
   listen(): Promise<BrokerAddress>;
   /** The address once listening. */
   readonly address: BrokerAddress | undefined;
+  /** Where `GET /metrics` is served (`http://…`) once listening; undefined with `metrics: false`. */
+  readonly metricsAddress: BrokerAddress | undefined;
   /** The metrics served by `GET /metrics`. */
   readonly metrics: BrokerMetrics;
   /**
@@ -107,6 +121,7 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
   }
   let server: Server | undefined;
   let address: BrokerAddress | undefined;
+  let metricsListener: MetricsListener | undefined;
   let closing: Promise<void> | undefined;
   const inflight = new Set<Promise<void>>();
   const rate = limits.rateLimit ?? {};
@@ -126,6 +141,12 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
       now: () => clock.now(),
     }),
     rateLimitKey: rateLimitKey(rate.per ?? "instance"),
+    sourceRateLimiter: new RateLimiter({
+      ratePerSecond: limits.sourceRateLimit?.ratePerSecond ?? 20,
+      burst: limits.sourceRateLimit?.burst ?? 100,
+      now: () => clock.now(),
+    }),
+    sourceKey,
     metrics,
     logger,
     clock,
@@ -133,17 +154,12 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
     logging: options.logger !== undefined,
     shuttingDown: () => closing !== undefined,
   };
-  const metricsEnabled = valid.metrics !== false;
+  const metricsConfig = valid.metrics === false ? undefined : valid.metrics === true ? {} : (valid.metrics ?? {});
 
   const route = (req: IncomingMessage, res: ServerResponse) => {
     if (closing !== undefined) res.setHeader("connection", "close");
     const path = (req.url ?? "/").split("?", 1)[0];
-    const allow =
-      path === "/v1/token"
-        ? "POST"
-        : path === "/healthz" || (path === "/metrics" && metricsEnabled)
-          ? "GET"
-          : undefined;
+    const allow = path === "/v1/token" ? "POST" : path === "/healthz" ? "GET" : undefined;
     if (allow === undefined) return sendJson(res, 404, { error: "not_found", error_description: "unknown path" });
     if (req.method !== allow && !(allow === "GET" && req.method === "HEAD")) {
       return sendJson(res, 405, { error: "method_not_allowed", error_description: `use ${allow}` }, { allow });
@@ -153,7 +169,6 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
         status: closing === undefined ? "ok" : "shutting_down",
       });
     }
-    if (path === "/metrics") return sendText(res, 200, metrics.render(), PROMETHEUS_CONTENT_TYPE);
     const done = handleTokenRequest(context, req, res)
       .catch(() => {
         // Only a throwing logger gets here: the request itself has been answered or cut.
@@ -166,6 +181,11 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
   const broker: Broker = {
     get address() {
       return address;
+    },
+    get metricsAddress() {
+      if (metricsListener === undefined) return undefined;
+      const { url, host, port } = metricsListener;
+      return { url, host, port };
     },
     metrics,
     async listen() {
@@ -184,8 +204,14 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
         rejectUnauthorized: tls.ca !== undefined && valid.tls.requireClientCertificate !== false,
         requestTimeout: requestTimeoutMs,
         headersTimeout: Math.min(requestTimeoutMs, 10_000),
+        // Node checks the two timeouts above only this often (default 30 s): a slow client
+        // would hold its connection three times longer than configured.
+        connectionsCheckingInterval: 1_000,
         keepAliveTimeout: 5_000,
         maxHeaderSize: 16_384,
+        // Node's default is 120 s: a client that never sends a ClientHello would hold a
+        // descriptor for two minutes.
+        handshakeTimeout: (limits.handshakeTimeoutSeconds ?? CONNECTION_DEFAULTS.handshakeTimeoutSeconds) * 1000,
       } as const;
       try {
         server = createServer(options, route);
@@ -202,6 +228,21 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
       server.on("tlsClientError", (error: Error & { code?: string }) => {
         logger.debug("TLS handshake refused", { code: error.code, reason: error.message });
       });
+      const maxConnections = limits.maxConnections ?? CONNECTION_DEFAULTS.maxConnections;
+      guardConnections(server, {
+        maxConnections,
+        maxConnectionsPerSource: limits.maxConnectionsPerSource ?? CONNECTION_DEFAULTS.maxConnectionsPerSource,
+        onRefused: (reason) => metrics.connectionsRefused.inc({ reason }),
+        onOpenChange: (open) => metrics.openConnections.set(open),
+      });
+      const fdLimit = fileDescriptorLimit();
+      if (fdLimit !== undefined && maxConnections + FD_HEADROOM > fdLimit) {
+        logger.warn("the file-descriptor limit leaves too little room for limits.maxConnections", {
+          fileDescriptorLimit: fdLimit,
+          maxConnections,
+          advice: `raise ulimit -n to at least ${maxConnections + FD_HEADROOM}, or lower limits.maxConnections`,
+        });
+      }
       const host = valid.listen?.host ?? "0.0.0.0";
       const port = valid.listen?.port ?? 8443;
       const listening = server;
@@ -220,10 +261,23 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
           cause: error,
         });
       }
+      if (metricsConfig !== undefined) {
+        try {
+          metricsListener = await startMetricsListener(metricsConfig, () => metrics.render());
+        } catch (error) {
+          server = undefined;
+          await new Promise<void>((resolve) => listening.close(() => resolve()));
+          throw error;
+        }
+      }
       const bound = listening.address() as AddressInfo;
       const shownHost = bound.address.includes(":") ? `[${bound.address}]` : bound.address;
       address = { url: `https://${shownHost}:${bound.port}`, host: bound.address, port: bound.port };
-      logger.info("broker listening", { url: address.url, grants: valid.grants.length });
+      logger.info("broker listening", {
+        url: address.url,
+        grants: valid.grants.length,
+        ...(metricsListener === undefined ? {} : { metrics: `${metricsListener.url}/metrics` }),
+      });
       verifier.ready().catch((error: unknown) => {
         logger.warn("the attestation issuer's keys could not be fetched at startup; retrying on demand", { error });
       });
@@ -256,6 +310,7 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
       await closed;
       clearTimeout(timer);
     }
+    await metricsListener?.close();
     azure?.dispose();
     aws?.dispose();
     logger.info("broker closed");
@@ -279,7 +334,7 @@ function buildVerifier(
       ...(a.tokenType === undefined ? {} : { tokenType: a.tokenType }),
       ...(a.pkiRootFingerprint === undefined ? {} : { pkiRootFingerprint: a.pkiRootFingerprint }),
       ...(a.jwksUri === undefined ? {} : { jwksUri: a.jwksUri }),
-      ...(a.policy === undefined ? {} : { policy: a.policy }),
+      policy: a.policy,
       ...(a.clockToleranceSeconds === undefined ? {} : { clockToleranceMs: a.clockToleranceSeconds * 1000 }),
       ...(a.maxTokenAgeSeconds === undefined ? {} : { maxTokenAgeMs: a.maxTokenAgeSeconds * 1000 }),
       ...(fetch === undefined ? {} : { fetch }),

@@ -15,12 +15,24 @@ export interface BrokerConfig {
   attestation: AttestationConfig;
   /** The credentials the broker itself uses to obtain tokens upstream. */
   upstreams?: UpstreamsConfig;
-  /** Which workloads may obtain which credentials. At least one. */
+  /** Which workloads may obtain which credentials. At least one; each must pin workloads (see {@link GrantMatch}). */
   grants: GrantConfig[];
   /** Request limits, rate limit and timeouts. Defaults below. */
   limits?: LimitsConfig;
-  /** Serve `GET /metrics` (Prometheus text format). Default `true`. */
-  metrics?: boolean;
+  /**
+   * `GET /metrics` (Prometheus text format) on its own plain-HTTP listener, never on the
+   * token listener. `true` or an object: serve it (default `{ host: "127.0.0.1", port: 9464 }`);
+   * `false`: no metrics listener at all. Default `true`.
+   */
+  metrics?: boolean | MetricsConfig;
+}
+
+/** Where `GET /metrics` is served: a separate plain-HTTP listener. */
+export interface MetricsConfig {
+  /** Interface to bind. Default `"127.0.0.1"` (loopback: only the host or a sidecar can scrape). */
+  host?: string;
+  /** TCP port, 0 for any free port. Default `9464`. */
+  port?: number;
 }
 
 /** Listen address. */
@@ -77,10 +89,26 @@ export interface AttestationConfig {
   /**
    * Policy every token must satisfy before any grant is considered (image digests,
    * projects, service accounts, hardware, support attributes, debug…). A failure is
-   * `401 invalid_token` with the failed `check`. Default: the verifier's defaults
-   * (production images with `STABLE` support, debug refused).
+   * `401 invalid_token` with the failed `check`. Besides the verifier's defaults
+   * (production images with `STABLE` support, debug refused) it must pin workloads: at
+   * least one of `imageDigests`, `projectIds`, `projectNumbers`, `serviceAccounts`, or
+   * `allowAnyWorkload: true`. Required.
    */
-  policy?: VerificationPolicy;
+  policy: BrokerPolicy;
+}
+
+/**
+ * The broker's verifier policy: the verifier's {@link VerificationPolicy} plus the
+ * explicit opt-out from pinning workloads.
+ */
+export interface BrokerPolicy extends VerificationPolicy {
+  /**
+   * Accept tokens of any workload (the grants still decide what each gets). Anyone can
+   * run a Confidential Space VM and obtain a Google-signed token for any audience: issuer
+   * and audience alone admit every workload on the planet. Default `false`: the policy
+   * must pin workloads (see {@link AttestationConfig.policy}).
+   */
+  allowAnyWorkload?: boolean;
 }
 
 /** Upstream identity providers, by kind. */
@@ -155,13 +183,22 @@ export interface GrantConfig {
 
 /**
  * Conditions on the verified claims. Fields combine with AND; a list matches when the
- * claim equals one of its entries exactly. At least one of `imageDigests`, `projectIds`,
- * `projectNumbers` and `serviceAccounts` is required, so no grant can match every
- * workload by accident.
+ * claim equals one of its entries exactly. The match must pin workloads, as the verifier
+ * policy must: `imageDigests`, `imageSignatureKeyIds`, or `projectIds`/`projectNumbers`
+ * together with `serviceAccounts`; so no grant can match every workload by accident,
+ * unless `allowAnyWorkload: true` says so explicitly.
  */
 export interface GrantMatch {
+  /**
+   * Match every workload the verifier policy accepts, without pinning an image, project
+   * or service account. Default `false`. Only for a broker whose `attestation.policy`
+   * pins workloads itself.
+   */
+  allowAnyWorkload?: boolean;
   /** `submods.container.image_digest` values (`sha256:` + 64 lowercase hex). */
   imageDigests?: string[];
+  /** Image-signature key IDs: some `submods.container.image_signatures[].key_id` must be listed. */
+  imageSignatureKeyIds?: string[];
   /** `submods.gce.project_id` values. */
   projectIds?: string[];
   /** `submods.gce.project_number` values (decimal strings). */
@@ -198,6 +235,13 @@ export interface AwsGrant {
   /** Longest session, seconds, 900–43 200; longer requests are clamped to it. Default 3600. */
   maxDurationSeconds?: number;
   /**
+   * Also send the session name (`{project number}-{instance id}`, from the verified token)
+   * as `SourceIdentity`, which stays with the session and every role it chains to. The
+   * role's trust policy must allow `sts:SetSourceIdentity`, or STS refuses the request.
+   * Default `false`.
+   */
+  setSourceIdentity?: boolean;
+  /**
    * Session tags, tag key → claim path (dotted, from the token's root), e.g.
    * `{ "container.image_digest": "submods.container.image_digest" }`. String, number and
    * boolean claims become the value; arrays of strings are joined with `=` (as in AWS
@@ -218,8 +262,34 @@ export interface LimitsConfig {
   upstreamTimeoutSeconds?: number;
   /** On shutdown, how long in-flight requests may take before connections are cut, seconds. Default 10. */
   shutdownTimeoutSeconds?: number;
-  /** Token bucket per workload identity. */
+  /** Token bucket per workload identity, applied after verification. */
   rateLimit?: RateLimitConfig;
+  /**
+   * Token bucket per source address (IPv4 address, IPv6 /64), applied to every
+   * `POST /v1/token` before the body is read or any signature checked.
+   */
+  sourceRateLimit?: SourceRateLimitConfig;
+  /** Time for a new connection to complete its TLS handshake, seconds (Node's default is 120). Default 5. */
+  handshakeTimeoutSeconds?: number;
+  /**
+   * Most connections open at once (TLS handshakes, idle keep-alive, in flight); further
+   * connections are closed at accept. Keep it below the file-descriptor limit
+   * (`ulimit -n`) minus 128. Default 512.
+   */
+  maxConnections?: number;
+  /**
+   * Most connections open at once from one source address (IPv4 address, IPv6 /64); 0 = no
+   * per-source cap (behind a TCP proxy that hides client addresses). Default 64.
+   */
+  maxConnectionsPerSource?: number;
+}
+
+/** A token bucket per source address, applied before verification. */
+export interface SourceRateLimitConfig {
+  /** Tokens added per second. Default 20. */
+  ratePerSecond?: number;
+  /** Bucket size. Default 100. */
+  burst?: number;
 }
 
 /** A token bucket per workload identity, applied after verification. */

@@ -38,6 +38,11 @@ describe("examples/broker", () => {
     const config = await loadBrokerConfig(`${EXAMPLE}/broker.yaml`);
     expect(config.listen?.port).toBe(8443);
     expect(config.tls.certFile.startsWith("/etc/confspace/tls/")).toBe(true);
+    // Metrics stay off the LoadBalancer: loopback listener, a port the Service does not expose.
+    expect(config.metrics).toEqual({ host: "127.0.0.1", port: 9464 });
+    expect(service.spec.ports!.some((p) => p.port === 9464)).toBe(false);
+    // The connection caps fit the common 1,024 descriptor limit with the documented headroom.
+    expect(config.limits!.maxConnections! + 128).toBeLessThanOrEqual(1024);
   });
 
   it("builds an image that runs confspace-broker --config /etc/confspace/broker.yaml as a non-root user", async () => {

@@ -15,6 +15,7 @@ const YAML = `
 tls: { certFile: /tls/cert.pem, keyFile: /tls/key.pem }
 attestation:
   audience: https://broker.example
+  policy: { imageDigests: ["${DIGEST}"] }
 upstreams:
   azure:
     contoso: { tenantId: contoso.example, clientId: app, clientSecretEnv: CONTOSO_SECRET }

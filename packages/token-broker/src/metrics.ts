@@ -28,7 +28,10 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  * - `confspace_broker_upstream_duration_seconds{provider,outcome}` — their latency;
  * - `confspace_broker_upstream_cache_total{provider,result}` — `hit` (served from the
  *   broker's cache), `miss` (waited for an upstream call, possibly shared);
- * - `confspace_broker_inflight_requests` — token requests being answered.
+ * - `confspace_broker_inflight_requests` — token requests being answered;
+ * - `confspace_broker_open_connections` — client connections open on the token listener;
+ * - `confspace_broker_connections_refused_total{reason}` — connections closed at accept:
+ *   `max_connections` (the global cap) or `per_source` (one source's cap).
  *
  * Labels hold only fixed vocabularies (outcomes, checks, providers), never claim values,
  * so series stay bounded.
@@ -65,6 +68,16 @@ export class BrokerMetrics {
   );
   /** `confspace_broker_inflight_requests`. */
   readonly inflight = new Gauge("confspace_broker_inflight_requests", "Token requests being answered.");
+  /** `confspace_broker_open_connections`. */
+  readonly openConnections = new Gauge(
+    "confspace_broker_open_connections",
+    "Client connections open on the token listener.",
+  );
+  /** `confspace_broker_connections_refused_total{reason}`. */
+  readonly connectionsRefused = new Counter(
+    "confspace_broker_connections_refused_total",
+    "Connections closed at accept: max_connections (global cap) or per_source (one source's cap).",
+  );
 
   readonly #families: Metric[] = [
     this.requests,
@@ -74,6 +87,8 @@ export class BrokerMetrics {
     this.upstreamDuration,
     this.upstreamCache,
     this.inflight,
+    this.openConnections,
+    this.connectionsRefused,
   ];
 
   /** Records one upstream call and its latency. */

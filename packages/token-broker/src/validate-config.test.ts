@@ -26,7 +26,7 @@ function good(): BrokerConfig & Record<string, unknown> {
       },
       {
         name: "s3",
-        match: { projectIds: ["my-project"] },
+        match: { projectIds: ["my-project"], serviceAccounts: ["app@my-project.iam.gserviceaccount.com"] },
         azure: [{ tenant: "fabrikam", scopes: ["https://vault.azure.net/.default"] }],
         aws: [
           {
@@ -187,6 +187,63 @@ const rows: Array<[string, Mutation, string]> = [
   ["rate limit per unknown", (c) => (c.limits.rateLimit.per = "ip"), "limits.rateLimit.per"],
   ["body limit tiny", (c) => (c.limits.maxBodyBytes = 10), "limits.maxBodyBytes"],
   ["metrics a string", (c) => (c.metrics = "yes"), "metrics"],
+  ["metrics an unknown field", (c) => (c.metrics = { host: "127.0.0.1", path: "/m" }), "metrics.path"],
+  ["metrics port out of range", (c) => (c.metrics = { port: 70000 }), "metrics.port"],
+  // Anyone can get a Google-signed token for any audience: a rule must pin workloads.
+  ["policy missing", (c) => delete c.attestation.policy, "attestation.policy"],
+  ["policy pins no workload", (c) => (c.attestation.policy = { allowDebug: false }), "attestation.policy"],
+  [
+    "policy opt-out a string",
+    (c) => (c.attestation.policy = { allowAnyWorkload: "true" }),
+    "attestation.policy.allowAnyWorkload",
+  ],
+  [
+    "policy opt-out next to a pin",
+    (c) => (c.attestation.policy.allowAnyWorkload = true),
+    "attestation.policy.allowAnyWorkload",
+  ],
+  ["grant pins no workload", (c) => (c.grants[0].match = { hardwareModels: ["GCP_AMD_SEV"] }), "grants[0].match"],
+  [
+    "grant pins a project without its service accounts",
+    (c) => (c.grants[1].match = { projectIds: ["my-project"] }),
+    "grants[1].match",
+  ],
+  [
+    "grant pins service accounts without a project",
+    (c) => (c.grants[1].match = { serviceAccounts: ["app@my-project.iam.gserviceaccount.com"] }),
+    "grants[1].match",
+  ],
+  [
+    "grant signature key id malformed",
+    (c) => (c.grants[0].match = { imageSignatureKeyIds: ["a b"] }),
+    "grants[0].match.imageSignatureKeyIds[0]",
+  ],
+  ["grant opt-out false", (c) => (c.grants[0].match = { allowAnyWorkload: false }), "grants[0].match"],
+  ["grant unknown match field", (c) => (c.grants[0].match.imageDigest = DIGEST), "grants[0].match.imageDigest"],
+  [
+    "grant opt-out next to a pin",
+    (c) => (c.grants[0].match.allowAnyWorkload = true),
+    "grants[0].match.allowAnyWorkload",
+  ],
+  [
+    "setSourceIdentity a string",
+    (c) => (c.grants[1].aws[0].setSourceIdentity = "yes"),
+    "grants[1].aws[0].setSourceIdentity",
+  ],
+  ["handshake timeout zero", (c) => (c.limits.handshakeTimeoutSeconds = 0), "limits.handshakeTimeoutSeconds"],
+  ["handshake timeout 120 s", (c) => (c.limits.handshakeTimeoutSeconds = 120), "limits.handshakeTimeoutSeconds"],
+  ["max connections zero", (c) => (c.limits.maxConnections = 0), "limits.maxConnections"],
+  [
+    "per-source cap above the global cap",
+    (c) => Object.assign(c.limits, { maxConnections: 100, maxConnectionsPerSource: 101 }),
+    "limits.maxConnectionsPerSource",
+  ],
+  [
+    "source rate zero",
+    (c) => (c.limits.sourceRateLimit = { ratePerSecond: 0 }),
+    "limits.sourceRateLimit.ratePerSecond",
+  ],
+  ["source rate unknown field", (c) => (c.limits.sourceRateLimit = { per: "ip" }), "limits.sourceRateLimit.per"],
 ];
 
 describe("validateBrokerConfig", () => {
@@ -208,6 +265,30 @@ describe("validateBrokerConfig", () => {
     expect((error as BrokerConfigError).field).toBe(field);
     expect((error as BrokerConfigError).code).toBe("ERR_BROKER_CONFIG");
     expect((error as Error).message.startsWith(`${field}: `)).toBe(true);
+  });
+
+  it("accepts an explicit allowAnyWorkload in the policy or a grant, and the connection limits", () => {
+    const config = good();
+    config.attestation.policy = { allowAnyWorkload: true };
+    config.grants[0]!.match = { allowAnyWorkload: true, hardwareModels: ["GCP_INTEL_TDX"] };
+    config.grants[1]!.aws![0]!.setSourceIdentity = true;
+    config.limits = {
+      handshakeTimeoutSeconds: 3,
+      maxConnections: 900,
+      maxConnectionsPerSource: 0,
+      sourceRateLimit: { ratePerSecond: 5, burst: 20 },
+    };
+    config.metrics = { host: "0.0.0.0", port: 0 };
+    expect(validateBrokerConfig(config)).toEqual(config);
+    expect(validateBrokerConfig({ ...good(), metrics: false }).metrics).toBe(false);
+  });
+
+  it("names the pin fields and the opt-out when a grant pins nothing", () => {
+    const config = good();
+    config.grants[0]!.match = {};
+    expect(() => validateBrokerConfig(config)).toThrow(
+      /imageDigests, imageSignatureKeyIds, or projectIds\/projectNumbers together with serviceAccounts \(or set allowAnyWorkload: true/,
+    );
   });
 
   it("never repeats a configured value in its message", () => {

@@ -7,6 +7,7 @@ import type {
   BrokerConfig,
   GrantConfig,
   LimitsConfig,
+  MetricsConfig,
   TlsConfig,
   UpstreamsConfig,
 } from "./config-types.js";
@@ -90,7 +91,19 @@ export function validateBrokerConfig(value: unknown): BrokerConfig {
     upstreams,
     grants,
     limits: root.limits === undefined ? undefined : readLimits(root.limits, "limits"),
-    metrics: optionalBoolean(root.metrics, "metrics"),
+    metrics: readMetrics(root.metrics, "metrics"),
+  });
+}
+
+function readMetrics(value: unknown, path: string): boolean | MetricsConfig | undefined {
+  if (value === undefined || typeof value === "boolean") return value;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    fail(path, "must be true, false or { host, port }");
+  }
+  const o = object(value, path, ["host", "port"]);
+  return compact({
+    host: optionalString(o.host, `${path}.host`, { maxLength: 255 }),
+    port: optionalInteger(o.port, `${path}.port`, 0, 65535),
   });
 }
 
@@ -154,7 +167,13 @@ function readAttestation(value: unknown, path: string): AttestationConfig {
     jwksUri: optionalString(o.jwksUri, `${path}.jwksUri`, HTTP_URL),
     clockToleranceSeconds: optionalInteger(o.clockToleranceSeconds, `${path}.clockToleranceSeconds`, 0, 300),
     maxTokenAgeSeconds: optionalInteger(o.maxTokenAgeSeconds, `${path}.maxTokenAgeSeconds`, 1, 86_400),
-    policy: o.policy === undefined ? undefined : readPolicy(o.policy, `${path}.policy`),
+    policy:
+      o.policy === undefined
+        ? fail(
+            `${path}.policy`,
+            "is required: pin the workloads (imageDigests, projectIds, projectNumbers or serviceAccounts), or set allowAnyWorkload: true",
+          )
+        : readPolicy(o.policy, `${path}.policy`),
   });
 }
 
@@ -260,7 +279,7 @@ function readAzureGrant(value: unknown, path: string): AzureGrant {
 }
 
 function readAwsGrant(value: unknown, path: string): AwsGrant {
-  const o = object(value, path, ["roleArn", "maxDurationSeconds", "sessionTags"]);
+  const o = object(value, path, ["roleArn", "maxDurationSeconds", "setSourceIdentity", "sessionTags"]);
   let sessionTags: Record<string, string> | undefined;
   if (o.sessionTags !== undefined) {
     const tags = record(o.sessionTags, `${path}.sessionTags`);
@@ -288,6 +307,7 @@ function readAwsGrant(value: unknown, path: string): AwsGrant {
   return compact({
     roleArn: string(o.roleArn, `${path}.roleArn`, ROLE_ARN),
     maxDurationSeconds: optionalInteger(o.maxDurationSeconds, `${path}.maxDurationSeconds`, 900, 43_200),
+    setSourceIdentity: optionalBoolean(o.setSourceIdentity, `${path}.setSourceIdentity`),
     sessionTags,
   });
 }
@@ -299,6 +319,10 @@ function readLimits(value: unknown, path: string): LimitsConfig {
     "upstreamTimeoutSeconds",
     "shutdownTimeoutSeconds",
     "rateLimit",
+    "sourceRateLimit",
+    "handshakeTimeoutSeconds",
+    "maxConnections",
+    "maxConnectionsPerSource",
   ]);
   let rateLimit: LimitsConfig["rateLimit"];
   if (o.rateLimit !== undefined) {
@@ -315,11 +339,36 @@ function readLimits(value: unknown, path: string): LimitsConfig {
           : oneOf(r.per, `${path}.rateLimit.per`, ["instance", "image", "project"] as const),
     });
   }
+  let sourceRateLimit: LimitsConfig["sourceRateLimit"];
+  if (o.sourceRateLimit !== undefined) {
+    const r = object(o.sourceRateLimit, `${path}.sourceRateLimit`, ["ratePerSecond", "burst"]);
+    sourceRateLimit = compact({
+      ratePerSecond:
+        r.ratePerSecond === undefined
+          ? undefined
+          : positiveNumber(r.ratePerSecond, `${path}.sourceRateLimit.ratePerSecond`, 1e6),
+      burst: r.burst === undefined ? undefined : integer(r.burst, `${path}.sourceRateLimit.burst`, 1, 1_000_000),
+    });
+  }
+  const maxConnections = optionalInteger(o.maxConnections, `${path}.maxConnections`, 1, 1_000_000);
+  const maxConnectionsPerSource = optionalInteger(
+    o.maxConnectionsPerSource,
+    `${path}.maxConnectionsPerSource`,
+    0,
+    1_000_000,
+  );
+  if (maxConnectionsPerSource !== undefined && maxConnectionsPerSource > (maxConnections ?? 512)) {
+    fail(`${path}.maxConnectionsPerSource`, "must not exceed maxConnections (default 512)");
+  }
   return compact({
     maxBodyBytes: optionalInteger(o.maxBodyBytes, `${path}.maxBodyBytes`, 1024, 1_048_576),
     requestTimeoutSeconds: optionalInteger(o.requestTimeoutSeconds, `${path}.requestTimeoutSeconds`, 1, 300),
     upstreamTimeoutSeconds: optionalInteger(o.upstreamTimeoutSeconds, `${path}.upstreamTimeoutSeconds`, 1, 300),
     shutdownTimeoutSeconds: optionalInteger(o.shutdownTimeoutSeconds, `${path}.shutdownTimeoutSeconds`, 0, 600),
     rateLimit,
+    sourceRateLimit,
+    handshakeTimeoutSeconds: optionalInteger(o.handshakeTimeoutSeconds, `${path}.handshakeTimeoutSeconds`, 1, 60),
+    maxConnections,
+    maxConnectionsPerSource,
   });
 }

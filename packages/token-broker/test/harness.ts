@@ -109,10 +109,18 @@ export async function startTestEnvironment(options: TestEnvironmentOptions = {})
       },
     ],
   };
+  // ROLE_ARN also lets the broker set a source identity; OTHER_ROLE_ARN does not.
+  const withSourceIdentity: PolicyDocument = {
+    ...trustPolicy,
+    Statement: [
+      ...[trustPolicy.Statement].flat(),
+      { Effect: "Allow", Principal: { AWS: BROKER_USER_ARN }, Action: "sts:SetSourceIdentity" },
+    ],
+  };
   const sts = await startLocalAwsSts({
     users: [{ arn: BROKER_USER_ARN, accessKeyId: AWS_ACCESS_KEY_ID, secretAccessKey: AWS_SECRET_ACCESS_KEY }],
     roles: [
-      { arn: ROLE_ARN, trustPolicy },
+      { arn: ROLE_ARN, trustPolicy: withSourceIdentity },
       { arn: OTHER_ROLE_ARN, trustPolicy },
     ],
   });
@@ -174,7 +182,12 @@ export async function startTestEnvironment(options: TestEnvironmentOptions = {})
           azure: [{ tenant: "cert", scopes: ["https://vault.azure.net/.default"] }],
         },
       ],
-      limits: { rateLimit: { ratePerSecond: 1000, burst: 100_000 } },
+      limits: {
+        rateLimit: { ratePerSecond: 1000, burst: 100_000 },
+        sourceRateLimit: { ratePerSecond: 1000, burst: 100_000 },
+      },
+      // Any free loopback port: the default 9464 would collide between parallel test files.
+      metrics: { host: "127.0.0.1", port: 0 },
     };
     edit?.(value);
     return value;

@@ -25,6 +25,8 @@ export interface AssumeRoleInput {
   /** Seconds, already clamped to the grant. */
   durationSeconds: number;
   tags: readonly SessionTag[];
+  /** `SourceIdentity` (the role's trust policy must allow `sts:SetSourceIdentity`). Default: none. */
+  sourceIdentity?: string;
 }
 
 /** Temporary AWS credentials as the broker hands them out. Never logged. */
@@ -40,8 +42,8 @@ export interface AwsSession {
  * `sts:AssumeRole` with the broker's own AWS credentials.
  *
  * Not cached across requests, by design: session tags carry the workload's verified
- * claims and the session name comes from the workload, so two workloads never share a
- * result; caching per workload would mean refreshing credentials for instances that may
+ * claims and the session name starts with the verified instance, so two workloads never
+ * share a result; caching per workload would mean refreshing credentials for instances that may
  * be gone, or handing out shortened sessions. The workload's credential provider keeps
  * its session until close to `expiration`. Identical requests that arrive while one is in
  * flight share it (single flight), so a retry storm from one workload makes one call.
@@ -98,7 +100,13 @@ export class AwsUpstream {
    * @throws {UpstreamUnavailableError} STS failed (unreachable, throttled, refused the broker).
    */
   assumeRole(input: AssumeRoleInput, signal?: AbortSignal): Promise<AwsSession> {
-    const key = JSON.stringify([input.roleArn, input.sessionName, input.durationSeconds, input.tags]);
+    const key = JSON.stringify([
+      input.roleArn,
+      input.sessionName,
+      input.durationSeconds,
+      input.tags,
+      input.sourceIdentity ?? null,
+    ]);
     let pending = this.#inflight.get(key);
     if (pending === undefined) {
       pending = this.#call(input).finally(() => this.#inflight.delete(key));
@@ -122,6 +130,7 @@ export class AwsUpstream {
           RoleArn: input.roleArn,
           RoleSessionName: input.sessionName,
           DurationSeconds: input.durationSeconds,
+          ...(input.sourceIdentity === undefined ? {} : { SourceIdentity: input.sourceIdentity }),
           ...(input.tags.length === 0 ? {} : { Tags: input.tags.map((tag) => ({ Key: tag.Key, Value: tag.Value })) }),
         }),
         { abortSignal: AbortSignal.any([this.#disposal.signal, AbortSignal.timeout(this.#timeoutMs)]) },

@@ -1,5 +1,4 @@
-import type { VerificationPolicy } from "@confspace/attestation/verify";
-import type { GrantMatch } from "../config-types.js";
+import type { BrokerPolicy, GrantMatch } from "../config-types.js";
 import {
   compact,
   fail,
@@ -27,6 +26,10 @@ const SERVICE_ACCOUNT: StringRules = {
   patternMessage: "must be a service account email",
   maxLength: 320,
 };
+const SIGNATURE_KEY_ID: StringRules = {
+  pattern: /^[A-Za-z0-9_.:=+/-]{1,256}$/,
+  patternMessage: "must be an image-signature key ID",
+};
 const HARDWARE: StringRules = { pattern: /^GCP_[A-Z0-9_]+$/, patternMessage: "must be a hwmodel such as GCP_AMD_SEV" };
 const SUPPORT_ATTRIBUTES = ["EXPERIMENTAL", "USABLE", "STABLE", "LATEST"];
 const RESTART_POLICIES = ["Always", "OnFailure", "Never"];
@@ -39,6 +42,7 @@ const enumRule = (choices: string[]): StringRules => ({
 /** Fields shared by the verifier policy and a grant's `match`. */
 const CLAIM_FIELDS = [
   "imageDigests",
+  "imageSignatureKeyIds",
   "projectIds",
   "projectNumbers",
   "serviceAccounts",
@@ -47,7 +51,17 @@ const CLAIM_FIELDS = [
   "minSwVersion",
   "restartPolicies",
   "allowDebug",
+  "allowAnyWorkload",
 ] as const;
+
+/** What pins workloads, as the verifier counts it. */
+const PIN_RULE = "imageDigests, imageSignatureKeyIds, or projectIds/projectNumbers together with serviceAccounts";
+
+function pinsWorkloads(match: GrantMatch): boolean {
+  if (match.imageDigests !== undefined || match.imageSignatureKeyIds !== undefined) return true;
+  // A project alone admits anything anyone in it runs; its service accounts say which workload.
+  return (match.projectIds !== undefined || match.projectNumbers !== undefined) && match.serviceAccounts !== undefined;
+}
 
 /** Reads the claim conditions common to {@link VerificationPolicy} and {@link GrantMatch}. */
 function claimConditions(value: Plain, path: string, allowEmptySupport: boolean): GrantMatch {
@@ -68,6 +82,11 @@ function claimConditions(value: Plain, path: string, allowEmptySupport: boolean)
   }
   return compact({
     imageDigests: optionalStringList(value.imageDigests, `${path}.imageDigests`, IMAGE_DIGEST),
+    imageSignatureKeyIds: optionalStringList(
+      value.imageSignatureKeyIds,
+      `${path}.imageSignatureKeyIds`,
+      SIGNATURE_KEY_ID,
+    ),
     projectIds: optionalStringList(value.projectIds, `${path}.projectIds`, PROJECT_ID),
     projectNumbers: optionalStringList(value.projectNumbers, `${path}.projectNumbers`, PROJECT_NUMBER),
     serviceAccounts: optionalStringList(value.serviceAccounts, `${path}.serviceAccounts`, SERVICE_ACCOUNT),
@@ -79,27 +98,41 @@ function claimConditions(value: Plain, path: string, allowEmptySupport: boolean)
         : integer(value.minSwVersion, `${path}.minSwVersion`, 0, Number.MAX_SAFE_INTEGER),
     restartPolicies: optionalStringList(value.restartPolicies, `${path}.restartPolicies`, enumRule(RESTART_POLICIES)),
     allowDebug: optionalBoolean(value.allowDebug, `${path}.allowDebug`),
+    allowAnyWorkload: optionalBoolean(value.allowAnyWorkload, `${path}.allowAnyWorkload`),
   });
 }
 
 /**
- * Reads `attestation.policy`: the verifier's {@link VerificationPolicy}. `supportAttributes: []`
- * is allowed here (it accepts debug images, which have none, when `allowDebug` is set).
+ * Anyone can run a Confidential Space VM and get a Google-signed token for any audience:
+ * a rule that pins no image, project or service account admits every workload on the
+ * planet. Refused unless `allowAnyWorkload: true` says so; with it, no pin is allowed
+ * either (the two would contradict each other).
  */
-export function readPolicy(value: unknown, path: string): VerificationPolicy {
-  return claimConditions(object(value, path, CLAIM_FIELDS), path, true);
+function requirePin(match: GrantMatch, path: string): void {
+  const pinned = pinsWorkloads(match);
+  if (match.allowAnyWorkload === true) {
+    if (pinned) fail(`${path}.allowAnyWorkload`, "contradicts the workload pin listed next to it");
+    return;
+  }
+  if (!pinned) {
+    fail(path, `must pin workloads: list ${PIN_RULE} (or set allowAnyWorkload: true to admit every workload)`);
+  }
 }
 
-/** Reads `grants[i].match`; at least one identity selector is required. */
+/**
+ * Reads `attestation.policy`: the verifier's policy, which must pin workloads (or say
+ * `allowAnyWorkload: true`). `supportAttributes: []` is allowed here (it accepts debug
+ * images, which have none, when `allowDebug` is set).
+ */
+export function readPolicy(value: unknown, path: string): BrokerPolicy {
+  const policy = claimConditions(object(value, path, CLAIM_FIELDS), path, true);
+  requirePin(policy, path);
+  return policy;
+}
+
+/** Reads `grants[i].match`; it must pin workloads (or say `allowAnyWorkload: true`). */
 export function readGrantMatch(value: unknown, path: string): GrantMatch {
   const match = claimConditions(object(value, path, CLAIM_FIELDS), path, false);
-  if (
-    match.imageDigests === undefined &&
-    match.projectIds === undefined &&
-    match.projectNumbers === undefined &&
-    match.serviceAccounts === undefined
-  ) {
-    fail(path, "must list at least one of imageDigests, projectIds, projectNumbers, serviceAccounts");
-  }
+  requirePin(match, path);
   return match;
 }

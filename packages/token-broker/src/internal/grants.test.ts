@@ -13,7 +13,11 @@ function claims(): Record<string, unknown> {
     dbgstat: "disabled-since-boot",
     google_service_accounts: ["a@p.iam.gserviceaccount.com", "b@p.iam.gserviceaccount.com"],
     submods: {
-      container: { image_digest: DIGEST, restart_policy: "Never" },
+      container: {
+        image_digest: DIGEST,
+        restart_policy: "Never",
+        image_signatures: [{ key_id: "kid-1", signature: "sig", signature_algorithm: "ECDSA_P256_SHA256" }],
+      },
       gce: { project_id: "my-project", project_number: "42", instance_id: "7" },
       confidential_space: { support_attributes: ["LATEST", "STABLE", "USABLE"] },
     },
@@ -33,6 +37,9 @@ describe("grant matching", () => {
     ["project number", { projectNumbers: ["42"] }, true],
     ["one of the service accounts", { serviceAccounts: ["b@p.iam.gserviceaccount.com"] }, true],
     ["no service account", { serviceAccounts: ["c@p.iam.gserviceaccount.com"] }, false],
+    ["a signature key", { imageSignatureKeyIds: ["kid-0", "kid-1"] }, true],
+    ["no signature key", { imageSignatureKeyIds: ["kid-2"] }, false],
+    ["any workload", { allowAnyWorkload: true, hardwareModels: ["GCP_AMD_SEV"] }, true],
     ["hardware", { imageDigests: [DIGEST], hardwareModels: ["GCP_INTEL_TDX"] }, false],
     ["support attributes present", { imageDigests: [DIGEST], supportAttributes: ["STABLE", "LATEST"] }, true],
     ["support attribute absent", { imageDigests: [DIGEST], supportAttributes: ["EXPERIMENTAL"] }, false],
@@ -125,7 +132,12 @@ describe("findAzureGrant / findAwsGrant", () => {
 
   it("finds an AWS role with its limits, defaulting the duration to an hour", () => {
     const found = findAwsGrant(compiled, claims(), ROLE);
-    expect(found.granted && found.value).toEqual({ roleArn: ROLE, maxDurationSeconds: 900, sessionTags: undefined });
+    expect(found.granted && found.value).toEqual({
+      roleArn: ROLE,
+      maxDurationSeconds: 900,
+      sessionTags: undefined,
+      setSourceIdentity: false,
+    });
     const defaulted = compileGrants([{ name: "d", match: { imageDigests: [DIGEST] }, aws: [{ roleArn: ROLE }] }]);
     const value = findAwsGrant(defaulted, claims(), ROLE);
     expect(value.granted && value.value.maxDurationSeconds).toBe(3600);

@@ -11,6 +11,8 @@ export interface GrantedRole {
   maxDurationSeconds: number;
   /** Tag key → claim path. */
   sessionTags: Readonly<Record<string, string>> | undefined;
+  /** Send the verified session name as `SourceIdentity`. */
+  setSourceIdentity: boolean;
 }
 
 /** A grant prepared for matching: lists turned into sets, defaults applied. */
@@ -41,6 +43,7 @@ export function compileGrants(grants: readonly GrantConfig[]): CompiledGrant[] {
         roleArn: entry.roleArn,
         maxDurationSeconds: entry.maxDurationSeconds ?? DEFAULT_MAX_DURATION_SECONDS,
         sessionTags: entry.sessionTags,
+        setSourceIdentity: entry.setSourceIdentity === true,
       });
     }
     const matcher = compileMatch(grant.match);
@@ -95,6 +98,7 @@ function compileMatch(match: GrantMatch): (claims: Record<string, unknown>) => b
   const projectIds = set(match.projectIds);
   const projectNumbers = set(match.projectNumbers);
   const serviceAccounts = set(match.serviceAccounts);
+  const signatureKeyIds = set(match.imageSignatureKeyIds);
   const hardwareModels = set(match.hardwareModels);
   const restartPolicies = set(match.restartPolicies);
   const supportAttributes = match.supportAttributes;
@@ -113,6 +117,17 @@ function compileMatch(match: GrantMatch): (claims: Record<string, unknown>) => b
       if (!Array.isArray(accounts) || !accounts.some((a) => typeof a === "string" && serviceAccounts.has(a))) {
         return false;
       }
+    }
+    if (signatureKeyIds !== undefined) {
+      // Signatures the attestation service verified; any one by a listed key will do.
+      const signatures = claimAt(claims, "submods.container.image_signatures");
+      const signed =
+        Array.isArray(signatures) &&
+        signatures.some((s: unknown) => {
+          const keyId = typeof s === "object" && s !== null ? (s as { key_id?: unknown }).key_id : undefined;
+          return typeof keyId === "string" && signatureKeyIds.has(keyId);
+        });
+      if (!signed) return false;
     }
     if (supportAttributes !== undefined) {
       // An array is an array: "UNSTABLE".includes("STABLE") is true, so never test a string.

@@ -90,6 +90,11 @@ export class Gauge extends Family<{ value: number }> {
     this.get(labels, () => ({ value: 0 })).value += by;
   }
 
+  /** Current value, 0 when never set. */
+  value(labels: Labels = {}): number {
+    return this.series.get(labelText(labels))?.state.value ?? 0;
+  }
+
   protected renderSeries(labels: Labels, state: { value: number }): string {
     return `${this.name}${labelText(labels)} ${formatNumber(state.value)}\n`;
   }

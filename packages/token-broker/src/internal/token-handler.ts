@@ -14,6 +14,7 @@ import { type CompiledGrant, findAwsGrant, findAzureGrant } from "./grants.js";
 import { BodyReadError, BodyTooLargeError, readBody, sendJson } from "./http.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { ReplyError } from "./reply-error.js";
+import { sessionName, verifiedSessionBase } from "./session-name.js";
 import { deriveSessionTags, SessionTagError } from "./session-tags.js";
 import {
   type AwsTokenRequest,
@@ -34,6 +35,10 @@ export interface TokenHandlerContext {
   aws: AwsUpstream | undefined;
   rateLimiter: RateLimiter;
   rateLimitKey: (identity: WorkloadIdentity) => string;
+  /** Per source address, taken before the body is read: the cheap refusal comes first. */
+  sourceRateLimiter: RateLimiter;
+  /** The bucket of a remote address (`sourceKey`). */
+  sourceKey: (address: string | undefined) => string;
   metrics: BrokerMetrics;
   logger: Logger;
   clock: Clock;
@@ -95,6 +100,12 @@ export async function handleTokenRequest(ctx: TokenHandlerContext, req: Incoming
 }
 
 async function issue(ctx: TokenHandlerContext, req: IncomingMessage, fields: LogFields, signal: AbortSignal) {
+  const fromSource = ctx.sourceRateLimiter.take(ctx.sourceKey(req.socket.remoteAddress));
+  if (!fromSource.allowed) {
+    throw new ReplyError("rate_limited", "too many requests from this address; retry later", {
+      retryAfterMs: fromSource.retryAfterMs,
+    });
+  }
   const type = req.headers["content-type"];
   if (type !== undefined && !/^application\/json\s*(?:;|$)/i.test(type)) {
     throw new ReplyError("invalid_request", "the body must be JSON (Content-Type: application/json)");
@@ -155,23 +166,27 @@ async function issueAws(
   if (ctx.aws === undefined) throw new Error("a grant names an AWS role but no AWS upstream is configured");
   const role = lookup.value;
   const durationSeconds = Math.min(request.durationSeconds ?? role.maxDurationSeconds, role.maxDurationSeconds);
-  const sessionName = request.sessionName ?? defaultSessionName(identity);
+  const base = verifiedSessionBase(identity);
+  const name = sessionName(base, request.sessionName);
   fields.durationSeconds = durationSeconds;
-  fields.sessionName = sessionName;
+  fields.sessionName = name;
   const tags = deriveSessionTags(role.sessionTags, claims);
-  const session = await ctx.aws.assumeRole({ roleArn: role.roleArn, sessionName, durationSeconds, tags }, signal);
+  const session = await ctx.aws.assumeRole(
+    {
+      roleArn: role.roleArn,
+      sessionName: name,
+      durationSeconds,
+      tags,
+      ...(role.setSourceIdentity ? { sourceIdentity: base } : {}),
+    },
+    signal,
+  );
   return {
     access_key_id: session.accessKeyId,
     secret_access_key: session.secretAccessKey,
     session_token: session.sessionToken,
     expiration: new Date(session.expiration).toISOString(),
   };
-}
-
-/** `confspace-{instance id}` (digits), or `confspace-broker` when the token names no instance. */
-function defaultSessionName(identity: WorkloadIdentity): string {
-  const id = identity.instanceId;
-  return id !== undefined && /^[\w+=,.@-]{1,54}$/.test(id) ? `confspace-${id}` : "confspace-broker";
 }
 
 function denied(reason: "no_matching_grant" | "not_granted", what: string): ReplyError {

@@ -16,7 +16,10 @@ export interface AwsTokenRequest {
   attestationToken: string;
   /** ARN of the role to assume. */
   roleArn: string;
-  /** `RoleSessionName`; default derived by the broker. */
+  /**
+   * Suffix of the `RoleSessionName`, appended to the verified `{project number}-{instance id}`
+   * after a `.`. Default: none (the session is named after the instance alone).
+   */
   sessionName?: string;
   /** Requested session length, seconds, 900–43 200; clamped to the grant's maximum. Default: the grant's maximum. */
   durationSeconds?: number;
@@ -43,8 +46,8 @@ const FIELDS = {
   aws: ["attestation_token", "provider", "role_arn", "session_name", "duration_seconds"],
 } as const;
 
-/** AWS `RoleSessionName`: `[\w+=,.@-]`, 2 to 64 characters. */
-export const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+/** The workload's part of a `RoleSessionName`: `[\w+=,.@-]`, 1 to 64 characters (the total must fit in 64). */
+export const SESSION_NAME = /^[\w+=,.@-]{1,64}$/;
 /** Longest attestation token read, bytes (the verifier has its own, smaller, limit). */
 const MAX_TOKEN_LENGTH = 65_536;
 
@@ -86,7 +89,9 @@ export function parseTokenRequest(body: Buffer | string): TokenRequest {
   if (o.session_name !== undefined) {
     const name = requiredString(o, "session_name", 64);
     if (!SESSION_NAME.test(name)) {
-      throw new InvalidTokenRequestError('"session_name" must be 2–64 characters of letters, digits and +=,.@_-');
+      throw new InvalidTokenRequestError(
+        '"session_name" must be letters, digits and +=,.@_- (at most 64 with the verified name)',
+      );
     }
     request.sessionName = name;
   }
