@@ -23,7 +23,7 @@ const USAGE = `Usage:
   confspace-bootstrap aws-credential-process --role ARN [--duration-seconds N] [--session-name NAME]
       [--broker-url URL --broker-audience AUD [--broker-ca FILE]]
       [--web-identity-audience AUD [--region R] [--sts-endpoint URL]]
-  confspace-bootstrap google-executable-source [--token-audience AUD]
+  confspace-bootstrap google-executable-source [--token-audience AUD] [--expiry-skew-seconds N]
 
 The first form resolves the secrets of FILE (default: $${CONFIG_ENV}) into environment
 variables or files in a private tmpfs directory, starts the Azure managed-identity
@@ -102,11 +102,14 @@ async function awsCommand(args: string[]): Promise<number> {
 }
 
 async function googleCommand(args: string[]): Promise<number> {
-  const v = parse(args, { "token-audience": { type: "string" } });
+  const v = parse(args, { "token-audience": { type: "string" }, "expiry-skew-seconds": { type: "string" } });
   const audience = v["token-audience"] as string | undefined;
-  const source = audience === undefined ? defaultTokenSource() : customTokenSource({ audience });
+  const skew = positiveInteger(v["expiry-skew-seconds"] as string | undefined, "--expiry-skew-seconds") ?? 30;
+  const expirySkewMs = skew * 1000;
+  const source =
+    audience === undefined ? defaultTokenSource({ expirySkewMs }) : customTokenSource({ audience, expirySkewMs });
   try {
-    const response = await googleExecutableResponse({ tokenSource: source });
+    const response = await googleExecutableResponse({ tokenSource: source, expirySkewSeconds: skew });
     const outputFile = process.env[GOOGLE_OUTPUT_FILE_ENV];
     if (outputFile) await writeExecutableOutputFile(outputFile, response);
     process.stdout.write(JSON.stringify(response));
