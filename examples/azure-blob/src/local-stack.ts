@@ -109,7 +109,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const azurite: LocalAzurite = await startAzurite({
       tls: { certPath: pki.serverCertPath, keyPath: pki.serverKeyPath },
     });
-    cleanups.push(() => azurite.stop());
+    cleanups.push(() => azurite.close());
     log(`Azurite blob service: ${azurite.accountUrl} (OAuth, HTTPS)`);
 
     const unapprovedDigest = `sha256:${"b".repeat(64)}`;

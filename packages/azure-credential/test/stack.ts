@@ -114,7 +114,7 @@ export async function startAzureStack(options: StackOptions = {}): Promise<Azure
     let azurite: LocalAzurite | undefined;
     if (options.azurite) {
       azurite = await startAzurite({ tls: { certPath: pki.serverCertPath, keyPath: pki.serverKeyPath } });
-      cleanups.push(() => azurite?.stop());
+      cleanups.push(() => azurite?.close());
     }
     const brokerUrl = `https://localhost:${port}`;
     const brokerLogs = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
