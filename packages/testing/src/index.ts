@@ -39,7 +39,7 @@ export type {
 } from "./google/sts.js";
 export { startLocalGoogleSts } from "./google/sts.js";
 export type { LocalDelayOptions, LocalFault, LocalRequest, LocalServer } from "./internal/local-server.js";
-export type { AzuriteOptions, LocalAzurite } from "./microsoft/azurite.js";
+export type { AzuriteOptions, LocalAzurite, LocalAzuriteRequest } from "./microsoft/azurite.js";
 export { startAzurite } from "./microsoft/azurite.js";
 export type {
   LocalEntra,

@@ -28,7 +28,7 @@ describe("startAzurite", () => {
     azurite = await startAzurite({ tls: { certPath: pki.serverCertPath, keyPath: pki.serverKeyPath } });
   });
   afterAll(async () => {
-    await azurite?.stop();
+    await azurite?.close();
     untrust?.();
     await pki?.cleanup();
   });
@@ -60,11 +60,60 @@ describe("startAzurite", () => {
     expect(await res.text()).toContain("AuthenticationFailed");
   });
 
-  it("stops the process, idempotently", async () => {
-    const second = await startAzurite({ tls: { certPath: pki.serverCertPath, keyPath: pki.serverKeyPath } });
-    await second.stop();
-    await expect(fetch(`${second.accountUrl}?comp=list`)).rejects.toThrow();
-    expect(() => process.kill(second.pid, 0)).toThrow();
-    await second.stop();
+  it("records each request with the container and blob, and the bearer token redacted", async () => {
+    const token = bearer(good());
+    const res = await fetch(`${azurite.accountUrl}/no-such-container/a/b.txt`, {
+      headers: { authorization: `Bearer ${token}`, "x-ms-version": "2025-01-05" },
+    });
+    expect(res.status).toBe(404);
+    expect(azurite.requests.at(-1)).toMatchObject({
+      method: "GET",
+      path: "/devstoreaccount1/no-such-container/a/b.txt",
+      container: "no-such-container",
+      blob: "a/b.txt",
+      status: 404,
+      error: "ContainerNotFound",
+      fault: false,
+      headers: { authorization: "[redacted]", "x-ms-version": "2025-01-05" },
+    });
+    expect(JSON.stringify(azurite.requests)).not.toContain(token);
+  });
+
+  it("failNext answers Azure Storage's XML error (503 ServerBusy by default) for count requests, then forwards again", async () => {
+    azurite.failNext({ status: 503, count: 2, headers: { "retry-after": "1" } });
+    for (let i = 0; i < 2; i++) {
+      const res = await listContainers(bearer(good()));
+      expect(res.status).toBe(503);
+      expect(res.headers.get("x-ms-error-code")).toBe("ServerBusy");
+      expect(res.headers.get("retry-after")).toBe("1");
+      expect(await res.text()).toMatch(/<Error><Code>ServerBusy<\/Code><Message>Injected fault\./);
+    }
+    expect(azurite.requests.at(-1)).toMatchObject({ status: 503, error: "ServerBusy", fault: true });
+    expect((await listContainers(bearer(good()))).status).toBe(200);
+  });
+
+  it("delayNext holds a request back; clearFaults drops what is queued", async () => {
+    azurite.delayNext(300);
+    const started = Date.now();
+    expect((await listContainers(bearer(good()))).status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    azurite.failNext({ status: 500, count: Number.POSITIVE_INFINITY });
+    azurite.clearFaults();
+    expect((await listContainers(bearer(good()))).status).toBe(200);
+  });
+
+  it("closes the proxy and the process, idempotently, also through await using", async () => {
+    let pid = 0;
+    let accountUrl = "";
+    {
+      await using second = await startAzurite({ tls: { certPath: pki.serverCertPath, keyPath: pki.serverKeyPath } });
+      pid = second.pid;
+      accountUrl = second.accountUrl;
+      // Through its own proxy: anonymous listing is refused by Azurite itself.
+      expect((await fetch(`${accountUrl}?comp=list`)).status).toBe(403);
+      await second.close();
+    }
+    await expect(fetch(`${accountUrl}?comp=list`)).rejects.toThrow();
+    expect(() => process.kill(pid, 0)).toThrow();
   });
 });

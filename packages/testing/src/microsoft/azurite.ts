@@ -1,8 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { closeServer } from "../internal/http.js";
+import { FaultQueue, type LocalServer, localServerHandle } from "../internal/local-server.js";
+import { type LocalAzuriteRequest, startAzuriteProxy } from "./internal/azurite-proxy.js";
+
+export type { LocalAzuriteRequest } from "./internal/azurite-proxy.js";
 
 /** Options of {@link startAzurite}. */
 export interface AzuriteOptions {
@@ -14,9 +20,16 @@ export interface AzuriteOptions {
   startTimeoutMs?: number;
 }
 
-/** A running Azurite blob service. */
-export interface LocalAzurite {
-  /** `https://127.0.0.1:PORT`. */
+/**
+ * A running Azurite blob service behind a recording, fault-injecting HTTPS proxy on
+ * another loopback port (same certificate). Faults and delays reach every request; a
+ * fault without `body` answers Azure Storage's XML error with `x-ms-error-code` = `code`
+ * (default `ServerBusy` for 503, `InternalError` other 5xx, `AuthenticationFailed` 403,
+ * `ResourceNotFound` 404, else `InvalidInput`). `close()` stops Azurite (SIGTERM, then
+ * SIGKILL after 5 s) and removes its working directory.
+ */
+export interface LocalAzurite extends LocalServer<LocalAzuriteRequest> {
+  /** `https://127.0.0.1:PORT` (the proxy). */
   readonly blobEndpoint: string;
   /** The well-known development account, `devstoreaccount1`. */
   readonly accountName: string;
@@ -24,8 +37,6 @@ export interface LocalAzurite {
   readonly accountUrl: string;
   /** The Azurite process id. */
   readonly pid: number;
-  /** Stops Azurite (SIGTERM, then SIGKILL after 5 s) and removes its working directory. Idempotent. */
-  stop(): Promise<void>;
 }
 
 const ACCOUNT = "devstoreaccount1";
@@ -71,24 +82,35 @@ export async function startAzurite(options: AzuriteOptions): Promise<LocalAzurit
   };
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
-  let blobEndpoint: string;
-  try {
-    blobEndpoint = await waitForEndpoint(child, () => output, options.startTimeoutMs ?? 30_000);
-  } catch (error) {
+  const faults = new FaultQueue("startAzurite");
+  const requests: LocalAzuriteRequest[] = [];
+  let proxy: Awaited<ReturnType<typeof startAzuriteProxy>> | undefined;
+  const stop = async () => {
+    if (proxy) {
+      await closeServer(proxy.server);
+      proxy.close();
+    }
     await terminate(child);
     await rm(cwd, { recursive: true, force: true });
+  };
+  try {
+    const direct = new URL(await waitForEndpoint(child, () => output, options.startTimeoutMs ?? 30_000));
+    const [certPem, keyPem] = await Promise.all([
+      readFile(options.tls.certPath, "utf8"),
+      readFile(options.tls.keyPath, "utf8"),
+    ]);
+    proxy = await startAzuriteProxy({ targetPort: Number(direct.port), certPem, keyPem, faults, requests });
+  } catch (error) {
+    await stop();
     throw error;
   }
-  let stopping: Promise<void> | undefined;
+  const blobEndpoint = `https://127.0.0.1:${(proxy.server.address() as AddressInfo).port}`;
   return {
+    ...localServerHandle(requests, faults, stop),
     blobEndpoint,
     accountName: ACCOUNT,
     accountUrl: `${blobEndpoint}/${ACCOUNT}`,
     pid: child.pid ?? -1,
-    stop() {
-      stopping ??= terminate(child).then(() => rm(cwd, { recursive: true, force: true }));
-      return stopping;
-    },
   };
 }
 
