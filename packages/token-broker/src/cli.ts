@@ -1,14 +1,19 @@
 #!/usr/bin/env node
 // confspace-broker: loads the configuration, serves until SIGINT/SIGTERM, then shuts
 // down gracefully (in-flight requests finish, within limits.shutdownTimeoutSeconds).
+// With --workers N it is a node:cluster primary forking N such brokers (internal/workers.ts).
 import { parseArgs } from "node:util";
 import { jsonLogger, type LogLevel } from "@confspace/core";
 import { createBroker } from "./broker.js";
-import { ENV_BROKER_CONFIG, ENV_BROKER_LOG_LEVEL } from "./env.js";
+import { ENV_BROKER_CONFIG, ENV_BROKER_LOG_LEVEL, ENV_BROKER_WORKERS } from "./env.js";
 import { BrokerConfigError } from "./errors.js";
+import { leaveCluster, reportListening, runPrimary, workerId } from "./internal/workers.js";
 import { loadBrokerConfig } from "./load-config.js";
 
-const USAGE = `Usage: confspace-broker --config FILE [--log-level LEVEL]
+/** Most `--workers`: far more than cores only multiplies memory and upstream calls. */
+const MAX_WORKERS = 64;
+
+const USAGE = `Usage: confspace-broker --config FILE [--log-level LEVEL] [--workers N]
 
 Attestation-checking token broker: verifies EKM-bound Confidential Space tokens and
 hands out Azure access tokens and AWS role credentials according to the grants in FILE.
@@ -16,6 +21,8 @@ hands out Azure access tokens and AWS role credentials according to the grants i
 Options:
   -c, --config FILE      configuration, YAML or JSON (default: $${ENV_BROKER_CONFIG})
       --log-level LEVEL  debug, info, warn or error (default: $${ENV_BROKER_LOG_LEVEL}, else info)
+      --workers N        serve with N processes sharing the listener, 1 to ${MAX_WORKERS}
+                         (default: $${ENV_BROKER_WORKERS}, else 1); limits apply per worker
   -h, --help             print this help
 
 Logs are JSON lines on stderr; the listening URL is printed on stdout.
@@ -26,13 +33,14 @@ const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 class UsageError extends Error {}
 
 async function main(): Promise<void> {
-  let values: { config?: string; "log-level"?: string; help?: boolean };
+  let values: { config?: string; "log-level"?: string; workers?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: process.argv.slice(2),
       options: {
         config: { type: "string", short: "c" },
         "log-level": { type: "string" },
+        workers: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -54,10 +62,34 @@ async function main(): Promise<void> {
     throw new UsageError(`--log-level (or ${ENV_BROKER_LOG_LEVEL}) must be one of ${LEVELS.join(", ")}`);
   }
 
-  const logger = jsonLogger({ level: level as LogLevel, base: { service: "confspace-broker" } });
-  const broker = createBroker(await loadBrokerConfig(path), { logger });
+  const workersText = values.workers ?? process.env[ENV_BROKER_WORKERS] ?? "1";
+  const workers = Number(workersText);
+  if (!/^[0-9]+$/.test(workersText) || workers < 1 || workers > MAX_WORKERS) {
+    throw new UsageError(`--workers (or ${ENV_BROKER_WORKERS}) must be an integer from 1 to ${MAX_WORKERS}`);
+  }
+
+  const worker = workerId();
+  const base =
+    worker === undefined ? { service: "confspace-broker" } : { service: "confspace-broker", worker, pid: process.pid };
+  const logger = jsonLogger({ level: level as LogLevel, base });
+  const config = await loadBrokerConfig(path);
+  if (worker === undefined && workers > 1) {
+    // The primary serves nothing: it checks the configuration once (a bad field or an
+    // unset variable is reported once, exit 2), then forks the workers.
+    await createBroker(config).close();
+    process.exitCode = await runPrimary({
+      workers,
+      logger,
+      shutdownTimeoutMs: (config.limits?.shutdownTimeoutSeconds ?? 10) * 1000,
+      onListening: (url) => process.stdout.write(`confspace-broker listening on ${url} (${workers} workers)\n`),
+    });
+    return;
+  }
+
+  const broker = createBroker(config, { logger });
   const { url } = await broker.listen();
-  process.stdout.write(`confspace-broker listening on ${url}\n`);
+  if (worker === undefined) process.stdout.write(`confspace-broker listening on ${url}\n`);
+  else reportListening(url);
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
@@ -67,10 +99,12 @@ async function main(): Promise<void> {
     broker.close().then(
       () => {
         process.exitCode = 0;
+        leaveCluster();
       },
       (error: unknown) => {
         logger.error("shutdown failed", { error });
         process.exitCode = 1;
+        leaveCluster();
       },
     );
   };
@@ -83,4 +117,5 @@ main().catch((error: unknown) => {
   process.stderr.write(`confspace-broker: ${message}\n`);
   if (error instanceof UsageError) process.stderr.write(`\n${USAGE}`);
   process.exitCode = error instanceof UsageError || error instanceof BrokerConfigError ? 2 : 1;
+  leaveCluster();
 });
