@@ -62,7 +62,7 @@ export async function resolveSecrets(
                 ? error.name
                 : "error";
           throw new SecretResolutionError(
-            `secret "${secret.name}" (${secret.scheme}) could not be resolved: ${reason}; nothing was started`,
+            `secret "${secret.name}" (${secret.scheme}) could not be resolved: ${reason.replace(/[.\s]+$/, "")}. Nothing was started.`,
             { secret: secret.name, scheme: secret.scheme, cause: error },
           );
         }
