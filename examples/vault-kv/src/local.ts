@@ -1,10 +1,11 @@
 // `pnpm --filter @confspace-examples/vault-kv local`: the whole scenario on loopback — the
-// Confidential Space emulator and the local Vault API server from @confspace/testing —
-// provisioned with the same API calls the README's `vault` commands make, then the same
-// app as main.ts with short token TTLs, so it lives through several token expiries.
-// Nothing here is needed in production.
+// Confidential Space emulator and a real OpenBao server (started by @confspace/testing from
+// the binary `bash scripts/tools.sh` installs, or BAO_BIN / VAULT_BIN) — provisioned with
+// the same API calls the README's `vault` commands make, then the same app as main.ts with
+// short token TTLs, so it lives through several token expiries. A fault-free proxy in
+// front of OpenBao counts the requests. Nothing here is needed in production.
 import { startEmulator } from "@confspace/emulator";
-import { startLocalVault } from "@confspace/testing";
+import { startOpenBao, startVaultFaultProxy } from "@confspace/testing";
 import { VaultJwtClient } from "@confspace/vault-jwt";
 import { type Round, runApp } from "./app.js";
 import { seal } from "./sealed.js";
@@ -34,18 +35,13 @@ export interface LocalRunResult {
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
   const log = options.log ?? ((line: string) => console.log(line));
   const emulator = await startEmulator({ writeTokenFile: false });
-  const vault = await startLocalVault();
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${vault.address}/v1/${path}`, {
-      method,
-      headers: { "x-vault-token": vault.rootToken },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return res.status === 204 ? undefined : ((await res.json()) as { data: Record<string, string> });
-  };
+  const bao = await startOpenBao();
+  const vault = await startVaultFaultProxy({ target: bao.address });
+  // The operator's calls, with OpenBao's root token (which the helper never hands out).
+  const api = async (method: "GET" | "POST" | "PUT", path: string, body?: unknown) =>
+    (await bao.request({ method, path, body })).body as { data: Record<string, string> } | undefined;
   const digest = (emulator.claims().submods as { container: { image_digest: string } }).container.image_digest;
-  log(`emulator issuer ${emulator.issuer}, local Vault ${vault.address}`);
+  log(`emulator issuer ${emulator.issuer}, OpenBao ${bao.version} at ${bao.address}`);
 
   // The operator's setup (README: "Set up Vault"), with the emulator's issuer instead of Google's.
   await api("POST", "auth/jwt/config", { oidc_discovery_url: emulator.issuer, bound_issuer: emulator.issuer });
@@ -99,16 +95,16 @@ path "transit/decrypt/tee-app" { capabilities = ["update"] }`,
       intervalMs: options.intervalMs,
       log,
     });
-    const count = (path: string) => vault.requests.filter((r) => r.path === path && r.status === 200).length;
+    const renew = "/v1/auth/token/renew-self";
     const result = {
       rounds,
-      logins: count("auth/jwt/login"),
-      renewals: count("auth/token/renew-self"),
+      logins: vault.count("auth/jwt/login", 200),
+      renewals: vault.count("auth/token/renew-self", 200),
       // A renewal may be refused when the max TTL, which Vault counts in whole seconds, ends
       // under a second after the lease would: the client then logs in at once. Everything
       // else the app sends must succeed.
-      renewalsRefused: vault.requests.filter((r) => r.path === "auth/token/renew-self" && r.status >= 400).length,
-      refused: vault.requests.filter((r) => r.path !== "auth/token/renew-self" && r.status >= 400).length,
+      renewalsRefused: vault.requests.filter((r) => r.path === renew && r.status >= 400).length,
+      refused: vault.requests.filter((r) => r.path !== renew && (r.status >= 400 || r.status === 0)).length,
     };
     log(
       `${result.logins} logins, ${result.renewals} renewals (${result.renewalsRefused} refused at the max TTL), ${result.refused} other refused requests`,
@@ -116,7 +112,8 @@ path "transit/decrypt/tee-app" { capabilities = ["update"] }`,
     return result;
   } finally {
     await client.dispose();
-    await vault.stop();
+    await vault.close();
+    await bao.close();
     await emulator.stop();
   }
 }

@@ -48,13 +48,9 @@ export type {
   LocalEntraRequest,
 } from "./microsoft/entra.js";
 export { startLocalEntra } from "./microsoft/entra.js";
+export type { VaultFaultProxy, VaultFaultProxyOptions } from "./openbao/fault-proxy.js";
+export { startVaultFaultProxy } from "./openbao/fault-proxy.js";
+export type { OpenBao, OpenBaoOptions, OpenBaoRequest } from "./openbao/openbao.js";
+export { startOpenBao } from "./openbao/openbao.js";
 export type { TestPki, TestPkiOptions } from "./tls.js";
 export { createTestPki, trustCaInProcess } from "./tls.js";
-export type {
-  LocalVault,
-  LocalVaultFault,
-  LocalVaultOptions,
-  LocalVaultRequest,
-  LocalVaultToken,
-} from "./vault/vault.js";
-export { startLocalVault } from "./vault/vault.js";

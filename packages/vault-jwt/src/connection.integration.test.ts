@@ -1,12 +1,16 @@
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { inspect } from "node:util";
 import { defaultTokenSource } from "@confspace/attestation";
-import { createTestPki, type TestPki } from "@confspace/testing";
+import { startEmulator } from "@confspace/emulator";
+import { createTestPki, startOpenBao, type TestPki } from "@confspace/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { type Harness, scriptedSource, startHarness } from "../test/harness.js";
-import { VaultJwtClient, VaultOptionError, VaultUnavailableError } from "./index.js";
+import { AUDIENCE, type Harness, scriptedSource, setUpOpenBao, sleep, startHarness } from "../test/harness.js";
+import { VaultJwtClient, type VaultJwtClientOptions, VaultOptionError, VaultUnavailableError } from "./index.js";
 
 let pki: TestPki;
 let h: Harness | undefined;
+const stops: Array<() => Promise<unknown>> = [];
 beforeAll(async () => {
   pki = await createTestPki();
 });
@@ -15,57 +19,117 @@ afterAll(async () => {
 });
 afterEach(async () => {
   vi.unstubAllEnvs();
+  await Promise.allSettled(
+    stops
+      .splice(0)
+      .reverse()
+      .map((stop) => stop()),
+  );
   await h?.stop();
   h = undefined;
 });
 
-describe("TLS", () => {
-  it("is refused by a Vault that requires a client certificate when none is sent", async () => {
-    h = await startHarness({
-      vault: { tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, ca: pki.caPem, requireClientCert: true } },
+/** OpenBao over TLS with the test PKI, set up like the harness's, clients straight to it (no proxy). */
+async function startTlsOpenBao(requireClientCert: boolean) {
+  const emulator = await startEmulator({ writeTokenFile: false });
+  const bao = await startOpenBao({ tls: { pki, requireClientCert } });
+  await setUpOpenBao(bao, emulator);
+  stops.push(async () => {
+    await bao.close();
+    await emulator.stop();
+  });
+  const client = (options: VaultJwtClientOptions = {}) => {
+    const c = new VaultJwtClient({
+      address: bao.address,
+      role: "app",
+      audience: AUDIENCE,
+      launcher: { socketPath: emulator.socketPath },
+      ...options,
     });
-    const error = await h
-      .client({ tls: { ca: pki.caPem } })
+    stops.push(() => c.dispose());
+    return c;
+  };
+  return { emulator, bao, client };
+}
+
+describe("TLS", () => {
+  it("is refused by an OpenBao that requires a client certificate when none is sent", async () => {
+    const { client } = await startTlsOpenBao(true);
+    const error = await client({ tls: { ca: pki.caPem } })
       .token()
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(VaultUnavailableError);
-    expect(h.vault.requests).toHaveLength(0);
+    expect(error).toMatchObject({ status: 0 });
   });
 
   it("logs in over mTLS with the client certificate, CA and key taken from Vault's own variables", async () => {
-    h = await startHarness({
-      vault: { tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, ca: pki.caPem, requireClientCert: true } },
-    });
+    const { client } = await startTlsOpenBao(true);
     vi.stubEnv("VAULT_CACERT", pki.caPath);
     vi.stubEnv("VAULT_CLIENT_CERT", pki.clientCertPath);
     vi.stubEnv("VAULT_CLIENT_KEY", pki.clientKeyPath);
-    const client = h.client();
-    await client.kv().write("app/tls", { over: "mtls" });
-    expect((await client.kv().read("app/tls"))?.data).toEqual({ over: "mtls" });
-    expect(h.count("auth/jwt/login", 200)).toBe(1);
+    const c = client();
+    await c.kv().write("app/tls", { over: "mtls" });
+    expect((await c.kv().read("app/tls"))?.data).toEqual({ over: "mtls" });
   });
 
   it("does not trust a server certificate from an unknown CA", async () => {
-    h = await startHarness({ vault: { tls: { cert: pki.serverCertPem, key: pki.serverKeyPem } } });
-    const error = await h
-      .client()
+    const { client } = await startTlsOpenBao(false);
+    const error = await client()
       .token()
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(VaultUnavailableError);
     expect((error as Error).message).toMatch(/TLS failed .*VAULT_CACERT/);
   });
+
+  it("verifies the issuer's keys over HTTPS with jwks_url and jwks_ca_pem, and refuses the URL without the CA", async () => {
+    const { emulator, bao, client } = await startTlsOpenBao(false);
+    // The emulator serves HTTP; an HTTPS front with the test PKI serves its JWKS.
+    const front = createHttpsServer({ cert: pki.serverCertPem, key: pki.serverKeyPem }, async (_req, res) => {
+      const jwks = await (await fetch(emulator.jwksUri)).text();
+      res.writeHead(200, { "content-type": "application/json" }).end(jwks);
+    });
+    await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
+    stops.push(() => new Promise<void>((resolve) => front.close(() => resolve())));
+    const jwksUrl = `https://127.0.0.1:${(front.address() as AddressInfo).port}/jwks`;
+    const refused = await bao.request({
+      method: "POST",
+      path: "auth/jwt/config",
+      body: { jwks_url: jwksUrl, bound_issuer: emulator.issuer },
+      accept: [400],
+    });
+    expect({ status: refused.status, errors: refused.body?.errors }).toEqual({
+      status: 400,
+      errors: ["error checking jwks URL"],
+    });
+    await bao.request({
+      method: "POST",
+      path: "auth/jwt/config",
+      body: { jwks_url: jwksUrl, jwks_ca_pem: pki.caPem, bound_issuer: emulator.issuer },
+    });
+    await expect(client({ tls: { ca: pki.caPem } }).token()).resolves.toMatch(/^(?:s|hvs)\./);
+  });
 });
+
+/** What OpenBao answers a login to a namespace that does not exist. */
+const NO_NAMESPACE_STATUS = 404;
 
 describe("options and environment", () => {
   it("sends X-Vault-Namespace, from CONFSPACE_VAULT_NAMESPACE before VAULT_NAMESPACE", async () => {
-    h = await startHarness({ vault: { namespace: "team-a" } });
+    h = await startHarness();
+    await setUpOpenBao(h.bao, h.emulator, { namespace: "team-a" });
     vi.stubEnv("VAULT_NAMESPACE", "team-b");
-    await expect(h.client().token()).rejects.toMatchObject({ status: 404 });
+    await expect(h.client().token()).rejects.toMatchObject({ status: NO_NAMESPACE_STATUS });
     vi.stubEnv("CONFSPACE_VAULT_NAMESPACE", "team-a/");
     const client = h.client();
     expect(client.namespace).toBe("team-a");
-    await client.token();
-    expect(h.vault.requests.at(-1)).toMatchObject({ path: "auth/jwt/login", status: 200, namespace: "team-a" });
+    await client.kv().write("app/in-team-a", { ok: true });
+    expect(h.proxy.requests.at(-2)).toMatchObject({ path: "/v1/auth/jwt/login", status: 200 });
+    expect(h.proxy.requests.at(-2)?.headers["x-vault-namespace"]).toBe("team-a");
+    // The secret is in team-a's own KV mount, not the root's.
+    const root = await h.bao.request({ method: "GET", path: "secret/data/app/in-team-a", accept: [404] });
+    expect(root.status).toBe(404);
+    const inTeam = await h.bao.request({ method: "GET", path: "secret/data/app/in-team-a", namespace: "team-a" });
+    expect(inTeam.body?.data).toMatchObject({ data: { ok: true } });
   });
 
   it("takes the address from CONFSPACE_VAULT_ADDR before VAULT_ADDR, and names both when neither is set", () => {
@@ -108,10 +172,9 @@ describe("options and environment", () => {
     const source = defaultTokenSource({
       tokenFile: "/nonexistent/token",
       launcher: { socketPath: h.emulator.socketPath },
-      clock: h.clock,
     });
     try {
-      await expect(h.client({ tokenSource: source }).token()).resolves.toMatch(/^hvs\./);
+      await expect(h.client({ tokenSource: source }).token()).resolves.toMatch(/^(?:s|hvs)\./);
     } finally {
       source.dispose();
     }
@@ -128,7 +191,7 @@ describe("options and environment", () => {
 
 describe("secrecy", () => {
   it("never puts a Vault token or an attestation token in an error, its cause or a log line", async () => {
-    h = await startHarness({ role: { token_ttl: 30, token_max_ttl: 45 } });
+    h = await startHarness({ role: { token_ttl: 2 } });
     const seen: string[] = [];
     const jwts: string[] = [];
     const source = scriptedSource([
@@ -138,23 +201,29 @@ describe("secrecy", () => {
         return jwt;
       },
     ]);
-    const client = h.client({ tokenSource: source, random: () => 0.5 });
+    const client = h.client({
+      tokenSource: source,
+      random: () => 0.5,
+      reloginCooldownMs: 0,
+      retry: { initialDelayMs: 100, maxDelayMs: 200 },
+    });
     const vaultTokens = [await client.token()];
     const capture = async (work: Promise<unknown>) => {
       const error = await work.catch((e: unknown) => e);
       seen.push(inspect(error, { depth: 10 }), JSON.stringify(error), String((error as Error)?.message));
     };
     await capture(client.kv().read("forbidden/x"));
-    await h.clock.advance(11_000);
-    h.vault.revokeAllTokens();
+    await h.bao.request({ method: "POST", path: "auth/token/revoke", body: { token: vaultTokens[0] } });
     await capture(client.kv().read("forbidden/x"));
     vaultTokens.push(await client.token());
-    await h.vault.setAvailable(false);
-    await h.clock.advance(60_000, 1_000);
+    // Sealed until the token's lease (2 s) has ended: failed renewals, then failed logins.
+    await h.bao.seal();
+    await capture(client.kv().read("app/x"));
+    await sleep(2_500);
     await capture(client.token());
-    await h.vault.setAvailable(true);
+    await h.bao.unseal();
     const denied = new VaultJwtClient({
-      address: h.vault.address,
+      address: h.bao.address,
       role: "app",
       tokenSource: scriptedSource([async () => h!.emulator.mintToken({ audience: "https://other" })]),
       logger: {
@@ -172,7 +241,7 @@ describe("secrecy", () => {
     expect(h.logs.some((line) => line.includes("vault login succeeded"))).toBe(true);
     expect(h.logs.some((line) => line.includes("vault token refresh failed"))).toBe(true);
     for (const secret of [...vaultTokens, ...jwts]) expect(text).not.toContain(secret);
-    expect(text).not.toMatch(/hv[sb]\.[A-Za-z0-9]{20}/);
+    expect(text).not.toMatch(/hv[sb]\.[A-Za-z0-9]{20}|\bs\.[A-Za-z0-9]{24}\b/);
     expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/);
   });
 });

@@ -1,21 +1,26 @@
 import { type Emulator, startEmulator } from "@confspace/emulator";
-import { type LocalVault, startLocalVault } from "@confspace/testing";
+import { type OpenBao, startOpenBao } from "@confspace/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { scriptedSource } from "../test/harness.js";
 import { VaultJwtClient, VaultLoginError } from "./index.js";
+
+// Real OpenBao (the version in the vault-jwt README; BAO_BIN / VAULT_BIN pick another),
+// one server for this file. Every expected text below is what that server answered.
 
 const AUDIENCE = "https://your.vault.audience";
 const PROJECT = "vegas-codelab-5";
 const DIGEST = "sha256:1447781b9a6fd0a09a6352c10efaffaf6a67d2d12940b56d00cb38c5b56ad646";
 const SUBJECT = `https://www.googleapis.com/compute/v1/projects/${PROJECT}/zones/us-central1-a/instances/vm1`;
 const OPERATOR = `operator-svc-account@${PROJECT}.iam.gserviceaccount.com`;
+/** OpenBao's service tokens are `s.` and 24 characters (HashiCorp Vault's: `hvs.` and more). */
+const TOKEN_SHAPE = /^(?:s\.[A-Za-z0-9]{24}|hvs\.[A-Za-z0-9_-]{20,})$/;
 
 /**
  * The role of the public Confidential Space + Vault walkthrough
  * (salrashid123/confidential_space, misc/hashicorp_vault), byte for byte, after the shell
- * expanded $OPERATOR_PROJECT_ID in its unquoted heredoc. Note its two traps, which Vault
- * enforces as written: `claims_mappings` is not a Vault parameter (ignored with a warning),
- * and the image digest ends with a space, so no real token can match it.
+ * expanded $OPERATOR_PROJECT_ID in its unquoted heredoc, sent as the body of
+ * `POST auth/jwt/role/…` exactly as `vault write … - <<EOF` sends it. Its traps and what
+ * OpenBao does with each are asserted below and listed in the README.
  */
 const TUTORIAL_ROLE = `{
   "role_type": "jwt",
@@ -43,8 +48,24 @@ const TUTORIAL_ROLE = `{
 }`;
 
 let emulator: Emulator;
-let vault: LocalVault;
+let bao: OpenBao;
 const clients: VaultJwtClient[] = [];
+
+/** Writes a role through the HTTP API (text verbatim); returns OpenBao's warnings. */
+async function writeRole(name: string, role: Record<string, unknown> | string, mount = "jwt"): Promise<string[]> {
+  const { body } = await bao.request({
+    method: "POST",
+    path: `auth/${mount}/role/${name}`,
+    body: typeof role === "string" ? role : JSON.stringify(role),
+  });
+  return (body?.warnings as string[] | null) ?? [];
+}
+
+/** What OpenBao knows of an issued token (never logged). */
+async function lookup(token: string) {
+  const { body } = await bao.request({ method: "POST", path: "auth/token/lookup", body: { token } });
+  return body?.data as { policies: string[]; creation_ttl: number; explicit_max_ttl: number; meta: unknown };
+}
 
 beforeAll(async () => {
   emulator = await startEmulator({
@@ -55,29 +76,57 @@ beforeAll(async () => {
       submods: { container: { image_digest: DIGEST }, gce: { project_id: PROJECT } },
     },
   });
-  vault = await startLocalVault();
-  await vault.configureJwt({ oidc_discovery_url: emulator.issuer, bound_issuer: emulator.issuer });
+  bao = await startOpenBao();
+  await bao.request({
+    method: "POST",
+    path: "auth/jwt/config",
+    body: { oidc_discovery_url: emulator.issuer, bound_issuer: emulator.issuer },
+  });
 });
 afterAll(async () => {
   await Promise.allSettled(clients.map((c) => c.dispose()));
-  await vault?.stop();
+  await bao?.close();
   await emulator?.stop();
 });
 
 type Claims = Record<string, unknown> & { submods: Record<string, Record<string, unknown>> };
 
 /** Logs in to `role` with a token minted from the known-good claims after `mutate`. */
-async function login(role: string, mutate: (claims: Claims) => void = () => {}, audience = AUDIENCE) {
+async function login(role: string, mutate: (claims: Claims) => void = () => {}, audience = AUDIENCE, mount = "jwt") {
   const jwt = await emulator.mintToken({ audience, mutateClaims: (claims) => mutate(claims as Claims) });
-  const client = new VaultJwtClient({ address: vault.address, role, tokenSource: scriptedSource([async () => jwt]) });
+  const client = new VaultJwtClient({
+    address: bao.address,
+    role,
+    mount,
+    tokenSource: scriptedSource([async () => jwt]),
+  });
   clients.push(client);
   return client.token();
 }
 
 describe("the Confidential Space tutorial role", () => {
-  it("loads as written: claims_mappings is ignored with Vault's warning, the deprecated policies become token policies", () => {
-    const warnings = vault.writeRole("my-jwt-role", TUTORIAL_ROLE);
-    expect(warnings).toEqual(["Endpoint ignored these unrecognized parameters: [claims_mappings]"]);
+  it("loads as written (204): claims_mappings is dropped without a warning, the deprecated policies become token policies", async () => {
+    const warnings = await writeRole("my-jwt-role", TUTORIAL_ROLE);
+    expect(warnings).toEqual([]);
+    const { body } = await bao.request({ method: "GET", path: "auth/jwt/role/my-jwt-role" });
+    expect(body?.data).toMatchObject({
+      claim_mappings: null,
+      token_policies: ["secrets-policy", "token-policy"],
+      bound_claims: { "/submods/container/image_digest": [`${DIGEST} `] },
+    });
+  });
+
+  it("with the real name, claim_mappings of a list claim (google_service_accounts) fails every login", async () => {
+    await writeRole("mapped", {
+      role_type: "jwt",
+      user_claim: "sub",
+      bound_audiences: [AUDIENCE],
+      claim_mappings: { google_service_accounts: "google_service_accounts", swname: "swname" },
+    });
+    await expect(login("mapped")).rejects.toMatchObject({
+      status: 400,
+      errors: ["error converting claim 'google_service_accounts' to string"],
+    });
   });
 
   it("rejects a token with exactly the intended digest, because the bound value ends with a space", async () => {
@@ -90,31 +139,28 @@ describe("the Confidential Space tutorial role", () => {
   });
 
   it("accepts the same token once the digest has no trailing space, with a token capped at 60 s", async () => {
-    vault.writeRole("my-jwt-role-fixed", TUTORIAL_ROLE.replace(`${DIGEST} "`, `${DIGEST}"`));
-    await expect(login("my-jwt-role-fixed")).resolves.toMatch(/^hvs\./);
-    const issued = vault.tokens.at(-1)!;
+    await writeRole("my-jwt-role-fixed", TUTORIAL_ROLE.replace(`${DIGEST} "`, `${DIGEST}"`));
+    const token = await login("my-jwt-role-fixed");
+    expect(token).toMatch(TOKEN_SHAPE);
+    const issued = await lookup(token);
     expect(issued.policies).toEqual(["default", "secrets-policy", "token-policy"]);
-    expect(issued.expireTime - issued.issueTime).toBe(60_000);
+    expect(issued.creation_ttl).toBe(60);
+    expect(issued.explicit_max_ttl).toBe(60);
   });
 
   it("rejects every token when bound_issuer has the tutorial's trailing slash", async () => {
-    const other = await startLocalVault();
-    try {
-      await other.configureJwt({ oidc_discovery_url: emulator.issuer, bound_issuer: `${emulator.issuer}/` });
-      other.writeRole("my-jwt-role-fixed", TUTORIAL_ROLE.replace(`${DIGEST} "`, `${DIGEST}"`));
-      const jwt = await emulator.mintToken({ audience: AUDIENCE });
-      const client = new VaultJwtClient({
-        address: other.address,
-        role: "my-jwt-role-fixed",
-        tokenSource: scriptedSource([async () => jwt]),
-      });
-      clients.push(client);
-      await expect(client.token()).rejects.toMatchObject({
-        errors: ["error validating token: invalid issuer (iss) claim"],
-      });
-    } finally {
-      await other.stop();
-    }
+    await bao.request({ method: "POST", path: "sys/auth/jwt-slash", body: { type: "jwt" } });
+    // The discovery URL must name the issuer exactly; only bound_issuer carries the slash.
+    await bao.request({
+      method: "POST",
+      path: "auth/jwt-slash/config",
+      body: { oidc_discovery_url: emulator.issuer, bound_issuer: `${emulator.issuer}/` },
+    });
+    await writeRole("my-jwt-role-fixed", TUTORIAL_ROLE.replace(`${DIGEST} "`, `${DIGEST}"`), "jwt-slash");
+    await expect(login("my-jwt-role-fixed", () => {}, AUDIENCE, "jwt-slash")).rejects.toMatchObject({
+      status: 400,
+      errors: ["error validating token: invalid issuer (iss) claim"],
+    });
   });
 });
 
@@ -235,15 +281,15 @@ describe("login accepted or denied per bound claim (one change per row from a kn
     },
   ];
 
-  beforeAll(() => {
-    vault.writeRole("table", TUTORIAL_ROLE.replace(`${DIGEST} "`, `${DIGEST}"`));
+  beforeAll(async () => {
+    await writeRole("table", TUTORIAL_ROLE.replace(`${DIGEST} "`, `${DIGEST}"`));
   });
 
   for (const row of rows) {
     it(`${row.error === undefined ? "accepts" : "denies"} ${row.name}`, async () => {
       const result = login("table", row.mutate, row.audience ?? AUDIENCE);
       if (row.error === undefined) {
-        await expect(result).resolves.toMatch(/^hvs\./);
+        await expect(result).resolves.toMatch(TOKEN_SHAPE);
       } else {
         const error = await result.catch((e: unknown) => e);
         expect(error).toBeInstanceOf(VaultLoginError);
@@ -270,7 +316,7 @@ describe("login accepted or denied per bound claim (one change per row from a kn
           },
         });
         const client = new VaultJwtClient({
-          address: vault.address,
+          address: bao.address,
           role: "table",
           tokenSource: scriptedSource([async () => jwt]),
         });
@@ -286,7 +332,7 @@ describe("login accepted or denied per bound claim (one change per row from a kn
   });
 
   it("answers 403 for a caller outside token_bound_cidrs", async () => {
-    vault.writeRole("cidr", {
+    await writeRole("cidr", {
       role_type: "jwt",
       user_claim: "sub",
       bound_audiences: [AUDIENCE],
@@ -294,5 +340,102 @@ describe("login accepted or denied per bound claim (one change per row from a kn
     });
     const error = await login("cidr").catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 403, errors: ["permission denied"], code: "ERR_VAULT_LOGIN" });
+  });
+});
+
+describe("bound_claims_type glob (one change per row)", () => {
+  const REGISTRY = "us-docker.pkg.dev/vegas-codelab-5/images/";
+  const mismatch = (claim: string) =>
+    `error validating claims: claim "${claim}" does not match any associated bound claim values`;
+  const rows: Array<{ name: string; mutate: (c: Claims) => void; error?: string }> = [
+    {
+      name: "an image from the bound repository",
+      mutate: (c) => {
+        c.submods.container!.image_reference = `${REGISTRY}app:v1`;
+      },
+    },
+    {
+      name: "a second listed pattern (lists stay any-of)",
+      mutate: (c) => {
+        c.submods.container!.image_reference = "europe-docker.pkg.dev/vegas-codelab-5/images/app@sha256:1";
+      },
+    },
+    {
+      name: "an image from another repository",
+      mutate: (c) => {
+        c.submods.container!.image_reference = "docker.io/library/app:v1";
+      },
+      error: mismatch("/submods/container/image_reference"),
+    },
+    {
+      name: "the pattern's prefix with one character changed",
+      mutate: (c) => {
+        c.submods.container!.image_reference = `${REGISTRY.replace("images", "imagez")}app:v1`;
+      },
+      error: mismatch("/submods/container/image_reference"),
+    },
+    {
+      name: "swname CONFIDENTIAL_SPACE_DEBUG (a glob without * is exact)",
+      mutate: (c) => {
+        c.submods.container!.image_reference = `${REGISTRY}app:v1`;
+        c.swname = "CONFIDENTIAL_SPACE_DEBUG";
+      },
+      error: mismatch("swname"),
+    },
+  ];
+
+  beforeAll(async () => {
+    await writeRole("glob", {
+      role_type: "jwt",
+      user_claim: "sub",
+      bound_audiences: [AUDIENCE],
+      bound_claims_type: "glob",
+      bound_claims: {
+        swname: "CONFIDENTIAL_SPACE",
+        "/submods/container/image_reference": [`${REGISTRY}*`, "europe-docker.pkg.dev/vegas-codelab-5/images/*"],
+      },
+    });
+  });
+
+  for (const row of rows) {
+    it(`${row.error === undefined ? "accepts" : "denies"} ${row.name}`, async () => {
+      const result = login("glob", row.mutate);
+      if (row.error === undefined) {
+        await expect(result).resolves.toMatch(TOKEN_SHAPE);
+      } else {
+        await expect(result).rejects.toMatchObject({ status: 400, code: "ERR_VAULT_LOGIN", errors: [row.error] });
+      }
+    });
+  }
+});
+
+describe("roles OpenBao refuses to write", () => {
+  it.each([
+    [
+      "no role_type (defaults to oidc)",
+      { user_claim: "sub", bound_audiences: [AUDIENCE] },
+      "'allowed_redirect_uris' must be set if 'role_type' is 'oidc' or unspecified.",
+    ],
+    [
+      "no bound constraint at all",
+      { role_type: "jwt", user_claim: "sub" },
+      "must have at least one bound constraint when creating/updating a role",
+    ],
+  ])("%s", async (_name, role, error) => {
+    const { status, body } = await bao.request({
+      method: "POST",
+      path: "auth/jwt/role/refused",
+      body: role,
+      accept: [400],
+    });
+    expect({ status, errors: body?.errors }).toEqual({ status: 400, errors: [error] });
+  });
+
+  it("a role with bound_claims but no bound_audiences rejects a token that has an aud", async () => {
+    await writeRole("no-aud", { role_type: "jwt", user_claim: "sub", bound_claims: { swname: "CONFIDENTIAL_SPACE" } });
+    await expect(login("no-aud")).rejects.toMatchObject({
+      status: 400,
+      errors: ["audience claim found in JWT but no audiences bound to the role"],
+    });
   });
 });

@@ -1,61 +1,31 @@
-// Test harness for @confspace/vault-jwt: the Confidential Space emulator and the local
-// Vault from @confspace/testing on loopback, a manual clock shared by the client, the
-// server and the emulator, and a logger that records every line for secrecy checks.
+// Test harness for @confspace/vault-jwt: the Confidential Space emulator and a real
+// OpenBao server (from @confspace/testing) on loopback, JWT auth configured for the
+// emulator's issuer, a fault proxy in front of it that records every request, and a
+// logger that records every line for secrecy checks. Real OpenBao runs on real time:
+// lifecycle tests use TTLs of a few seconds and wait for events, never for fixed sleeps.
 import type { AttestationTokenSource } from "@confspace/attestation";
-import type { Clock, Logger } from "@confspace/core";
+import type { Logger } from "@confspace/core";
 import { type Emulator, startEmulator } from "@confspace/emulator";
-import { type LocalVault, type LocalVaultOptions, startLocalVault } from "@confspace/testing";
+import {
+  type OpenBao,
+  type OpenBaoOptions,
+  startOpenBao,
+  startVaultFaultProxy,
+  type VaultFaultProxy,
+} from "@confspace/testing";
+import type { ExpectStatic } from "vitest";
 import { VaultJwtClient, type VaultJwtClientOptions } from "../src/index.js";
 
 export const AUDIENCE = "https://vault.confspace.test";
 
-/** A clock whose time moves only when a test says so; due timers run in order. */
-export class ManualClock implements Clock {
-  #now: number;
-  #nextId = 1;
-  readonly #timers = new Map<number, { at: number; callback: () => void }>();
-
-  constructor(start = Date.now()) {
-    this.#now = start;
-  }
-
-  now(): number {
-    return this.#now;
-  }
-
-  setTimeout(callback: () => void, ms: number): unknown {
-    const id = this.#nextId++;
-    this.#timers.set(id, { at: this.#now + Math.max(0, ms), callback });
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.#timers.delete(handle as number);
-  }
-
-  /** Moves time forward by `ms` in steps of at most `stepMs`, running due timers and letting real I/O settle after each. */
-  async advance(ms: number, stepMs = 250): Promise<void> {
-    const target = this.#now + ms;
-    while (this.#now < target) {
-      const next = Math.min(target, this.#now + stepMs);
-      for (;;) {
-        const due = [...this.#timers].filter(([, t]) => t.at <= next).sort((a, b) => a[1].at - b[1].at)[0];
-        if (due === undefined) break;
-        this.#timers.delete(due[0]);
-        this.#now = Math.max(this.#now, due[1].at);
-        due[1].callback();
-        await settle();
-      }
-      this.#now = next;
-      await settle();
-    }
-  }
-}
-
-/** Lets promise callbacks and loopback I/O finish (a few real milliseconds). */
-export async function settle(ms = 15): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, ms));
-}
+/** The policy of role `app`: KV v2 below `app/`, transit key `app-key`. */
+export const APP_POLICY = `path "secret/data/app/*" { capabilities = ["create", "read", "update", "delete"] }
+path "secret/metadata/app/*" { capabilities = ["read", "delete"] }
+path "secret/delete/app/*" { capabilities = ["update"] }
+path "secret/undelete/app/*" { capabilities = ["update"] }
+path "secret/destroy/app/*" { capabilities = ["update"] }
+path "transit/+/app-key" { capabilities = ["create", "update"] }
+path "transit/datakey/+/app-key" { capabilities = ["update"] }`;
 
 /** Records every log line (message and fields) as JSON text. */
 export function recordingLogger(lines: string[]): Logger {
@@ -66,76 +36,113 @@ export function recordingLogger(lines: string[]): Logger {
 
 export interface Harness {
   emulator: Emulator;
-  vault: LocalVault;
-  clock: ManualClock;
+  bao: OpenBao;
+  /** In front of `bao`; clients from {@link Harness.client} talk to it. */
+  proxy: VaultFaultProxy;
   logs: string[];
   digest: string;
-  /** A client on the emulator's launcher, the manual clock and a recording logger. */
+  /** A client on the emulator's launcher and a recording logger, through the proxy (or `address`). */
   client(options?: VaultJwtClientOptions): VaultJwtClient;
-  /** Counts of server requests by path prefix. */
+  /** Requests through the proxy by path prefix (and status). */
   count(pathPrefix: string, status?: number): number;
+  /** Writes role `name` (JSON object, or text sent verbatim); returns OpenBao's warnings. */
+  writeRole(name: string, role: Record<string, unknown> | string): Promise<string[]>;
   stop(): Promise<void>;
 }
 
-/** Starts the emulator and a local Vault configured for the emulator's issuer, with role `app`. */
-export async function startHarness(
-  options: { vault?: LocalVaultOptions; role?: Record<string, unknown>; clock?: ManualClock } = {},
-): Promise<Harness> {
-  const clock = options.clock ?? new ManualClock();
-  const emulator = await startEmulator({ writeTokenFile: false, now: () => clock.now(), tokenLifetimeSeconds: 3600 });
-  const vault = await startLocalVault({ clock: () => clock.now(), ...options.vault });
-  await vault.configureJwt({ oidc_discovery_url: emulator.issuer, bound_issuer: emulator.issuer });
-  const digest = (emulator.claims().submods as { container: { image_digest: string } }).container.image_digest;
-  vault.writeRole("app", {
+/** Role `app`'s defaults; tests override fields with `role`. */
+export function appRole(digest: string, role: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
     role_type: "jwt",
     user_claim: "sub",
     bound_audiences: [AUDIENCE],
     bound_claims: { "/submods/container/image_digest": [digest] },
     claim_mappings: { jti: "jti" },
     token_policies: ["app"],
-    token_ttl: 30,
-    token_max_ttl: 300,
-    ...options.role,
+    token_ttl: 60,
+    token_max_ttl: 600,
+    ...role,
+  };
+}
+
+/**
+ * The operator's setup on a running server, as the README's commands make it: JWT auth
+ * for the emulator's issuer (`oidc_discovery_url`, `bound_issuer`), policy and role `app`,
+ * transit key `app-key`. In `namespace` (created, with its own mounts) when given.
+ */
+export async function setUpOpenBao(
+  bao: OpenBao,
+  emulator: Emulator,
+  options: { role?: Record<string, unknown>; namespace?: string } = {},
+): Promise<{ digest: string; writeRole(name: string, role: Record<string, unknown> | string): Promise<string[]> }> {
+  const namespace = options.namespace;
+  if (namespace !== undefined) {
+    await bao.request({ method: "POST", path: `sys/namespaces/${namespace}` });
+    await bao.request({ method: "POST", path: "sys/auth/jwt", body: { type: "jwt" }, namespace });
+    await bao.request({
+      method: "POST",
+      path: "sys/mounts/secret",
+      body: { type: "kv", options: { version: "2" } },
+      namespace,
+    });
+    await bao.request({ method: "POST", path: "sys/mounts/transit", body: { type: "transit" }, namespace });
+  }
+  await bao.request({
+    method: "POST",
+    path: "auth/jwt/config",
+    body: { oidc_discovery_url: emulator.issuer, bound_issuer: emulator.issuer },
+    namespace,
   });
-  vault.writePolicy(
-    "app",
-    `path "secret/data/app/*" { capabilities = ["create", "read", "update", "delete"] }
-path "secret/metadata/app/*" { capabilities = ["read", "delete"] }
-path "secret/delete/app/*" { capabilities = ["update"] }
-path "secret/undelete/app/*" { capabilities = ["update"] }
-path "secret/destroy/app/*" { capabilities = ["update"] }
-path "transit/+/app-key" { capabilities = ["create", "update"] }
-path "transit/datakey/+/app-key" { capabilities = ["update"] }`,
-  );
-  vault.createTransitKey("app-key");
+  const digest = (emulator.claims().submods as { container: { image_digest: string } }).container.image_digest;
+  const writeRole = async (name: string, role: Record<string, unknown> | string) => {
+    const { body } = await bao.request({
+      method: "POST",
+      path: `auth/jwt/role/${name}`,
+      body: typeof role === "string" ? role : JSON.stringify(role),
+      namespace,
+    });
+    return (body?.warnings as string[] | null | undefined) ?? [];
+  };
+  await writeRole("app", appRole(digest, options.role));
+  await bao.request({ method: "PUT", path: "sys/policies/acl/app", body: { policy: APP_POLICY }, namespace });
+  await bao.request({ method: "POST", path: "transit/keys/app-key", namespace });
+  return { digest, writeRole };
+}
+
+/** Starts the emulator, OpenBao configured for the emulator's issuer with role `app`, and the proxy. */
+export async function startHarness(
+  options: { bao?: OpenBaoOptions; role?: Record<string, unknown> } = {},
+): Promise<Harness> {
+  const emulator = await startEmulator({ writeTokenFile: false });
+  const bao = await startOpenBao(options.bao);
+  const proxy = await startVaultFaultProxy({ target: bao.address });
+  const { digest, writeRole } = await setUpOpenBao(bao, emulator, { role: options.role });
   const logs: string[] = [];
   const clients: VaultJwtClient[] = [];
   return {
     emulator,
-    vault,
-    clock,
+    bao,
+    proxy,
     logs,
     digest,
+    writeRole,
     client(clientOptions = {}) {
       const client = new VaultJwtClient({
-        address: vault.address,
+        address: proxy.address,
         role: "app",
         audience: AUDIENCE,
         launcher: { socketPath: emulator.socketPath },
-        clock,
         logger: recordingLogger(logs),
         ...clientOptions,
       });
       clients.push(client);
       return client;
     },
-    count(prefix, status) {
-      return vault.requests.filter((r) => r.path.startsWith(prefix) && (status === undefined || r.status === status))
-        .length;
-    },
+    count: (prefix, status) => proxy.count(prefix, status),
     async stop() {
       await Promise.allSettled(clients.map((c) => c.dispose()));
-      await vault.stop();
+      await proxy.close();
+      await bao.close();
       await emulator.stop();
     },
   };
@@ -154,16 +161,43 @@ export function scriptedSource(tokens: Array<() => Promise<string>>): Attestatio
   return source;
 }
 
-/** Waits (in real time, the manual clock standing still) until `check` passes, then returns; fails after `timeoutMs`. */
-export async function eventually(check: () => void, timeoutMs = 5_000): Promise<void> {
+/** Real milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Waits until `check` passes, then returns; fails with its last error after `timeoutMs` (generous: CI is slow). */
+export async function eventually(check: () => void | Promise<void>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      check();
+      await check();
       return;
     } catch (error) {
       if (Date.now() > deadline) throw error;
-      await settle(20);
+      await sleep(25);
     }
   }
+}
+
+/** Runs `test` with a fresh harness (and the test's own `expect`, for concurrent tests), always stopped afterwards. */
+export function withHarness(
+  options: Parameters<typeof startHarness>[0],
+  test: (h: Harness, expect: ExpectStatic) => Promise<void>,
+) {
+  return async ({ expect }: { expect: ExpectStatic }) => {
+    const h = await startHarness(options);
+    try {
+      await test(h, expect);
+    } finally {
+      await h.stop();
+    }
+  };
+}
+
+/** When requests to exactly `path` (below `/v1/`), with `status` if given, reached the proxy (ms epoch). */
+export function arrivals(h: Harness, path: string, status?: number): number[] {
+  return h.proxy.requests
+    .filter((r) => r.path === `/v1/${path}` && (status === undefined || r.status === status))
+    .map((r) => r.at);
 }

@@ -43,4 +43,12 @@ describe("lease plan", () => {
     expect(s.graceMs).toBeCloseTo(15_000);
     expect(s.next).toBe("renew");
   });
+
+  it("ends a batch token's lease a second early: its expiry counts from the whole second it was created in", () => {
+    const s = afterLogin({ ...auth(2, false), token_type: "batch" }, 10_000, mid);
+    expect(s).toMatchObject({ next: "login", expiresAt: 11_000, leaseMs: 2_000 });
+    expect(s.refreshAt).toBe(10_700); // the grace (15 % of 2 s) before that end
+    expect(afterLogin({ ...auth(900, false), token_type: "batch" }, 0, mid).expiresAt).toBe(899_000);
+    expect(afterLogin(auth(2), 10_000, mid).expiresAt).toBe(12_000); // service tokens: the exact lease
+  });
 });

@@ -56,18 +56,29 @@ function refreshPoint(session: Omit<Session, "refreshAt">, random: () => number)
   return Math.min(at, session.expiresAt - session.graceMs);
 }
 
+/**
+ * A batch token carries its creation time in whole seconds and expires at that second
+ * plus its TTL (OpenBao 2.7.2: a 2 s batch token issued at x.913 s is refused from
+ * x+2.000 s on), so up to a second before the lease would end. Service tokens expire on
+ * their lease's exact time.
+ */
+function truncationMs(tokenType: string, leaseMs: number): number {
+  return tokenType === "batch" ? Math.min(1_000, leaseMs / 2) : 0;
+}
+
 /** A session from a login's `auth` block. */
 export function afterLogin(auth: AuthBlock, startedAt: number, random: () => number): Session {
   const leaseMs = auth.lease_duration > 0 ? auth.lease_duration * 1000 : NON_EXPIRING_RECHECK_MS;
+  const tokenType = auth.token_type ?? "service";
   const base: Omit<Session, "refreshAt"> = {
     token: auth.client_token,
     accessor: auth.accessor,
     policies: auth.policies ?? [],
-    tokenType: auth.token_type ?? "service",
+    tokenType,
     renewable: auth.renewable,
     leaseMs,
     startedAt,
-    expiresAt: startedAt + leaseMs,
+    expiresAt: startedAt + leaseMs - (auth.lease_duration > 0 ? truncationMs(tokenType, leaseMs) : 0),
     loggedInAt: startedAt,
     graceMs: grace(leaseMs, random),
     next: auth.renewable && auth.lease_duration > 0 ? "renew" : auth.lease_duration > 0 ? "login" : "renew",
@@ -90,7 +101,7 @@ export function afterRenewal(previous: Session, auth: AuthBlock, startedAt: numb
     renewable,
     leaseMs,
     startedAt,
-    expiresAt: startedAt + leaseMs,
+    expiresAt: startedAt + leaseMs - (auth.lease_duration > 0 ? truncationMs(previous.tokenType, leaseMs) : 0),
     graceMs: grew ? grace(leaseMs, random) : previous.graceMs,
     next: renewable && !stopped ? "renew" : "login",
     reason: !renewable ? "not renewable" : stopped ? "lease stopped growing (max TTL)" : "renewable",

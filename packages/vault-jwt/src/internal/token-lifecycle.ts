@@ -43,6 +43,7 @@ export class TokenLifecycle {
   readonly #logger: Logger;
   readonly #cooldownMs: number;
   readonly #minJwtMs: number;
+  readonly #expirySkewMs: number;
   readonly #tokens: TokenCache<string, string>;
   #session: Session | undefined;
 
@@ -56,6 +57,7 @@ export class TokenLifecycle {
     this.#logger = config.logger;
     this.#cooldownMs = config.cooldownMs;
     this.#minJwtMs = config.minJwtMs;
+    this.#expirySkewMs = config.expirySkewMs;
     this.#tokens = new TokenCache<string, string>({
       name: "Vault token",
       clock: config.clock,
@@ -85,7 +87,15 @@ export class TokenLifecycle {
     const now = this.#clock.now();
     // Someone already logged in again: just use the new token.
     if (current !== undefined && current.token !== rejected && now < current.expiresAt) return current.token;
-    if (current !== undefined && current.token === rejected && now - current.loggedInAt < this.#cooldownMs) {
+    // A token this fresh that is refused lacks a policy: no login can fix that. Unless its
+    // lease was about to end when it was sent: then it expired on the way (a slow request).
+    const endingAt = current === undefined ? 0 : current.expiresAt - Math.min(this.#expirySkewMs, current.leaseMs / 10);
+    if (
+      current !== undefined &&
+      current.token === rejected &&
+      now - current.loggedInAt < this.#cooldownMs &&
+      now < endingAt
+    ) {
       return undefined;
     }
     this.#logger.warn("vault refused the token (403); logging in again once", { mount: this.#mount });
