@@ -116,10 +116,12 @@ describe("JWKS fetching and caching", () => {
     // Issued 29 s before: the issuer's clock may be ahead, so the key may be newer than the set.
     const recent = await failure(verifier.verify(tokenIssuedAt(nowS - 29, randomUUID())));
     expect(recent).toBeInstanceOf(AttestationVerifierUnavailableError);
-    // Issued in the future beyond the tolerance (refused anyway) or without iat: final.
+    // Issued in the future beyond the tolerance (refused anyway), without iat or with a string iat: final.
     expectUnknownKey(await failure(verifier.verify(tokenIssuedAt(nowS + 31, randomUUID()))));
-    const noIat = signRs256({ alg: "RS256", kid: randomUUID() }, { iss: issuer.issuer }, issuer.keys[0]!.privateKey);
-    expectUnknownKey(await failure(verifier.verify(noIat)));
+    const sign = (claims: Record<string, unknown>) =>
+      signRs256({ alg: "RS256", kid: randomUUID() }, { iss: issuer.issuer, ...claims }, issuer.keys[0]!.privateKey);
+    expectUnknownKey(await failure(verifier.verify(sign({}))));
+    expectUnknownKey(await failure(verifier.verify(sign({ iat: String(nowS) }))));
     expect(issuer.jwksRequests()).toBe(1);
   });
 

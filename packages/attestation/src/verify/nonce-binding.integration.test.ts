@@ -117,6 +117,9 @@ describe("nonce misuse by the caller", () => {
     ["both nonce and nonces", { nonce: NONCE, nonces: [NONCE] }],
     ["a misspelt option", { nounce: NONCE }],
     ["options that are a string", NONCE],
+    ["options that are a number", 42],
+    ["options that are true", true],
+    ["options that are an array", [NONCE]],
     ["options that are null", null],
   ];
   it.each(misuse)("refuses %s with check expected_nonce", async (_name, options) => {

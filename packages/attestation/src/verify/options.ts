@@ -190,10 +190,12 @@ export interface VerifyOptions {
 /** Verifies Confidential Space attestation tokens against one issuer, audience and policy. */
 export interface AttestationVerifier {
   /**
-   * Verifies `token` and returns its claims.
+   * Verifies `token` and returns its claims, every documented claim type-checked.
    *
-   * @throws AttestationPolicyError the token is not acceptable (`check`, `claim` say why).
-   * @throws AttestationVerifierUnavailableError the issuer's keys cannot be obtained right now.
+   * @throws AttestationPolicyError the token is not acceptable (`check`, `claim` say why),
+   *   or (`check: "expected_nonce"`) `options` misuse the nonces.
+   * @throws AttestationVerifierUnavailableError the issuer's keys cannot be obtained right
+   *   now, or the token's key may be newer than the cached key set (retry after `retryAfterMs`).
    */
   verify(token: string, options?: VerifyOptions): Promise<ConfidentialSpaceClaims>;
   /**
