@@ -244,4 +244,18 @@ describe("secrecy", () => {
     expect(text).not.toMatch(/hv[sb]\.[A-Za-z0-9]{20}|\bs\.[A-Za-z0-9]{24}\b/);
     expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/);
   });
+
+  it("masks OpenBao's token shapes (s. service, b. batch) echoed in Vault's errors (proxy fault)", async () => {
+    h = await startHarness({ role: { token_type: "batch" } });
+    const client = h.client();
+    const batch = await client.token();
+    expect(batch).toMatch(/^b\.[A-Za-z0-9_-]{100,}$/); // OpenBao 2.7.2 batch tokens: b. and ~160 characters
+    const service = "s.AbCdEfGhIjKlMnOpQrStUvWx";
+    h.proxy.failNext({ status: 400, message: `bad tokens ${batch} and ${service}`, pathPrefix: "/v1/secret/" });
+    const error = await client
+      .kv()
+      .read("app/x")
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 400, errors: ["bad tokens [REDACTED] and [REDACTED]"] });
+  });
 });

@@ -180,7 +180,8 @@ export class Transport {
 // Token shapes only: core's redactString also masks `token: x` pairs, which would eat
 // Vault's own wording ("error validating token: invalid issuer").
 const JWT = /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
-const VAULT_TOKEN = /\b(?:hv[sbr]\.[A-Za-z0-9_-]{20,}|[sb]\.[A-Za-z0-9]{24})\b/g;
+// OpenBao 2.7.2: service tokens s. + 24 characters, batch tokens b. + about 160.
+const VAULT_TOKEN = /\b(?:hv[sbr]\.[A-Za-z0-9_-]{20,}|[sb]\.[A-Za-z0-9_-]{24,})/g;
 
 /** Vault's `errors` array, with anything shaped like a JWT or a Vault token masked. */
 function vaultErrors(body: Record<string, unknown> | undefined): string[] {
