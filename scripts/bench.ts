@@ -10,6 +10,7 @@ import { memoize } from "@smithy/property-provider";
 import { IdentityPoolClient } from "google-auth-library";
 import { exportJWK, SignJWT } from "jose";
 import { benchBroker } from "./bench-broker.ts";
+import { benchFlood } from "./bench-flood.ts";
 
 const HOUR = 3_600_000;
 const ROUNDS = 5;
@@ -182,3 +183,4 @@ console.log(`confspace bench — Node ${process.version}, ${process.platform}/${
 await cacheHit();
 await fanIn();
 await benchBroker();
+await benchFlood();

@@ -14,6 +14,7 @@ import {
   FD_HEADROOM,
   fileDescriptorLimit,
   guardConnections,
+  LISTEN_BACKLOG,
   sourceKey,
 } from "./internal/connection-guard.js";
 import { compileGrants } from "./internal/grants.js";
@@ -249,7 +250,7 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
       try {
         await new Promise<void>((resolve, reject) => {
           listening.once("error", reject);
-          listening.listen(port, host, () => {
+          listening.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
             listening.off("error", reject);
             resolve();
           });

@@ -9,6 +9,14 @@ export const CONNECTION_DEFAULTS = {
 } as const;
 
 /**
+ * Accept queue of the token listener (Node's default is 511; Linux caps it at
+ * `net.core.somaxconn`, 4096 on current kernels). Connections closed at accept by a cap
+ * come back in bursts; a short queue overflows and a legitimate client's SYN waits a
+ * whole retransmission second.
+ */
+export const LISTEN_BACKLOG = 4096;
+
+/**
  * File descriptors the broker needs besides client connections: stdio, libuv's own, the
  * metrics listener, keep-alive sockets to Entra, STS and the JWKS, certificate files
  * being read. Measured well under 64; documented as 128 to leave room.
