@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { createFederatedAuthClient, type FederatedAuthClient, toGoogleApiError } from "@confspace/gcp-federation";
 import { KeyManagementServiceClient } from "@google-cloud/kms";
 import { child, fail, object, optionalString, type Plain, string, url } from "../internal/config-reader.js";
+import { crc32c } from "../internal/crc32c.js";
 import type { ReferenceScheme } from "./reference-scheme.js";
 
 /** One collaborator under `collaborators:`: the provider (and service account) its KMS key trusts. */
@@ -143,18 +144,35 @@ export const gcpKmsScheme: ReferenceScheme<Map<string, CollaboratorConfig>, GcpK
             ? Buffer.from(reference.ciphertext.base64, "base64")
             : Buffer.from((await readFile(reference.ciphertext.file, "utf8")).trim(), "base64");
         const { kms } = channel(reference.collaborator);
+        const aad =
+          reference.additionalAuthenticatedData === undefined
+            ? undefined
+            : Buffer.from(reference.additionalAuthenticatedData, "utf8");
+        let plaintext: Buffer;
+        let checksum: unknown;
         try {
           const [response] = await kms.decrypt({
             name: reference.key,
             ciphertext,
-            ...(reference.additionalAuthenticatedData !== undefined && {
-              additionalAuthenticatedData: Buffer.from(reference.additionalAuthenticatedData, "utf8"),
+            ciphertextCrc32c: { value: crc32c(ciphertext) },
+            ...(aad !== undefined && {
+              additionalAuthenticatedData: aad,
+              additionalAuthenticatedDataCrc32c: { value: crc32c(aad) },
             }),
           });
-          return Buffer.from(response.plaintext as Uint8Array);
+          plaintext = Buffer.from(response.plaintext as Uint8Array);
+          checksum = response.plaintextCrc32c?.value;
         } catch (error) {
           throw toGoogleApiError(error) ?? error;
         }
+        // End-to-end integrity, as Google recommends: what arrived is what KMS decrypted.
+        if (checksum === undefined || checksum === null || Number(checksum) !== crc32c(plaintext)) {
+          plaintext.fill(0);
+          throw new Error(
+            "the plaintext's CRC32C does not match Cloud KMS's plaintextCrc32c (corrupted in transit); start again",
+          );
+        }
+        return plaintext;
       },
       async close() {
         await Promise.all(
