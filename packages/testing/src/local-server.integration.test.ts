@@ -23,7 +23,8 @@ afterAll(async () => {
   await pki?.cleanup();
 });
 
-const PROVIDER = "//iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/pool-one/providers/provider-one";
+const PROVIDER =
+  "//iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/pool-one/providers/provider-one";
 const form = (fields: Record<string, string>) => ({ method: "POST", body: new URLSearchParams(fields) });
 
 interface Row {
