@@ -1,7 +1,7 @@
 // Recovery against real OpenBao, on real time: a revoked token (403), OpenBao sealed
-// (503), stopped and started again on the same port (connection refused), and — through
-// the fault proxy, which OpenBao cannot be made to produce on one chosen call — a 429 on
-// renew. Each test has its own server, so they run concurrently.
+// (503), a rate-limit quota (429), stopped and started again on the same port
+// (connection refused), and — through the fault proxy — a request held up until its token
+// expired. Each test has its own server, so they run concurrently.
 import { describe, it } from "vitest";
 import { arrivals as at, eventually, type Harness, sleep, withHarness } from "../test/harness.js";
 import { VaultError, VaultUnavailableError } from "./index.js";
@@ -119,27 +119,34 @@ describe.concurrent("OpenBao not serving", () => {
   );
 
   it(
-    "429 on every renewal (proxy): no login while the token is valid, then one login once it has ended",
+    "429 from a rate-limit quota on renew-self: no login while the token is valid, then one login once it has ended",
     withHarness({ role: { token_ttl: 3 } }, async (h, expect) => {
+      // One renewal per 30 s, and this setup call spends it: every renewal of the test gets 429.
+      await h.bao.request({
+        method: "POST",
+        path: "sys/quotas/rate-limit/renewals",
+        body: { path: "auth/token/renew-self", rate: 1, interval: "30s" },
+      });
+      await h.bao.request({ method: "POST", path: "auth/token/renew-self", accept: [400] });
       const client = h.client({ random: half, retry: quickRetry });
       const token = await client.token();
       const { expiresAt } = client.tokenInfo()!;
-      h.proxy.failNext({
+      await eventually(() => expect(h.count("auth/token/renew-self", 429)).toBeGreaterThanOrEqual(2));
+      expect(h.count("auth/jwt/login")).toBe(1);
+      const refusal = await client.request({ method: "POST", path: "auth/token/renew-self" }).catch((e: unknown) => e);
+      expect(refusal).toMatchObject({
+        code: "ERR_VAULT_UNAVAILABLE",
         status: 429,
-        message: 'request path "auth/token/renew-self": rate limit quota exceeded',
-        headers: { "retry-after": "1" },
-        count: Number.POSITIVE_INFINITY,
-        pathPrefix: "/v1/auth/token/renew-self",
+        errors: ['request path "auth/token/renew-self": rate limit quota exceeded'],
+        retryAfterMs: undefined, // OpenBao sends no Retry-After by default
       });
       // Callers keep asking; once the lease has ended the next call logs in (renewals stay refused).
       await eventually(async () => {
         await client.token().catch(() => undefined);
         expect(h.count("auth/jwt/login", 200)).toBe(2);
       });
-      expect(h.count("auth/token/renew-self", 429)).toBeGreaterThanOrEqual(2);
-      const logins = at(h, "auth/jwt/login");
       // The second login only came once the first token could no longer be used (lease − skew).
-      expect(logins[1]!).toBeGreaterThanOrEqual(expiresAt - 300 - 50);
+      expect(at(h, "auth/jwt/login")[1]!).toBeGreaterThanOrEqual(expiresAt - 300 - 50);
       expect(await client.token()).not.toBe(token);
     }),
   );
