@@ -8,6 +8,10 @@ describe("redactString, secret pairs in every spelling", () => {
   it.each([
     ["secret s3cr3t-Value!", `secret ${R}`],
     ["secret\ts3cr3t-Value!", `secret\t${R}`],
+    ["secret   s3cr3t-Value!", `secret   ${R}`],
+    ["secret=Bearerish", `secret=${R}`],
+    ["token=notBasic", `token=${R}`],
+    ["secret 9zz://abc123", `secret ${R}`], // not a URL: a scheme starts with a letter
     ["client_secret: s3cr3t-Value!", `client_secret: ${R}`],
     ["CLIENT_SECRET = s3cr3t-Value!", `CLIENT_SECRET = ${R}`],
     ["secret=abc", `secret=${R}`],
@@ -164,13 +168,13 @@ describe("redact, values of every shape", () => {
   it("turns an Error into name, message, code and cause, redacted, and nothing else", () => {
     const cause = Object.assign(new Error("inner"), { code: "ERR_INNER" });
     const error = Object.assign(new TypeError("bad token=abc", { cause }), { code: "ERR_X", extra: "s3cr3t" });
-    expect(redact(error)).toEqual({
+    expect(redact(error)).toStrictEqual({
       name: "TypeError",
       message: `bad token=${R}`,
       code: "ERR_X",
       cause: { name: "Error", message: "inner", code: "ERR_INNER" },
     });
-    expect(redact(new Error("plain"))).toEqual({ name: "Error", message: "plain" });
+    expect(redact(new Error("plain"))).toStrictEqual({ name: "Error", message: "plain" });
   });
 
   it("writes dates and URLs as text, redacting a URL's secret query", () => {

@@ -16,8 +16,8 @@ const VAULT_TOKEN = /\bhv[sbr]\.[A-Za-z0-9_-]{20,}/g;
 const SECRET_KEY =
   /^(?:authorization|proxy-authorization|cookie|set-cookie)$|token|secret|password|passphrase|assertion|jwt|credential|private[-_]?key|signature|^key$|^sig$|api[-_]?key/i;
 
-/** Keys that look secret by name but are known to hold non-secret metadata (any case: `token_type`, `tokenType`). */
-const SAFE_KEY = /^(?:token_?type|expires_?in|expires_?on|token_?ttl|token_?policies|refresh_?in)$/i;
+/** Keys that look secret by name but hold metadata (any case: `token_type`, `tokenType`); `expires_in` and the like never look secret. */
+const SAFE_KEY = /^token_?(?:type|ttl|policies)$/i;
 
 /**
  * Masks JWTs, bearer and basic credentials, PEM private keys, Vault tokens, and the
@@ -34,7 +34,7 @@ export function redactString(text: string): string {
     .replace(VAULT_TOKEN, REDACTED);
   let out = "";
   let from = 0;
-  for (const [start, end] of secretValueRanges(masked, isSecretKey).sort((a, b) => a[0] - b[0])) {
+  for (const [start, end] of secretValueRanges(masked, isSecretKey)) {
     if (end <= from) continue; // inside a value already masked
     out += `${masked.slice(from, Math.max(start, from))}${REDACTED}`;
     from = end;

@@ -37,7 +37,7 @@ export function expiryPlan(
   skewMs: number,
   name: string,
 ): { usableUntil: number; refreshAt: number } {
-  if (typeof result !== "object" || result === null || !Number.isFinite(result.expiresAt)) {
+  if (!Number.isFinite(result?.expiresAt)) {
     throw new ConfspaceError("ERR_INVALID_EXPIRY", `The ${name} source returned no finite expiresAt.`);
   }
   const lifetime = result.expiresAt - now;
