@@ -1,8 +1,10 @@
-import { get as httpGet } from "node:http";
+import { createServer, get as httpGet } from "node:http";
+import type { AddressInfo } from "node:net";
 import { type Clock, systemClock } from "@confspace/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestEnvironment, type TestEnvironment } from "../test/harness.js";
+import { ENV, startTestEnvironment, type TestEnvironment } from "../test/harness.js";
 import { post } from "../test/raw-clients.js";
+import { createBroker } from "./broker.js";
 
 function fetchText(url: string): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
@@ -75,6 +77,29 @@ describe("broker: metrics listener and internal errors", () => {
     const withMetrics = await env.startBroker();
     expect(tcpServers() - before).toBe(2);
     await withMetrics.broker.close();
+  });
+
+  it("refuses to listen when the metrics port is taken, leaving nothing listening, and can retry", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const { port } = blocker.address() as AddressInfo;
+    const before = tcpServers();
+    const broker = createBroker(
+      env.config((config) => {
+        config.metrics = { port };
+      }),
+      { env: ENV },
+    );
+    try {
+      await expect(broker.listen()).rejects.toMatchObject({ code: "ERR_BROKER_LISTEN" });
+      expect(tcpServers()).toBe(before);
+      await new Promise((resolve) => blocker.close(resolve));
+      await expect(broker.listen()).resolves.toMatchObject({ host: "127.0.0.1" });
+      expect(broker.metricsAddress?.port).toBe(port);
+    } finally {
+      blocker.close();
+      await broker.close();
+    }
   });
 
   it("answers a bug with 500 server_error and a fixed text, logging the error but never sending it", async () => {

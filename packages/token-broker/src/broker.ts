@@ -63,7 +63,8 @@ export interface Broker extends AsyncDisposable {
    * issuer's keys in the background (a failure is logged; requests retry it).
    *
    * @throws {BrokerConfigError} a configured file cannot be read (`field` names it).
-   * @throws {ConfspaceError} `ERR_BROKER_LISTEN`: the address is in use or not available.
+   * @throws {ConfspaceError} `ERR_BROKER_LISTEN`: the address (or the metrics address) is in
+   *   use or not available; nothing is left listening, so `listen()` may be called again.
    */
   listen(): Promise<BrokerAddress>;
   /** The address once listening. */

@@ -77,6 +77,35 @@ describe("confspace-broker CLI", () => {
     expect(cli.stderr()).not.toContain(res.json.access_token as string);
   }, 30_000);
 
+  it("warns at startup when ulimit -n leaves less than 128 descriptors beyond limits.maxConnections", async () => {
+    // Default maxConnections 512 under a 256-descriptor limit.
+    const child = spawn(
+      "prlimit",
+      ["--nofile=256:256", "--", process.execPath, "--import", "tsx", CLI, "--config", configPath],
+      { cwd: ROOT, stdio: "pipe", env: { PATH: process.env.PATH ?? "", ...ENV } },
+    );
+    children.push(child);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    const exit = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+    await expect.poll(() => stdout, { timeout: 15_000 }).toMatch(/listening on/);
+    const warning = stderr
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((line) => line.msg === "the file-descriptor limit leaves too little room for limits.maxConnections");
+    expect(warning).toMatchObject({ level: "warn", fileDescriptorLimit: 256, maxConnections: 512 });
+    expect(String(warning!.advice)).toContain("at least 640");
+    child.kill("SIGTERM");
+    expect(await exit).toBe(0);
+  }, 30_000);
+
   it("reads the path from CONFSPACE_BROKER_CONFIG", async () => {
     const cli = startCli([], { ...ENV, CONFSPACE_BROKER_CONFIG: configPath });
     await expect.poll(() => cli.stdout(), { timeout: 15_000 }).toMatch(/listening on/);
