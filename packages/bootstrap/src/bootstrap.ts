@@ -5,6 +5,7 @@ import { ConfidentialSpaceBrokerCredential } from "@confspace/azure-credential";
 import type { Logger } from "@confspace/core";
 import { type AzureIdentityEndpoint, startAzureIdentityEndpoint } from "./azure-identity-endpoint.js";
 import type { BootstrapConfig } from "./config.js";
+import { writeAwsConfig, writeGoogleConfig } from "./credential-files.js";
 import { SecretResolutionError } from "./errors.js";
 import { resolveSecrets } from "./resolve-secrets.js";
 import { type CommandExit, runCommand } from "./run-command.js";
@@ -75,6 +76,11 @@ export async function runBootstrap(
         env[SECRETS_DIR_ENV] = dir.path;
       }
       secret.value.fill(0);
+    }
+    if (config.aws || config.google) {
+      dir ??= await createSecretsDir(config.secretsDir);
+      if (config.aws) Object.assign(env, await writeAwsConfig(dir.path, config.aws));
+      if (config.google) Object.assign(env, await writeGoogleConfig(dir.path, config.google));
     }
     if (config.azure) {
       credential = new ConfidentialSpaceBrokerCredential({

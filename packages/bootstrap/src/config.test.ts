@@ -4,6 +4,7 @@ import { BootstrapConfigError } from "./errors.js";
 
 const PROVIDER = "//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/pool/providers/prov";
 const KEY = "projects/p/locations/global/keyRings/r/cryptoKeys/k";
+const ROLE = "arn:aws:iam::123456789012:role/app";
 
 // biome-ignore lint/suspicious/noExplicitAny: each row mutates an arbitrary path of a plain document.
 type Doc = { [key: string]: any };
@@ -40,6 +41,20 @@ describe("parseBootstrapConfig", () => {
     ]);
     expect(config.azure).toEqual({ brokerUrl: "https://broker.example:8443", audience: "https://broker.example" });
     expect(config.secretsDir).toBe("/dev/shm");
+  });
+
+  it("accepts aws: and google: sections", () => {
+    const config = parseBootstrapConfig({
+      aws: { roleArn: ROLE, webIdentityAudience: "https://aws.example/123", region: "eu-west-1", durationSeconds: 900 },
+      google: { audience: PROVIDER, tokenAudience: "https://iam.googleapis.com/x" },
+    });
+    expect(config.aws).toEqual({
+      roleArn: ROLE,
+      webIdentityAudience: "https://aws.example/123",
+      region: "eu-west-1",
+      durationSeconds: 900,
+    });
+    expect(config.google).toEqual({ audience: PROVIDER, tokenAudience: "https://iam.googleapis.com/x" });
   });
 
   it("defaults secretsDir to /dev/shm and accepts a configuration without secrets", () => {
@@ -113,6 +128,38 @@ describe("parseBootstrapConfig", () => {
       "azure.brokerUrl: must be an https URL",
     ],
     ["azure without audience", (c) => delete c.azure.audience, "azure.audience: must be a non-empty string"],
+    ["aws role not an ARN", (c) => (c.aws = { roleArn: "reader" }), "aws.roleArn: must be arn:aws:iam::"],
+    [
+      "aws with both paths",
+      (c) => (c.aws = { roleArn: ROLE, brokerUrl: "https://b.example", webIdentityAudience: "x" }),
+      "aws: webIdentityAudience and brokerUrl/audience/caFile are two different paths",
+    ],
+    [
+      "aws region without web identity",
+      (c) => (c.aws = { roleArn: ROLE, region: "eu-west-1" }),
+      "aws: region and stsEndpoint belong to webIdentityAudience",
+    ],
+    [
+      "aws value with a space",
+      (c) => (c.aws = { roleArn: ROLE, audience: "a b" }),
+      "aws.audience: must not contain spaces",
+    ],
+    [
+      "unknown aws field",
+      (c) => (c.aws = { roleArn: ROLE, secretAccessKey: "x" }),
+      "aws.secretAccessKey: unknown field",
+    ],
+    [
+      "google audience not a provider",
+      (c) => (c.google = { audience: "https://sts.googleapis.com" }),
+      "google.audience: must be //iam",
+    ],
+    ["unknown google field", (c) => (c.google = { audience: PROVIDER, scopes: [] }), "google.scopes: unknown field"],
+    [
+      "reserved AWS_CONFIG_FILE",
+      (c) => (c.secrets[0].env = "AWS_CONFIG_FILE"),
+      "secrets[0].env: AWS_CONFIG_FILE is set by",
+    ],
   ];
 
   it.each(rows)("refuses %s", (_what, mutate, message) => {

@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { BootstrapConfigError } from "./errors.js";
-import { child, fail, isPlainObject, object, optionalString, string, url } from "./internal/config-reader.js";
+import { child, fail, integer, isPlainObject, object, optionalString, string, url } from "./internal/config-reader.js";
 import { PLANNED_SCHEMES, REFERENCE_SCHEMES } from "./references/registry.js";
 
 /** Where a resolved secret goes. */
@@ -27,6 +27,32 @@ export interface AzureEndpointConfig {
   caFile?: string;
 }
 
+/** `aws:` — write an AWS config file whose `credential_process` is `confspace-bootstrap aws-credential-process`. */
+export interface AwsProcessConfig {
+  /** The role (`arn:aws:iam::ACCOUNT:role/NAME`). */
+  roleArn: string;
+  /** The token broker (default path): URL and audience, CA file. Default: env `CONFSPACE_BROKER_URL` / `CONFSPACE_BROKER_AUDIENCE`. */
+  brokerUrl?: string;
+  audience?: string;
+  caFile?: string;
+  /** Use AssumeRoleWithWebIdentity with a token for this audience instead of the broker. */
+  webIdentityAudience?: string;
+  region?: string;
+  stsEndpoint?: string;
+  durationSeconds?: number;
+}
+
+/** `google:` — write an external-account credential configuration with the executable source. */
+export interface GoogleExecutableConfig {
+  /** The workload identity provider, `//iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/providers/X`. */
+  audience: string;
+  serviceAccount?: string;
+  /** Custom attestation-token audience, for providers that do not accept `https://sts.googleapis.com`. */
+  tokenAudience?: string;
+  tokenUrl?: string;
+  iamCredentialsEndpoint?: string;
+}
+
 /** A validated bootstrap configuration. */
 export interface BootstrapConfig {
   /** Parent of the private directory created for file secrets. Default `/dev/shm`. */
@@ -35,14 +61,25 @@ export interface BootstrapConfig {
   /** Each scheme's parsed top-level section, by scheme name. */
   sections: ReadonlyMap<string, unknown>;
   azure?: AzureEndpointConfig;
+  aws?: AwsProcessConfig;
+  google?: GoogleExecutableConfig;
 }
 
 /** Default parent of the secrets directory: a tmpfs on Linux, so secrets never reach a disk. */
 export const DEFAULT_SECRETS_DIR = "/dev/shm";
 
 /** Variables confspace-bootstrap sets for the app itself; a secret may not take these names. */
-export const RESERVED_ENV = ["CONFSPACE_SECRETS_DIR", "IDENTITY_ENDPOINT", "IDENTITY_HEADER"] as const;
+export const RESERVED_ENV = [
+  "CONFSPACE_SECRETS_DIR",
+  "IDENTITY_ENDPOINT",
+  "IDENTITY_HEADER",
+  "AWS_CONFIG_FILE",
+  "GOOGLE_APPLICATION_CREDENTIALS",
+  "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES",
+] as const;
 
+const PROVIDER =
+  /^\/\/iam\.googleapis\.com\/projects\/\d+\/locations\/global\/workloadIdentityPools\/[^/]+\/providers\/[^/]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FILE_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,255}$/;
 const SECRET_NAME = /^[A-Za-z0-9._-]{1,128}$/;
@@ -55,7 +92,7 @@ const BASE_KEYS = ["name", "from", "env", "file"];
 export function parseBootstrapConfig(value: unknown): BootstrapConfig {
   const sectionKeys = new Map<string, string>();
   for (const scheme of REFERENCE_SCHEMES.values()) if (scheme.section) sectionKeys.set(scheme.section.key, scheme.name);
-  const top = object(value, "", ["secretsDir", "secrets", "azure", ...sectionKeys.keys()]);
+  const top = object(value, "", ["secretsDir", "secrets", "azure", "aws", "google", ...sectionKeys.keys()]);
   const sections = new Map<string, unknown>();
   for (const [key, schemeName] of sectionKeys) {
     if (top[key] !== undefined) {
@@ -119,7 +156,75 @@ export function parseBootstrapConfig(value: unknown): BootstrapConfig {
       ...(a.caFile !== undefined && { caFile: string(a.caFile, "azure.caFile") }),
     };
   }
+  if (top.aws !== undefined) config.aws = parseAws(top.aws);
+  if (top.google !== undefined) config.google = parseGoogle(top.google);
   return config;
+}
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+/** Values that end up on a command line another tool splits on spaces. */
+const NO_SPACE = /^\S+$/;
+
+function parseAws(value: unknown): AwsProcessConfig {
+  const o = object(value, "aws", [
+    "roleArn",
+    "brokerUrl",
+    "audience",
+    "caFile",
+    "webIdentityAudience",
+    "region",
+    "stsEndpoint",
+    "durationSeconds",
+  ]);
+  const aws: AwsProcessConfig = {
+    roleArn: string(o.roleArn, "aws.roleArn", ROLE_ARN, "must be arn:aws:iam::ACCOUNT:role/NAME"),
+  };
+  if (o.brokerUrl !== undefined) aws.brokerUrl = url(o.brokerUrl, "aws.brokerUrl");
+  if (o.stsEndpoint !== undefined) aws.stsEndpoint = url(o.stsEndpoint, "aws.stsEndpoint");
+  for (const key of ["audience", "caFile", "webIdentityAudience", "region"] as const) {
+    const v = optionalString(o[key], `aws.${key}`, NO_SPACE, "must not contain spaces");
+    if (v !== undefined) aws[key] = v;
+  }
+  if (o.durationSeconds !== undefined)
+    aws.durationSeconds = integer(o.durationSeconds, "aws.durationSeconds", 1, 43_200);
+  const broker = aws.brokerUrl !== undefined || aws.audience !== undefined || aws.caFile !== undefined;
+  if (aws.webIdentityAudience !== undefined && broker)
+    fail("aws", "webIdentityAudience and brokerUrl/audience/caFile are two different paths: choose one");
+  if (aws.webIdentityAudience === undefined && (aws.region !== undefined || aws.stsEndpoint !== undefined)) {
+    fail("aws", "region and stsEndpoint belong to webIdentityAudience");
+  }
+  return aws;
+}
+
+function parseGoogle(value: unknown): GoogleExecutableConfig {
+  const o = object(value, "google", [
+    "audience",
+    "serviceAccount",
+    "tokenAudience",
+    "tokenUrl",
+    "iamCredentialsEndpoint",
+  ]);
+  const google: GoogleExecutableConfig = {
+    audience: string(
+      o.audience,
+      "google.audience",
+      PROVIDER,
+      "must be //iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER",
+    ),
+  };
+  const sa = optionalString(
+    o.serviceAccount,
+    "google.serviceAccount",
+    /^[^@\s]+@[^@\s]+$/,
+    "must be a service account email",
+  );
+  if (sa !== undefined) google.serviceAccount = sa;
+  const tokenAudience = optionalString(o.tokenAudience, "google.tokenAudience", NO_SPACE, "must not contain spaces");
+  if (tokenAudience !== undefined) google.tokenAudience = tokenAudience;
+  if (o.tokenUrl !== undefined) google.tokenUrl = url(o.tokenUrl, "google.tokenUrl");
+  if (o.iamCredentialsEndpoint !== undefined)
+    google.iamCredentialsEndpoint = url(o.iamCredentialsEndpoint, "google.iamCredentialsEndpoint");
+  return google;
 }
 
 /** Reads and validates a YAML (or JSON) configuration file. */

@@ -12,7 +12,14 @@ export {
 } from "./azure-identity-endpoint.js";
 export type { RunBootstrapOptions } from "./bootstrap.js";
 export { runBootstrap, SECRETS_DIR_ENV } from "./bootstrap.js";
-export type { AzureEndpointConfig, BootstrapConfig, SecretSpec, SecretTarget } from "./config.js";
+export type {
+  AwsProcessConfig,
+  AzureEndpointConfig,
+  BootstrapConfig,
+  GoogleExecutableConfig,
+  SecretSpec,
+  SecretTarget,
+} from "./config.js";
 export { DEFAULT_SECRETS_DIR, loadBootstrapConfig, parseBootstrapConfig, RESERVED_ENV } from "./config.js";
 export type { SecretResolutionErrorOptions } from "./errors.js";
 export { BootstrapConfigError, SecretResolutionError, SecretTargetError } from "./errors.js";
