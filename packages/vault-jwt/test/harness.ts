@@ -180,13 +180,17 @@ export async function eventually(check: () => void | Promise<void>, timeoutMs = 
   }
 }
 
-/** Runs `test` with a fresh harness (and the test's own `expect`, for concurrent tests), always stopped afterwards. */
+/**
+ * Runs `test` with a fresh harness (and the test's own `expect`, for concurrent tests),
+ * always stopped afterwards; if the test fails, what the proxy saw is printed.
+ */
 export function withHarness(
   options: Parameters<typeof startHarness>[0],
   test: (h: Harness, expect: ExpectStatic) => Promise<void>,
 ) {
-  return async ({ expect }: { expect: ExpectStatic }) => {
+  return async ({ expect, onTestFailed }: { expect: ExpectStatic; onTestFailed: (fn: () => void) => void }) => {
     const h = await startHarness(options);
+    onTestFailed(() => printRequests(h));
     try {
       await test(h, expect);
     } finally {
@@ -200,4 +204,13 @@ export function arrivals(h: Harness, path: string, status?: number): number[] {
   return h.proxy.requests
     .filter((r) => r.path === `/v1/${path}` && (status === undefined || r.status === status))
     .map((r) => r.at);
+}
+
+/** Prints what the proxy saw (path, status, ms since the first request) and the client's log lines: for a failed test. */
+export function printRequests(h: Harness): void {
+  const start = h.proxy.requests[0]?.at ?? 0;
+  console.log(
+    h.proxy.requests.map((r) => `${r.at - start} ms ${r.method} ${r.path} ${r.status}`).join("\n"),
+    `\n${h.logs.filter((line) => !line.includes("launcher")).join("\n")}`,
+  );
 }
