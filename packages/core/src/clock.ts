@@ -20,6 +20,7 @@ export const systemClock: Clock = Object.freeze({
   now: () => Date.now(),
   setTimeout(callback: () => void, ms: number): unknown {
     const timer = setTimeout(callback, ms);
+    // Stryker disable next-line OptionalChaining: Node's timers always have unref(); the ?. is for runtimes whose timers are numbers.
     (timer as { unref?: () => void }).unref?.();
     return timer;
   },
