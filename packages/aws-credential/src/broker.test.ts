@@ -30,6 +30,12 @@ describe("fromBroker options", () => {
     ).toBeUndefined();
   });
 
+  it("accepts a session name of 1 to 31 characters, what fits after {project number}-{instance id}.", () => {
+    expect(thrown({ ...valid, sessionName: "a" })).toBeUndefined();
+    expect(thrown({ ...valid, sessionName: "a".repeat(31) })).toBeUndefined();
+    expect(`123456789012-4567890123456789012.${"a".repeat(31)}`).toHaveLength(64);
+  });
+
   it.each<[string, Partial<Record<keyof BrokerOptions, unknown>>, string, string | undefined, RegExp]>([
     [
       "no broker URL anywhere",
@@ -48,7 +54,15 @@ describe("fromBroker options", () => {
       /audience option or CONFSPACE_BROKER_AUDIENCE/,
     ],
     ["no roleArn", { roleArn: undefined }, "roleArn", undefined, /role ARN/],
-    ["a bad session name", { sessionName: "no spaces allowed" }, "sessionName", undefined, /2–64/],
+    ["a bad session name", { sessionName: "no spaces allowed" }, "sessionName", undefined, /1–31/],
+    ["an empty session name", { sessionName: "" }, "sessionName", undefined, /1–31/],
+    [
+      "a session name that cannot fit after the verified name",
+      { sessionName: "a".repeat(32) },
+      "sessionName",
+      undefined,
+      /1–31/,
+    ],
     ["a duration under AWS's 900 s", { durationSeconds: 899 }, "durationSeconds", undefined, /900–43200/],
     ["a duration over 12 hours", { durationSeconds: 43_201 }, "durationSeconds", undefined, /900–43200/],
     [

@@ -9,7 +9,7 @@ import {
 } from "@confspace/ekm-tls";
 import { AwsCredentialOptionError } from "./errors.js";
 import { credentialProvider, type ExpiringAwsIdentity } from "./internal/credential-cache.js";
-import { checkBrokerDuration, checkRoleArn, checkSessionName } from "./internal/options.js";
+import { checkBrokerDuration, checkBrokerSessionName, checkRoleArn } from "./internal/options.js";
 import { checkBrokerCredentials } from "./internal/response.js";
 import type { ConfspaceAwsCredentialProvider } from "./provider.js";
 
@@ -21,7 +21,11 @@ export interface BrokerOptions {
   audience?: string;
   /** The role to ask for (`arn:aws:iam::ACCOUNT:role/NAME`). The broker's grant must list it. Required. */
   roleArn: string;
-  /** `RoleSessionName`, 2–64 of `[\w+=,.@-]`. Default: the broker's, `confspace-{instance id}`. */
+  /**
+   * Suffix of the `RoleSessionName`: the broker names the session `{project number}-{instance id}`
+   * from the verified token and appends `.` and this; 1–31 of `[\w+=,.@-]` (longer would not fit
+   * AWS's 64 with a 12-digit project number and a 19-digit instance id). Default: none.
+   */
   sessionName?: string;
   /** Session length to ask for, seconds, 900–43 200. The broker clamps it to its grant's maximum. Default: the grant's maximum. */
   durationSeconds?: number;
@@ -98,7 +102,7 @@ export function fromBroker(options: BrokerOptions): ConfspaceAwsCredentialProvid
     );
   }
   const roleArn = checkRoleArn(options.roleArn);
-  const sessionName = options.sessionName === undefined ? undefined : checkSessionName(options.sessionName);
+  const sessionName = options.sessionName === undefined ? undefined : checkBrokerSessionName(options.sessionName);
   const durationSeconds =
     options.durationSeconds === undefined ? undefined : checkBrokerDuration(options.durationSeconds);
   if (options.tokenSource !== undefined && options.launcher !== undefined) {

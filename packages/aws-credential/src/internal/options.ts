@@ -2,6 +2,12 @@ import { AwsCredentialOptionError } from "../errors.js";
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+/**
+ * The broker names a session `{project number}-{instance id}.{suffix}` in AWS's 64 characters:
+ * with a 12-digit project number and a 19-digit instance id, 31 are left for the suffix.
+ */
+export const BROKER_SESSION_SUFFIX_MAX = 31;
+const BROKER_SESSION_NAME = new RegExp(`^[\\w+=,.@-]{1,${BROKER_SESSION_SUFFIX_MAX}}$`);
 
 /** @throws {AwsCredentialOptionError} */
 export function checkRoleArn(value: unknown): string {
@@ -17,6 +23,21 @@ export function checkSessionName(value: unknown): string {
     throw new AwsCredentialOptionError(
       "sessionName",
       "sessionName must be 2–64 characters of letters, digits and +=,.@_-.",
+    );
+  }
+  return value;
+}
+
+/**
+ * The suffix the broker appends to the verified `{project number}-{instance id}` after a `.`.
+ *
+ * @throws {AwsCredentialOptionError}
+ */
+export function checkBrokerSessionName(value: unknown): string {
+  if (typeof value !== "string" || !BROKER_SESSION_NAME.test(value)) {
+    throw new AwsCredentialOptionError(
+      "sessionName",
+      `sessionName must be 1–${BROKER_SESSION_SUFFIX_MAX} characters of letters, digits and +=,.@_- (the broker appends it to {project number}-{instance id}. within AWS's 64).`,
     );
   }
   return value;
