@@ -1,7 +1,7 @@
 import { EkmArgumentError } from "./errors.js";
 import type { ExportKeyingMaterialOptions } from "./export-keying-material.js";
 
-/** Exporter label of the token broker protocol v1 (see DESIGN.md, "Token broker protocol"). */
+/** Exporter label of the token broker protocol v1 (docs/ARCHITECTURE.md, "The broker protocol (v1)"). */
 export const BROKER_EKM_LABEL = "EXPORTER-confspace-broker-v1";
 
 /** Keying material length of the token broker protocol v1, in bytes. */

@@ -137,8 +137,8 @@ export class PinnedConnection implements BoundConnection {
       return;
     }
     this.#handedOver = true;
-    // undici must get the socket on a later tick: a synchronous callback makes it fail
-    // the first request with UND_ERR_SOCKET "bad response" and reconnect (FACTS.md, undici 8).
+    // undici must get the socket on a later tick: with undici 8, a synchronous callback
+    // makes it fail the first request with UND_ERR_SOCKET "bad response" and reconnect.
     process.nextTick(() => {
       if (this.closed) callback(this.#closedError(), null);
       else callback(null, this.#socket);

@@ -1,8 +1,10 @@
 // When to act on a Vault token, and whether the next act is a renewal or a login. Pure
-// functions, so the timing can be tested without a server. The rules follow Vault
-// Agent's lifetime watcher (FACTS.md, Vault / OpenBao): act at about two thirds of the
-// lease, keep a grace of 10–20 % of the lease, and once a renewal stops extending the
-// lease (the max TTL caps it) log in again before the token expires.
+// functions, so the timing can be tested without a server. The rules follow the
+// lifetime watcher that Vault Agent and OpenBao Agent auto-auth use (api/lifetime_watcher.go
+// in github.com/openbao/openbao and github.com/hashicorp/vault): sleep two thirds of the
+// lease plus a third of the grace, the grace being a random 10–20 % of the lease; and once a
+// renewal stops extending the lease (the max TTL caps it), stop renewing when what is left
+// is within the grace and log in again before the token expires.
 
 /** A Vault token and what is known of its lease. The token itself never leaves this module's callers' memory. */
 export interface Session {
