@@ -37,17 +37,20 @@ const rows: Record<string, Row> = {
   "local Entra": {
     start: () =>
       startLocalEntra({ tenantId: "t", clients: [], tls: { cert: pki.serverCertPem, key: pki.serverKeyPem } }),
-    call: (s) => fetch(`${(s as { authorityHost: string }).authorityHost}/t/oauth2/v2.0/token`, form({ a: "b" })),
+    call: (s) =>
+      fetch(`${(s as unknown as { authorityHost: string }).authorityHost}/t/oauth2/v2.0/token`, form({ a: "b" })),
   },
   "local Google STS": {
     start: () => startLocalGoogleSts({ providers: [{ audience: PROVIDER, issuer: "https://issuer.example" }] }),
-    call: (s) => fetch((s as { tokenUrl: string }).tokenUrl, form({ grant_type: "x" })),
+    call: (s) => fetch((s as unknown as { tokenUrl: string }).tokenUrl, form({ grant_type: "x" })),
   },
   "local IAM Credentials": {
     start: () => startLocalIamCredentials({ serviceAccounts: [], tokenIssuers: [] }),
     call: (s) =>
       fetch(
-        (s as { generateAccessTokenUrl(e: string): string }).generateAccessTokenUrl("a@p.iam.gserviceaccount.com"),
+        (s as unknown as { generateAccessTokenUrl(e: string): string }).generateAccessTokenUrl(
+          "a@p.iam.gserviceaccount.com",
+        ),
         {
           method: "POST",
           body: "{}",
@@ -57,19 +60,25 @@ const rows: Record<string, Row> = {
   "local KMS": {
     start: () => startLocalKms({ keys: [], tokenIssuers: [] }),
     call: (s) =>
-      fetch(`${(s as { endpoint: string }).endpoint}/v1/projects/p/locations/global/keyRings/r/cryptoKeys/k:encrypt`, {
-        method: "POST",
-        body: "{}",
-      }),
+      fetch(
+        `${(s as unknown as { endpoint: string }).endpoint}/v1/projects/p/locations/global/keyRings/r/cryptoKeys/k:encrypt`,
+        {
+          method: "POST",
+          body: "{}",
+        },
+      ),
   },
   "local AWS STS": {
     start: () => startLocalAwsSts({ roles: [] }),
     call: (s) =>
-      fetch((s as { endpoint: string }).endpoint, form({ Action: "GetCallerIdentity", Version: "2011-06-15" })),
+      fetch(
+        (s as unknown as { endpoint: string }).endpoint,
+        form({ Action: "GetCallerIdentity", Version: "2011-06-15" }),
+      ),
   },
   "local S3": {
     start: () => startLocalS3({ buckets: ["bucket"] }),
-    call: (s) => fetch(`${(s as { endpoint: string }).endpoint}/bucket/key`),
+    call: (s) => fetch(`${(s as unknown as { endpoint: string }).endpoint}/bucket/key`),
   },
 };
 

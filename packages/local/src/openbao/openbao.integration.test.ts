@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestPki, type TestPki } from "../tls.js";
 import { findServerBinary } from "./internal/binary.js";
@@ -112,6 +115,22 @@ describe("findServerBinary", () => {
 
   it("never skips: a missing binary is an error that says how to install one", () => {
     expect(() => findServerBinary({ BAO_BIN: "/nonexistent/bao" })).toThrow(/BAO_BIN is set to \/nonexistent\/bao/);
-    expect(() => findServerBinary({}, "/nonexistent-repo")).toThrow(/Run `bash scripts\/tools.sh`.*BAO_BIN.*VAULT_BIN/);
+    expect(() => findServerBinary({}, "/nonexistent-repo")).toThrow(/BAO_BIN.*VAULT_BIN.*PATH.*scripts\/tools.sh/);
+  });
+
+  it("falls back to bao, then vault, on PATH when there is no .tools/bin/bao", () => {
+    const dir = mkdtempSync(join(tmpdir(), "confspace-bin-"));
+    try {
+      writeFileSync(join(dir, "vault"), "#!/bin/sh\n", { mode: 0o755 });
+      expect(findServerBinary({ PATH: `/nonexistent:${dir}` }, [])).toEqual({
+        path: join(dir, "vault"),
+        from: "PATH",
+        vault: true,
+      });
+      writeFileSync(join(dir, "bao"), "#!/bin/sh\n", { mode: 0o755 });
+      expect(findServerBinary({ PATH: dir }, [])).toMatchObject({ path: join(dir, "bao"), vault: false });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
