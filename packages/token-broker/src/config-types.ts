@@ -140,6 +140,12 @@ export interface AzureTenantConfig {
    * discovery is disabled (sovereign clouds, Azure Stack, local test endpoints).
    */
   authorityHost?: string;
+  /**
+   * Path of a PEM file with the CA certificate(s) that Entra's (or `authorityHost`'s) TLS
+   * certificate must chain to, instead of Node's root CAs: for an authority behind a
+   * private CA, without a process-wide `NODE_EXTRA_CA_CERTS`. Default: Node's root CAs.
+   */
+  caFile?: string;
 }
 
 /** AWS STS, used for `AssumeRole`. */
@@ -148,6 +154,12 @@ export interface AwsUpstreamConfig {
   region: string;
   /** STS endpoint URL (a VPC endpoint, a local test server). Default: the regional endpoint. */
   endpoint?: string;
+  /**
+   * Path of a PEM file with the CA certificate(s) that the STS endpoint's TLS certificate
+   * must chain to, instead of Node's root CAs: for an `endpoint` behind a private CA,
+   * without a process-wide `NODE_EXTRA_CA_CERTS`. Default: Node's root CAs.
+   */
+  caFile?: string;
   /**
    * The broker's own AWS credentials, by environment variable names. Default: the AWS
    * SDK's default chain (environment, web identity such as EKS IRSA, ECS, instance

@@ -199,7 +199,15 @@ function readAzureTenant(value: unknown, path: string): AzureTenantConfig {
   const o = object(
     value,
     path,
-    ["tenantId", "clientId", "clientSecretEnv", "clientCertificateFile", "sendCertificateChain", "authorityHost"],
+    [
+      "tenantId",
+      "clientId",
+      "clientSecretEnv",
+      "clientCertificateFile",
+      "sendCertificateChain",
+      "authorityHost",
+      "caFile",
+    ],
     SECRET_HINTS,
   );
   const tenant = compact({
@@ -215,6 +223,7 @@ function readAzureTenant(value: unknown, path: string): AzureTenantConfig {
     clientCertificateFile: optionalString(o.clientCertificateFile, `${path}.clientCertificateFile`),
     sendCertificateChain: optionalBoolean(o.sendCertificateChain, `${path}.sendCertificateChain`),
     authorityHost: optionalString(o.authorityHost, `${path}.authorityHost`, HTTPS_URL),
+    caFile: optionalString(o.caFile, `${path}.caFile`),
   });
   if ((tenant.clientSecretEnv === undefined) === (tenant.clientCertificateFile === undefined)) {
     fail(path, "needs exactly one of clientSecretEnv and clientCertificateFile");
@@ -226,7 +235,7 @@ function readAzureTenant(value: unknown, path: string): AzureTenantConfig {
 }
 
 function readAws(value: unknown, path: string): AwsUpstreamConfig {
-  const o = object(value, path, ["region", "endpoint", "credentials"], SECRET_HINTS);
+  const o = object(value, path, ["region", "endpoint", "caFile", "credentials"], SECRET_HINTS);
   let credentials: AwsUpstreamConfig["credentials"];
   if (o.credentials !== undefined) {
     const c = object(
@@ -244,6 +253,7 @@ function readAws(value: unknown, path: string): AwsUpstreamConfig {
   return compact({
     region: string(o.region, `${path}.region`, { pattern: /^[a-z0-9-]{1,32}$/, patternMessage: "must be a region" }),
     endpoint: optionalString(o.endpoint, `${path}.endpoint`, HTTP_URL),
+    caFile: optionalString(o.caFile, `${path}.caFile`),
     credentials,
   });
 }

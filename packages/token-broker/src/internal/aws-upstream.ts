@@ -3,6 +3,7 @@ import type { AwsUpstreamConfig } from "../config-types.js";
 import { BrokerConfigError } from "../errors.js";
 import type { BrokerMetrics } from "../metrics.js";
 import { raceSignal } from "./abort.js";
+import { readCaFile } from "./ca-file.js";
 import type { SessionTag } from "./session-tags.js";
 import { UpstreamUnavailableError } from "./upstream-error.js";
 
@@ -58,7 +59,7 @@ export class AwsUpstream {
 
   /**
    * @throws {BrokerConfigError} a credential environment variable named in
-   *   `upstreams.aws.credentials` is unset or empty.
+   *   `upstreams.aws.credentials` is unset or empty, or `upstreams.aws.caFile` is unreadable.
    */
   constructor(options: AwsUpstreamOptions) {
     const env = options.env ?? process.env;
@@ -85,12 +86,18 @@ export class AwsUpstream {
         ...(sessionToken === undefined ? {} : { sessionToken }),
       };
     }
+    const ca = config.caFile === undefined ? undefined : readCaFile(config.caFile, "upstreams.aws.caFile");
     this.#client = new STSClient({
       region: config.region,
       ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
       ...(credentials === undefined ? {} : { credentials }),
       maxAttempts: 2,
-      requestHandler: { requestTimeout: this.#timeoutMs, connectionTimeout: Math.min(this.#timeoutMs, 5_000) },
+      requestHandler: {
+        requestTimeout: this.#timeoutMs,
+        connectionTimeout: Math.min(this.#timeoutMs, 5_000),
+        // Agent options: the SDK adds its keep-alive and socket limit to them.
+        ...(ca === undefined ? {} : { httpsAgent: { ca } }),
+      },
     });
   }
 

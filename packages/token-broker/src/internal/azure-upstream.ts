@@ -9,6 +9,7 @@ import { type Clock, systemClock, TokenCache, TokenUnavailableError } from "@con
 import type { AzureTenantConfig } from "../config-types.js";
 import { BrokerConfigError } from "../errors.js";
 import type { BrokerMetrics } from "../metrics.js";
+import { readCaFile } from "./ca-file.js";
 import { UpstreamUnavailableError } from "./upstream-error.js";
 
 /** Options of {@link AzureUpstream}. */
@@ -26,7 +27,7 @@ export interface AzureUpstreamOptions {
   /** Where upstream calls and cache lookups are counted. Default: not counted. */
   metrics?: BrokerMetrics;
   /** Builds a credential (tests). Default: `ClientSecretCredential` / `ClientCertificateCredential`. */
-  credentialFactory?: (tenant: AzureTenantConfig, secret: string | undefined) => TokenCredential;
+  credentialFactory?: (tenant: AzureTenantConfig, secret: string | undefined, ca?: string[]) => TokenCredential;
 }
 
 /** An Azure access token as the broker hands it out. */
@@ -62,7 +63,7 @@ export class AzureUpstream {
   /**
    * Builds one credential per tenant entry. Secrets are read from the environment now.
    *
-   * @throws {BrokerConfigError} a `clientSecretEnv` variable is unset or empty.
+   * @throws {BrokerConfigError} a `clientSecretEnv` variable is unset or empty, or a `caFile` is unreadable.
    */
   constructor(options: AzureUpstreamOptions) {
     const env = options.env ?? process.env;
@@ -80,7 +81,8 @@ export class AzureUpstream {
           });
         }
       }
-      this.#credentials.set(name, factory(tenant, secret));
+      const ca = tenant.caFile === undefined ? undefined : readCaFile(tenant.caFile, `upstreams.azure.${name}.caFile`);
+      this.#credentials.set(name, factory(tenant, secret, ca));
     }
     const timeoutMs = options.timeoutMs ?? 10_000;
     const windowMs = options.refreshWindowMs ?? 300_000;
@@ -171,8 +173,10 @@ export class AzureUpstream {
   }
 }
 
-function createCredential(tenant: AzureTenantConfig, secret: string | undefined): TokenCredential {
+function createCredential(tenant: AzureTenantConfig, secret: string | undefined, ca?: string[]): TokenCredential {
   const options = {
+    // The pipeline's TLS settings reach MSAL's token requests too (it sends them through the pipeline).
+    ...(ca === undefined ? {} : { tlsOptions: { ca } }),
     // Bounded: the workload retries on 503 with Retry-After, and TokenCache backs off per key.
     retryOptions: { maxRetries: 1, retryDelayInMs: 200, maxRetryDelayInMs: 1_000 },
     ...(tenant.authorityHost === undefined
