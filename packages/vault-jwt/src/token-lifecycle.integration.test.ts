@@ -37,8 +37,10 @@ describe.concurrent("renewal and re-login", () => {
       }
       const logins = at(h, "auth/jwt/login", 200);
       expect(logins.length).toBeGreaterThanOrEqual(2);
-      // The second login came before the first token's hard end (login + 4 s).
-      expect(logins[1]! - logins[0]!).toBeLessThan(4_000);
+      // The second login came by the first token's hard end (login + 4 s): planned before it,
+      // or — OpenBao 2.7.2 may still grant a full lease to a renewal 2.7 s in and refuse the
+      // next one, at 4.0 s, with 500 "past the max TTL" — straight after that refusal.
+      expect(logins[1]! - logins[0]!).toBeLessThan(4_500);
       expect(h.count("auth/token/renew-self", 200)).toBeGreaterThanOrEqual(1);
       // A token is used until its lease minus the skew (a tenth of these tiny leases): on a
       // loaded machine one request may arrive after the end, and is then retried after one login.
