@@ -1,6 +1,7 @@
-// `pnpm test`: install the test tools, build, every unit and integration test, the packaging gates, the
+// `pnpm test`: install the test tools, build, every unit and integration test, the packaging gates,
+// the README snippets (every ```ts block typechecks: scripts/check-snippets.mjs), the
 // typecheck and the linter, each run even when an earlier one failed, then one
-// closing line `N passed, N failed` (tests plus one gate per published package).
+// closing line `N passed, N failed` (tests, one gate per published package, one per README with ```ts blocks).
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
@@ -9,8 +10,12 @@ const root = resolve(import.meta.dirname, "..");
 const tmp = join(root, ".tmp");
 const report = join(tmp, "vitest-report.json");
 const gates = join(tmp, "package-gates.json");
+const snippetGates = join(tmp, "snippet-gates.json");
+const installChecks = join(tmp, "install-checks.json");
 rmSync(report, { force: true });
 rmSync(gates, { force: true });
+rmSync(installChecks, { force: true });
+rmSync(snippetGates, { force: true });
 
 function run(title, command, args) {
   console.log(`\n== ${title}`);
@@ -28,6 +33,12 @@ steps.tests =
   steps.build &&
   run("tests", "vitest", ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`]);
 steps.gates = steps.build && run("packaging gates (publint --strict, attw)", "node", ["scripts/check-packages.mjs"]);
+steps.install =
+  steps.build &&
+  run("install test (packed tarballs in a scratch app, ESM and CJS on Node 22 and 24)", "node", [
+    "scripts/check-install.mjs",
+  ]);
+steps.snippets = run("README snippets (every ```ts block typechecks)", "node", ["scripts/check-snippets.mjs"]);
 steps.typecheck = run("typecheck", "tsc", ["-p", "tsconfig.json", "--noEmit"]);
 steps.lint = run("lint", "biome", ["check", "."]);
 
@@ -48,9 +59,17 @@ if (existsSync(report)) {
     for (const test of file.assertionResults ?? []) count(owner, test.status);
   }
 }
+if (existsSync(installChecks)) {
+  for (const check of JSON.parse(readFileSync(installChecks, "utf8")))
+    count("install test (scripts/check-install.mjs)", check.ok ? "passed" : "failed");
+}
 if (existsSync(gates)) {
   for (const gate of JSON.parse(readFileSync(gates, "utf8")))
     count(`gates ${gate.name}`, gate.ok ? "passed" : "failed");
+}
+if (existsSync(snippetGates)) {
+  for (const readme of JSON.parse(readFileSync(snippetGates, "utf8")))
+    count(`snippets ${readme.name}`, readme.ok ? "passed" : "failed");
 }
 
 console.log("\n== summary");
