@@ -85,6 +85,11 @@ export async function setUpOpenBao(
       body: { type: "kv", options: { version: "2" } },
       namespace,
     });
+    // A new KV v2 mount answers 400 "Upgrading from non-versioned to versioned data" for a moment.
+    await eventually(async () => {
+      const probe = await bao.request({ method: "GET", path: "secret/data/ready", namespace, accept: [400, 404] });
+      if (probe.status !== 404) throw new Error(`secret/ in ${namespace} not ready: ${probe.status}`);
+    });
     await bao.request({ method: "POST", path: "sys/mounts/transit", body: { type: "transit" }, namespace });
   }
   await bao.request({

@@ -129,6 +129,7 @@ class Server implements OpenBao {
         path: "sys/mounts/secret",
         body: { type: "kv", options: { version: "2" } },
       });
+      await server.#kvReady("secret");
       await server.request({ method: "POST", path: "sys/mounts/transit", body: { type: "transit" } });
       await server.request({ method: "POST", path: "sys/auth/jwt", body: { type: "jwt" } });
       return server;
@@ -234,6 +235,29 @@ class Server implements OpenBao {
     const started = await startServerProcess(this.binary.path, configPath, join(this.#dir, "server.log"), port);
     this.#child = started.child;
     this.#port = started.port;
+  }
+
+  /**
+   * A new KV v2 mount first upgrades its storage in the background and answers 400
+   * `Upgrading from non-versioned to versioned data…` until done (longer on a loaded
+   * machine): wait until its config reads, up to 20 s.
+   */
+  async #kvReady(mount: string): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      // Both the config and the data paths go through the upgrade check; an absent secret reads 404 once ready.
+      const config = await this.request({ method: "GET", path: `${mount}/config`, accept: [400, 503] });
+      const probe = await this.request({
+        method: "GET",
+        path: `${mount}/data/confspace-ready`,
+        accept: [400, 404, 503],
+      });
+      if (config.status === 200 && probe.status === 404) return;
+      if (Date.now() > deadline) {
+        throw new Error(`KV v2 at ${mount}/ not ready 20 s after mounting (${config.status}, ${probe.status})`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
   #admin(method: string, path: string, body?: unknown): Promise<AdminResponse> {
