@@ -52,5 +52,10 @@ export type { VaultFaultProxy, VaultFaultProxyOptions } from "./openbao/fault-pr
 export { startVaultFaultProxy } from "./openbao/fault-proxy.js";
 export type { OpenBao, OpenBaoOptions, OpenBaoRequest } from "./openbao/openbao.js";
 export { startOpenBao } from "./openbao/openbao.js";
+export { formatEnv } from "./stack/env.js";
+export type { LocalService } from "./stack/services.js";
+export { LOCAL_SERVICES, parseServices } from "./stack/services.js";
+export { startLocalStack } from "./stack/stack.js";
+export type { LocalBrokerInfo, LocalStack, LocalStackOptions } from "./stack/stack-types.js";
 export type { TestPki, TestPkiOptions } from "./tls.js";
 export { createTestPki, trustCaInProcess } from "./tls.js";

@@ -1,0 +1,103 @@
+import type { Emulator, EmulatorOptions } from "@confspace/emulator";
+import type { LocalS3 } from "../aws/s3.js";
+import type { LocalAwsSts } from "../aws/sts.js";
+import type { LocalIamCredentials } from "../google/iam-credentials.js";
+import type { LocalKms, LocalKmsKey } from "../google/kms.js";
+import type { LocalStaticAccessToken } from "../google/principals.js";
+import type { LocalGoogleSts, LocalWifProvider } from "../google/sts.js";
+import type { LocalAzurite } from "../microsoft/azurite.js";
+import type { LocalEntra } from "../microsoft/entra.js";
+import type { OpenBao } from "../openbao/openbao.js";
+import type { TestPki } from "../tls.js";
+import type { LocalService } from "./services.js";
+
+/** Options of {@link startLocalStack}. Unknown fields are refused. */
+export interface LocalStackOptions {
+  /** What to start besides the emulator and the throwaway CA (always started). At least one. */
+  services: readonly LocalService[];
+  /** Where each step is printed. Default `console.log`. Never receives a secret or a token. */
+  log?: (line: string) => void;
+  /** Passed to `startEmulator` (profile, token lifetime, …). Default: the emulator's defaults. */
+  emulator?: EmulatorOptions;
+  azure?: {
+    /** Scopes the broker grants the emulator's image. Default `["https://storage.azure.com/.default"]`. */
+    scopes?: string[];
+    /** Entra access token lifetime, seconds. Default 3600. */
+    tokenLifetimeSeconds?: number;
+    /** Also start Azurite (HTTPS, OAuth) when the optional peer `azurite` is installed. Default `true`. */
+    storage?: boolean;
+  };
+  aws?: {
+    /** Shortest session the local STS allows, seconds. Default 900 (AWS's minimum); less makes expiry visible. */
+    minDurationSeconds?: number;
+  };
+  gcp?: {
+    /** Workload identity providers; `issuer` defaults to the emulator's. Default: one (see README). */
+    providers?: Array<Omit<LocalWifProvider, "issuer"> & { issuer?: string }>;
+    /** KMS keys. Default: one key the emulator's image may decrypt with and the developer may encrypt with. */
+    keys?: LocalKmsKey[];
+    /** Fixed bearer tokens for other members (e.g. key owners). Default: the developer's. */
+    staticTokens?: LocalStaticAccessToken[];
+  };
+  vault?: {
+    /** Create the `confspace-local` JWT role and its KV policy. Default `true`; `false` leaves only `auth/jwt` configured. */
+    role?: boolean;
+  };
+}
+
+/** What {@link startLocalStack} started. Fields of services that were not asked for are `undefined`. */
+export interface LocalStack extends AsyncDisposable {
+  readonly services: readonly LocalService[];
+  /** The throwaway CA and the `localhost`/`127.0.0.1` server certificate every TLS server here uses. */
+  readonly pki: TestPki;
+  /** Path of the CA certificate (for `NODE_EXTRA_CA_CERTS` in another process). */
+  readonly caPath: string;
+  readonly emulator: Emulator;
+  /** The image digest the emulator's tokens carry, which every policy here approves. */
+  readonly imageDigest: string;
+  /** Started for `azure` and `aws`. */
+  readonly broker: LocalBrokerInfo | undefined;
+  readonly azure:
+    | { entra: LocalEntra; tenantId: string; clientId: string; scopes: string[]; azurite: LocalAzurite | undefined }
+    | undefined;
+  readonly aws:
+    | {
+        sts: LocalAwsSts;
+        s3: LocalS3;
+        region: string;
+        bucket: string;
+        /** The role the broker assumes for the emulator's image. */
+        brokerRoleArn: string;
+        /** The role the workload assumes by web identity with `webIdentityAudience` tokens. */
+        webIdentityRoleArn: string;
+        webIdentityAudience: string;
+      }
+    | undefined;
+  readonly gcp:
+    | {
+        sts: LocalGoogleSts;
+        iamCredentials: LocalIamCredentials;
+        kms: LocalKms;
+        /** The default provider's audience (`//iam.googleapis.com/…`). */
+        audience: string;
+        keyName: string;
+        serviceAccount: string;
+        /** The static bearer token of `user:developer@confspace.local` (encrypter of the default key). */
+        developerToken: string;
+      }
+    | undefined;
+  readonly vault: { bao: OpenBao; address: string; role: string; audience: string } | undefined;
+  /** The environment for the app: `CONFSPACE_*`, endpoints, the CA file. No secret in it. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Stops everything in reverse order and removes the temporary files. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** The broker of a {@link LocalStack}. */
+export interface LocalBrokerInfo {
+  /** `https://localhost:PORT`. */
+  url: string;
+  audience: string;
+  /** Token requests answered so far, optionally only those with this outcome (`ok`, `invalid_token`, …). */
+  requests(outcome?: string): number;
+}

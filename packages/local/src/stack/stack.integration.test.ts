@@ -1,0 +1,47 @@
+import { InvalidOptionError } from "@confspace/core";
+import { describe, expect, it } from "vitest";
+import { startLocalStack } from "./stack.js";
+
+describe("startLocalStack", () => {
+  it("refuses an unknown option or service before starting anything", async () => {
+    await expect(startLocalStack({ services: ["aws"], brokers: 2 } as never)).rejects.toMatchObject({
+      option: "brokers",
+    });
+    await expect(startLocalStack({ services: ["azure", "s3"] as never })).rejects.toBeInstanceOf(InvalidOptionError);
+  });
+
+  it("starts gcp without a broker, and its env names the emulator, the CA and the Google endpoints but no token", async () => {
+    const lines: string[] = [];
+    const stack = await startLocalStack({ services: ["gcp"], log: (l) => lines.push(l) });
+    try {
+      expect(stack.broker).toBeUndefined();
+      expect(stack.aws).toBeUndefined();
+      expect(stack.env).toMatchObject({
+        CONFSPACE_LAUNCHER_SOCKET: stack.emulator.socketPath,
+        NODE_EXTRA_CA_CERTS: stack.caPath,
+        CONFSPACE_GCP_AUDIENCE: stack.gcp?.audience,
+        CONFSPACE_LOCAL_KMS_ENDPOINT: stack.gcp?.kms.endpoint,
+      });
+      const text = `${JSON.stringify(stack.env)}\n${lines.join("\n")}`;
+      expect(text).not.toContain(stack.gcp?.developerToken);
+      // The default provider exchanges the emulator's token (as the launcher writes it) for a federated token.
+      const subject = await stack.emulator.mintToken({ audience: "https://sts.googleapis.com" });
+      const reply = await fetch(stack.gcp!.sts.tokenUrl, {
+        method: "POST",
+        body: new URLSearchParams({
+          grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
+          audience: stack.gcp!.audience,
+          scope: "https://www.googleapis.com/auth/cloud-platform",
+          requested_token_type: "urn:ietf:params:oauth:token-type:access_token",
+          subject_token: subject,
+          subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+        }),
+      });
+      expect(reply.status, await reply.clone().text()).toBe(200);
+      expect(stack.gcp!.sts.issued.size).toBe(1);
+    } finally {
+      await stack.stop();
+      await stack.stop(); // idempotent
+    }
+  });
+});
