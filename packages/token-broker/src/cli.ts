@@ -108,8 +108,10 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once("SIGINT", shutdown);
-  process.once("SIGTERM", shutdown);
+  // `on`, not `once`: Ctrl-C reaches both this process and a wrapper (pnpm, npx) that may
+  // forward it again; a second signal must not kill the process halfway through cleanup.
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
 }
 
 main().catch((error: unknown) => {
