@@ -11,8 +11,10 @@ const tmp = join(root, ".tmp");
 const report = join(tmp, "vitest-report.json");
 const gates = join(tmp, "package-gates.json");
 const snippetGates = join(tmp, "snippet-gates.json");
+const installChecks = join(tmp, "install-checks.json");
 rmSync(report, { force: true });
 rmSync(gates, { force: true });
+rmSync(installChecks, { force: true });
 rmSync(snippetGates, { force: true });
 
 function run(title, command, args) {
@@ -31,6 +33,11 @@ steps.tests =
   steps.build &&
   run("tests", "vitest", ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`]);
 steps.gates = steps.build && run("packaging gates (publint --strict, attw)", "node", ["scripts/check-packages.mjs"]);
+steps.install =
+  steps.build &&
+  run("install test (packed tarballs in a scratch app, ESM and CJS on Node 22 and 24)", "node", [
+    "scripts/check-install.mjs",
+  ]);
 steps.snippets = run("README snippets (every ```ts block typechecks)", "node", ["scripts/check-snippets.mjs"]);
 steps.typecheck = run("typecheck", "tsc", ["-p", "tsconfig.json", "--noEmit"]);
 steps.lint = run("lint", "biome", ["check", "."]);
@@ -51,6 +58,10 @@ if (existsSync(report)) {
     if ((file.assertionResults ?? []).length === 0 && file.status === "failed") count(owner, "failed"); // a file that failed to load
     for (const test of file.assertionResults ?? []) count(owner, test.status);
   }
+}
+if (existsSync(installChecks)) {
+  for (const check of JSON.parse(readFileSync(installChecks, "utf8")))
+    count("install test (scripts/check-install.mjs)", check.ok ? "passed" : "failed");
 }
 if (existsSync(gates)) {
   for (const gate of JSON.parse(readFileSync(gates, "utf8")))
