@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -173,6 +173,14 @@ describe("confspace-bootstrap --config FILE -- COMMAND", () => {
     expect(run.stderr()).toContain("secretDir: unknown field");
     expect(run.stdout()).toBe("");
     expect(recorded(google.kms).length).toBe(before);
+  });
+
+  it("exits 127 naming the command when it does not exist, and still removes the secrets directory", async () => {
+    const before = (await readdir("/dev/shm")).filter((n) => n.startsWith("confspace-bootstrap-")).length;
+    const run = startCli(["--config", await twoSecrets(), "--", "/nonexistent/app"], google.env());
+    expect((await run.exit).code).toBe(127);
+    expect(run.stderr()).toBe("confspace-bootstrap: cannot start /nonexistent/app: ENOENT\n");
+    expect((await readdir("/dev/shm")).filter((n) => n.startsWith("confspace-bootstrap-")).length).toBe(before);
   });
 
   it("refuses to start without a command after --", async () => {

@@ -8,7 +8,7 @@ import { ConfspaceError, jsonLogger, type LogLevel } from "@confspace/core";
 import { awsCredentialProcess } from "./aws-credential-process.js";
 import { runBootstrap } from "./bootstrap.js";
 import { loadBootstrapConfig } from "./config.js";
-import { BootstrapConfigError } from "./errors.js";
+import { BootstrapConfigError, CommandStartError } from "./errors.js";
 import {
   GOOGLE_OUTPUT_FILE_ENV,
   googleExecutableResponse,
@@ -174,6 +174,11 @@ main(process.argv.slice(2)).then(
           : "failed";
     process.stderr.write(`confspace-bootstrap: ${message}\n`);
     if (error instanceof UsageError) process.stderr.write(`\n${USAGE}`);
-    process.exitCode = error instanceof UsageError || error instanceof BootstrapConfigError ? 2 : 1;
+    process.exitCode =
+      error instanceof CommandStartError
+        ? error.exitCode
+        : error instanceof UsageError || error instanceof BootstrapConfigError
+          ? 2
+          : 1;
   },
 );

@@ -54,3 +54,19 @@ export class SecretTargetError extends ConfspaceError {
     this.target = target;
   }
 }
+
+/**
+ * The app could not be started (`ENOENT`: no such command, `EACCES`: not executable).
+ * `exitCode` follows the shell: 127 for a missing command, 126 otherwise. Code `ERR_COMMAND_START`.
+ */
+export class CommandStartError extends ConfspaceError {
+  /** The command as given after `--`. */
+  readonly command: string;
+  readonly exitCode: number;
+
+  constructor(command: string, options: ConfspaceErrorOptions & { errno?: string }) {
+    super("ERR_COMMAND_START", `cannot start ${command}: ${options.errno ?? "error"}`, options);
+    this.command = command;
+    this.exitCode = options.errno === "ENOENT" ? 127 : 126;
+  }
+}

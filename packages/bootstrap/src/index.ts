@@ -22,7 +22,7 @@ export type {
 } from "./config.js";
 export { DEFAULT_SECRETS_DIR, loadBootstrapConfig, parseBootstrapConfig, RESERVED_ENV } from "./config.js";
 export type { SecretResolutionErrorOptions } from "./errors.js";
-export { BootstrapConfigError, SecretResolutionError, SecretTargetError } from "./errors.js";
+export { BootstrapConfigError, CommandStartError, SecretResolutionError, SecretTargetError } from "./errors.js";
 export type { ExecutableFailure, ExecutableSuccess, GoogleExecutableOptions } from "./google-executable-source.js";
 export {
   EXECUTABLE_TOKEN_TYPE,

@@ -2,6 +2,7 @@
 // Azure endpoint live alongside it), forwards signals to it, and reports how it ended.
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
+import { CommandStartError } from "./errors.js";
 
 /** Signals passed on to the app. SIGKILL and SIGSTOP cannot be caught; SIGUSR1 is Node's debugger. */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
@@ -30,8 +31,9 @@ export interface CommandExit {
 }
 
 /**
- * Runs `command args` with inherited stdio. Resolves when the app has exited; rejects when
- * it could not be started (e.g. `ENOENT`).
+ * Runs `command args` with inherited stdio. Resolves when the app has exited.
+ *
+ * @throws {CommandStartError} it could not be started (`ENOENT`, `EACCES`).
  */
 export function runCommand(command: string, args: readonly string[], options: RunCommandOptions): Promise<CommandExit> {
   return new Promise((resolve, reject) => {
@@ -43,9 +45,9 @@ export function runCommand(command: string, args: readonly string[], options: Ru
     const detach = () => {
       for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
     };
-    child.once("error", (error) => {
+    child.once("error", (error: NodeJS.ErrnoException) => {
       detach();
-      reject(error);
+      reject(new CommandStartError(command, { errno: error.code, cause: error }));
     });
     child.once("exit", (code, signal) => {
       detach();
