@@ -21,7 +21,7 @@ import { dirname, join, relative, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "..");
 const work = join(root, ".tmp", "snippets");
-const fence = /^(\s*)```(ts|typescript)\s*$/;
+const fence = /^(\s*)```(?:ts|typescript)(?:\s.*)?$/; // an info string may follow: ```ts title="x"
 
 function readmes() {
   const found = [join(root, "README.md")];
