@@ -12,6 +12,7 @@ import {
 } from "./env.js";
 import { EmulatorError } from "./errors.js";
 import { envLine, parseCliArgs, USAGE } from "./internal/cli-args.js";
+import { identitySummary } from "./internal/identity-summary.js";
 
 async function main(): Promise<void> {
   const command = await parseCliArgs(process.argv.slice(2));
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
     envLine(ENV_PKI_ROOT_FINGERPRINT, emulator.pkiRootFingerprint),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
+  // For people, on stderr: stdout stays KEY=value lines for eval and dotenv files.
+  process.stderr.write(identitySummary(emulator.claims()));
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
