@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningHaproxy, startHaproxy } from "../test/haproxy.js";
@@ -13,6 +15,19 @@ defaults
   timeout client 10s
   timeout server 10s
 `;
+
+/** examples/broker/haproxy.cfg: what the example tells operators to run, so it is what is tested. */
+const EXAMPLE_CFG = readFileSync(join(import.meta.dirname, "../../../examples/broker/haproxy.cfg"), "utf8");
+
+/** A loopback port nothing listens on (bound, then closed). */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 describe("broker behind HAProxy", () => {
   let env: TestEnvironment;
@@ -38,23 +53,17 @@ describe("broker behind HAProxy", () => {
   const served = (running: RunningBroker) =>
     running.broker.metrics.requests.value({ outcome: "ok", provider: "azure" });
 
-  it("works through TCP passthrough (mode tcp, round robin over two brokers): the EKM binding survives", async () => {
-    const proxy = await startHaproxy(
-      env.pki.dir,
-      "passthrough",
-      (listen) => `${DEFAULTS}
-frontend broker
-  mode tcp
-  bind 127.0.0.1:${listen}
-  default_backend brokers
+  const exampleEnv = (replicas: string[]) => (listen: number) => ({
+    BROKER_LISTEN: `127.0.0.1:${listen}`,
+    BROKER_1: replicas[0]!,
+    BROKER_2: replicas[1]!,
+    BROKER_CA_FILE: env.pki.caPath,
+    BROKER_SNI: "localhost",
+  });
 
-backend brokers
-  mode tcp
-  balance roundrobin
-  server b1 127.0.0.1:${port(brokers[0]!)}
-  server b2 127.0.0.1:${port(brokers[1]!)}
-`,
-    );
+  it("works through examples/broker/haproxy.cfg (TCP passthrough, round robin over two brokers): the EKM binding survives", async () => {
+    const replicas = brokers.map((b) => `127.0.0.1:${port(b)}`);
+    const proxy = await startHaproxy(env.pki.dir, "passthrough", () => EXAMPLE_CFG, exampleEnv(replicas));
     proxies.push(proxy);
     const before = brokers.map(served);
     const results = [];
@@ -64,6 +73,23 @@ backend brokers
     expect(after[0]! - before[0]!).toBeGreaterThan(0);
     expect(after[1]! - before[1]!).toBeGreaterThan(0);
     expect(after[0]! - before[0]! + (after[1]! - before[1]!)).toBe(6);
+  });
+
+  it("takes a replica that fails the example's /healthz check out of rotation; the verified checks keep the other in", async () => {
+    const replicas = [`127.0.0.1:${port(brokers[0]!)}`, `127.0.0.1:${await closedPort()}`];
+    const proxy = await startHaproxy(env.pki.dir, "health", () => EXAMPLE_CFG, exampleEnv(replicas));
+    proxies.push(proxy);
+    // fall 2 at inter 2s: down after about 4 s.
+    const deadline = Date.now() + 10_000;
+    while (!/broker2 is DOWN/.test(proxy.output()) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(proxy.output()).toMatch(/Server brokers\/broker2 is DOWN/);
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await viaProxy(proxy));
+    expect(results.map((r) => r.status)).toEqual(Array(4).fill(200));
+    // broker1 passed its TLS-verified /healthz checks throughout.
+    expect(proxy.output()).not.toMatch(/broker1 is DOWN/);
   });
 
   it("fails closed behind a TLS-terminating proxy (nonce mismatch) and logs that a proxy is likely in front", async () => {

@@ -46,13 +46,15 @@ function accepts(port: number): Promise<boolean> {
 }
 
 /**
- * Starts `haproxy -db -f {dir}/{name}.cfg` with the config `render(port)` returns, and
- * waits (at most 10 s) until it accepts connections on `port`.
+ * Starts `haproxy -db -f {dir}/{name}.cfg` with the config `render(port)` returns and the
+ * environment `env(port)` adds (for a config that reads `"${VAR}"`), and waits (at most
+ * 10 s) until it accepts connections on `port`.
  */
 export async function startHaproxy(
   dir: string,
   name: string,
   render: (port: number) => string,
+  env: (port: number) => Record<string, string> = () => ({}),
 ): Promise<RunningHaproxy> {
   const binary = haproxyPath();
   let lastOutput = "";
@@ -60,7 +62,10 @@ export async function startHaproxy(
     const port = await freePort();
     const file = join(dir, `${name}.cfg`);
     await writeFile(file, render(port));
-    const child: ChildProcess = spawn(binary, ["-db", "-f", file], { stdio: ["ignore", "pipe", "pipe"] });
+    const child: ChildProcess = spawn(binary, ["-db", "-f", file], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...env(port) },
+    });
     let output = "";
     child.stdout?.on("data", (chunk: Buffer) => {
       output += chunk;
