@@ -1,12 +1,12 @@
 // `pnpm --filter @confspace-examples/gcp-kms-multiparty start`: the whole scenario on
-// loopback — the Confidential Space emulator, and local Google STS and Cloud KMS from
-// @confspace/testing configured as the README's gcloud commands configure Google Cloud —
+// loopback — the Confidential Space emulator, and local Google STS and Cloud KMS started by
+// @confspace/local (development only), configured as the README's gcloud commands configure Google Cloud —
 // running the same app as main.ts. Nothing here is needed in production.
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_PROFILE, startEmulator } from "@confspace/emulator";
-import { startLocalGoogleSts, startLocalKms } from "@confspace/testing";
+import { DEFAULT_PROFILE } from "@confspace/emulator";
+import { startLocalStack } from "@confspace/local";
 import { KeyManagementServiceClient } from "@google-cloud/kms";
 import { OAuth2Client } from "google-auth-library";
 import { countWords, type EncryptedMessage, MESSAGE_AAD, type WordCountResult } from "./app.js";
@@ -51,48 +51,49 @@ export interface LocalRun {
 
 export async function runLocal(log: (line: string) => void = console.log): Promise<LocalRun> {
   const dir = await mkdtemp(join(tmpdir(), "confspace-wordcount-"));
-  const emulator = await startEmulator({
-    profile: { submods: { container: { image_reference: `${REPOSITORY}@${APPROVED_DIGEST}` } } },
-  });
   const [one, two] = [collaborator(1), collaborator(2)];
-  const sts = await startLocalGoogleSts({
-    providers: [one, two].map((c) => ({
-      audience: c.audience,
-      issuer: `${emulator.issuer}/`, // Google: https://confidentialcomputing.googleapis.com/
-      allowedAudiences: ["https://sts.googleapis.com"],
-      attributeMapping: MAPPING,
-      attributeCondition: CONDITION,
-    })),
+  const stack = await startLocalStack({
+    services: ["gcp"],
+    emulator: { profile: { submods: { container: { image_reference: `${REPOSITORY}@${APPROVED_DIGEST}` } } } },
+    log,
+    gcp: {
+      // Each provider trusts the emulator's issuer (Google: https://confidentialcomputing.googleapis.com/).
+      providers: [one, two].map((c) => ({
+        audience: c.audience,
+        allowedAudiences: ["https://sts.googleapis.com"],
+        attributeMapping: MAPPING,
+        attributeCondition: CONDITION,
+      })),
+      staticTokens: [one, two].map((c) => ({ token: c.ownerToken, member: c.owner })),
+      keys: [
+        {
+          name: one.keyName,
+          bindings: [
+            { role: "roles/cloudkms.cryptoKeyEncrypter", members: [one.owner] },
+            {
+              role: "roles/cloudkms.cryptoKeyDecrypter",
+              members: [APPROVED_DIGEST, NEW_BUILD_DIGEST].map(
+                (digest) =>
+                  `principalSet://iam.googleapis.com/${one.pool}/attribute.image_reference/${REPOSITORY}@${digest}`,
+              ),
+            },
+          ],
+        },
+        {
+          name: two.keyName,
+          bindings: [
+            { role: "roles/cloudkms.cryptoKeyEncrypter", members: [two.owner] },
+            {
+              role: "roles/cloudkms.cryptoKeyDecrypter",
+              members: [`principalSet://iam.googleapis.com/${two.pool}/attribute.image_digest/${APPROVED_DIGEST}`],
+            },
+          ],
+        },
+      ],
+    },
   });
-  const kms = await startLocalKms({
-    tokenIssuers: [sts],
-    staticTokens: [one, two].map((c) => ({ token: c.ownerToken, member: c.owner })),
-    keys: [
-      {
-        name: one.keyName,
-        bindings: [
-          { role: "roles/cloudkms.cryptoKeyEncrypter", members: [one.owner] },
-          {
-            role: "roles/cloudkms.cryptoKeyDecrypter",
-            members: [APPROVED_DIGEST, NEW_BUILD_DIGEST].map(
-              (digest) =>
-                `principalSet://iam.googleapis.com/${one.pool}/attribute.image_reference/${REPOSITORY}@${digest}`,
-            ),
-          },
-        ],
-      },
-      {
-        name: two.keyName,
-        bindings: [
-          { role: "roles/cloudkms.cryptoKeyEncrypter", members: [two.owner] },
-          {
-            role: "roles/cloudkms.cryptoKeyDecrypter",
-            members: [`principalSet://iam.googleapis.com/${two.pool}/attribute.image_digest/${APPROVED_DIGEST}`],
-          },
-        ],
-      },
-    ],
-  });
+  const { emulator } = stack;
+  const { sts, kms } = stack.gcp!;
   log(`emulator issuer ${emulator.issuer}; local STS ${sts.tokenUrl}; local KMS ${kms.endpoint}`);
   try {
     // Each collaborator encrypts its messages with its own key and its own credentials.
@@ -161,8 +162,7 @@ export async function runLocal(log: (line: string) => void = console.log): Promi
     log(`  word counts: ${newBuild.counts.map(([w, n]) => `${w}=${n}`).join(" ")}`);
     return { approved, newBuild, kmsCallsForUnknown };
   } finally {
-    await Promise.all([kms.close(), sts.close()]);
-    await emulator.stop();
+    await stack.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

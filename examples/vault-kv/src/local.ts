@@ -1,11 +1,10 @@
 // `pnpm --filter @confspace-examples/vault-kv local`: the whole scenario on loopback — the
-// Confidential Space emulator and a real OpenBao server (started by @confspace/testing from
-// the binary `bash scripts/tools.sh` installs, or BAO_BIN / VAULT_BIN) — provisioned with
+// Confidential Space emulator and a real OpenBao server (started by @confspace/local,
+// development only, from BAO_BIN / VAULT_BIN, `.tools/bin/bao` or `bao` on PATH) — provisioned with
 // the same API calls the README's `vault` commands make, then the same app as main.ts with
 // short token TTLs, so it lives through several token expiries. A fault-free proxy in
 // front of OpenBao counts the requests. Nothing here is needed in production.
-import { startEmulator } from "@confspace/emulator";
-import { startOpenBao, startVaultFaultProxy } from "@confspace/testing";
+import { startLocalStack, startVaultFaultProxy } from "@confspace/local";
 import { VaultJwtClient } from "@confspace/vault-jwt";
 import { type Round, runApp } from "./app.js";
 import { seal } from "./sealed.js";
@@ -34,17 +33,23 @@ export interface LocalRunResult {
 
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const emulator = await startEmulator({ writeTokenFile: false });
-  const bao = await startOpenBao();
+  // The example creates its own role below (short TTLs), so the stack's default role is not needed.
+  const stack = await startLocalStack({
+    services: ["vault"],
+    vault: { role: false },
+    emulator: { writeTokenFile: false },
+    log,
+  });
+  const { emulator } = stack;
+  const bao = stack.vault!.bao;
   const vault = await startVaultFaultProxy({ target: bao.address });
   // The operator's calls, with OpenBao's root token (which the helper never hands out).
   const api = async (method: "GET" | "POST" | "PUT", path: string, body?: unknown) =>
     (await bao.request({ method, path, body })).body as { data: Record<string, string> } | undefined;
   const digest = (emulator.claims().submods as { container: { image_digest: string } }).container.image_digest;
-  log(`emulator issuer ${emulator.issuer}, OpenBao ${bao.version} at ${bao.address}`);
 
-  // The operator's setup (README: "Set up Vault"), with the emulator's issuer instead of Google's.
-  await api("POST", "auth/jwt/config", { oidc_discovery_url: emulator.issuer, bound_issuer: emulator.issuer });
+  // The operator's setup (README: "Set up Vault"); the stack already pointed auth/jwt/config at the
+  // emulator's issuer (oidc_discovery_url and bound_issuer) instead of Google's.
   await api("PUT", `sys/policies/acl/${ROLE}`, {
     policy: `path "secret/data/tee-app/*" { capabilities = ["create", "read", "update"] }
 path "transit/decrypt/tee-app" { capabilities = ["update"] }`,
@@ -113,8 +118,7 @@ path "transit/decrypt/tee-app" { capabilities = ["update"] }`,
   } finally {
     await client.dispose();
     await vault.close();
-    await bao.close();
-    await emulator.stop();
+    await stack.stop();
   }
 }
 
