@@ -103,6 +103,15 @@ describe("confspace-broker --workers", () => {
     expect(pids.size).toBe(2);
     expect(pids.has(cli.child.pid)).toBe(false);
 
+    // One /metrics for the service, on the primary, summing both workers; no worker listens for it.
+    const metricsUrl = cli.records().find((r) => r.msg === "metrics listening")?.metrics as string;
+    expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    expect(cli.records().filter((r) => r.msg === "broker listening" && r.metrics !== undefined)).toEqual([]);
+    const scrape = await (await fetch(metricsUrl)).text();
+    expect(scrape).toContain("# confspace-broker: 2 of 2 workers answered\n");
+    const okCount = /^confspace_broker_requests_total\{outcome="ok",provider="azure"\} (\d+)$/m.exec(scrape);
+    expect(Number(okCount?.[1])).toBe(cli.records().filter((r) => r.msg === "token request").length);
+
     cli.child.kill("SIGTERM");
     expect(await cli.exit).toBe(0);
     const closed = cli.records().filter((r) => r.msg === "broker closed");

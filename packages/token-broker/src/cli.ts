@@ -7,6 +7,7 @@ import { jsonLogger, type LogLevel } from "@confspace/core";
 import { createBroker } from "./broker.js";
 import { ENV_BROKER_CONFIG, ENV_BROKER_LOG_LEVEL, ENV_BROKER_WORKERS } from "./env.js";
 import { BrokerConfigError } from "./errors.js";
+import { serveWorkerMetrics, startPrimaryMetrics } from "./internal/worker-metrics.js";
 import { leaveCluster, reportListening, runPrimary, workerId } from "./internal/workers.js";
 import { loadBrokerConfig } from "./load-config.js";
 
@@ -77,16 +78,23 @@ async function main(): Promise<void> {
     // The primary serves nothing: it checks the configuration once (a bad field or an
     // unset variable is reported once, exit 2), then forks the workers.
     await createBroker(config).close();
+    // One /metrics for the service, served here with every worker's counters summed.
+    const metricsConfig = config.metrics === false ? undefined : config.metrics === true ? {} : (config.metrics ?? {});
+    const metrics = metricsConfig === undefined ? undefined : await startPrimaryMetrics(metricsConfig);
+    if (metrics !== undefined) logger.info("metrics listening", { metrics: `${metrics.url}/metrics` });
     process.exitCode = await runPrimary({
       workers,
       logger,
       shutdownTimeoutMs: (config.limits?.shutdownTimeoutSeconds ?? 10) * 1000,
       onListening: (url) => process.stdout.write(`confspace-broker listening on ${url} (${workers} workers)\n`),
     });
+    await metrics?.close();
     return;
   }
 
-  const broker = createBroker(config, { logger });
+  // A worker serves no /metrics of its own: the primary asks it over IPC (internal/worker-metrics.ts).
+  const broker = createBroker(worker === undefined ? config : { ...config, metrics: false }, { logger });
+  if (worker !== undefined) serveWorkerMetrics(() => broker.metrics.render());
   const { url } = await broker.listen();
   if (worker === undefined) process.stdout.write(`confspace-broker listening on ${url}\n`);
   else reportListening(url);

@@ -24,7 +24,10 @@ export interface MetricsListener {
  *
  * @throws {ConfspaceError} `ERR_BROKER_LISTEN`: the address is in use or not available.
  */
-export async function startMetricsListener(config: MetricsConfig, render: () => string): Promise<MetricsListener> {
+export async function startMetricsListener(
+  config: MetricsConfig,
+  render: () => string | Promise<string>,
+): Promise<MetricsListener> {
   const server: Server = createServer(
     { requestTimeout: 5_000, headersTimeout: 5_000, keepAliveTimeout: 5_000, maxHeaderSize: 8_192 },
     (req, res) => {
@@ -33,7 +36,12 @@ export async function startMetricsListener(config: MetricsConfig, render: () => 
       if (req.method !== "GET" && req.method !== "HEAD") {
         return sendJson(res, 405, { error: "method_not_allowed", error_description: "use GET" }, { allow: "GET" });
       }
-      sendText(res, 200, render(), PROMETHEUS_CONTENT_TYPE);
+      Promise.resolve()
+        .then(render)
+        .then(
+          (text) => sendText(res, 200, text, PROMETHEUS_CONTENT_TYPE),
+          () => sendJson(res, 500, { error: "server_error", error_description: "the metrics could not be collected" }),
+        );
     },
   );
   // A scraper needs a handful of connections; cap them so the listener cannot eat descriptors.
