@@ -13,52 +13,8 @@ export function fakeJwt(claims: Record<string, unknown>, header: Record<string, 
   return `${part(header)}.${part(claims)}.${Buffer.from("signature").toString("base64url")}`;
 }
 
-/** A clock that moves only when told; timers fire in order during {@link ManualClock.advance}. */
-export class ManualClock implements Clock {
-  #now: number;
-  #timers = new Map<number, { at: number; callback: () => void }>();
-  #next = 1;
-  /** Every delay passed to setTimeout, in order. */
-  readonly delays: number[] = [];
-
-  constructor(now = Date.UTC(2030, 0, 1)) {
-    this.#now = now;
-  }
-  now(): number {
-    return this.#now;
-  }
-  setTimeout(callback: () => void, ms: number): unknown {
-    const id = this.#next++;
-    this.delays.push(ms);
-    this.#timers.set(id, { at: this.#now + ms, callback });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.#timers.delete(handle as number);
-  }
-  /** Moves time forward by `ms`, firing due timers (and letting promise callbacks run between them). */
-  async advance(ms: number): Promise<void> {
-    const target = this.#now + ms;
-    for (;;) {
-      await flush();
-      const due = [...this.#timers.entries()].filter(([, t]) => t.at <= target).sort((a, b) => a[1].at - b[1].at)[0];
-      if (due === undefined) break;
-      this.#timers.delete(due[0]);
-      this.#now = Math.max(this.#now, due[1].at);
-      due[1].callback();
-    }
-    this.#now = target;
-    await flush();
-  }
-  get pendingTimers(): number {
-    return this.#timers.size;
-  }
-}
-
-/** Lets queued promise callbacks and I/O callbacks run. */
-export async function flush(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-}
+// The repository's one manual clock (with `flush`), shared with core's tests.
+export { flush, ManualClock } from "@confspace/testing";
 
 export interface RecordedRequest {
   method: string;

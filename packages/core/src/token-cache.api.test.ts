@@ -1,6 +1,6 @@
 import { getEventListeners } from "node:events";
+import { flush, ManualClock } from "@confspace/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { flush, ManualClock } from "../test/manual-clock.js";
 import { countingUpstream, HOUR, MINUTE, manualUpstream } from "../test/upstreams.js";
 import { InvalidOptionError, TokenUnavailableError } from "./errors.js";
 import { type Expiring, TokenCache, type TokenCacheEvent, type TokenCacheOptions } from "./token-cache.js";

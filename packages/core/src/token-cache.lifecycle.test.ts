@@ -1,5 +1,5 @@
+import { flush, ManualClock } from "@confspace/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { flush, ManualClock } from "../test/manual-clock.js";
 import { countingUpstream, HOUR, MINUTE, manualUpstream } from "../test/upstreams.js";
 import { TokenUnavailableError } from "./errors.js";
 import { type Expiring, TokenCache, type TokenCacheOptions } from "./token-cache.js";

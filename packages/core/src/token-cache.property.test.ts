@@ -1,6 +1,6 @@
+import { flush, ManualClock } from "@confspace/testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { flush, ManualClock } from "../test/manual-clock.js";
 import { type Expiring, TokenCache } from "./token-cache.js";
 
 // Deterministic by default, so CI replays the same runs every time. Locally:

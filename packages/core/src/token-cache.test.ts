@@ -1,5 +1,5 @@
+import { flush, ManualClock } from "@confspace/testing";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { flush, ManualClock } from "../test/manual-clock.js";
 import { countingUpstream, HOUR, MINUTE, manualUpstream } from "../test/upstreams.js";
 import { ConfspaceError, TokenUnavailableError } from "./errors.js";
 import { TokenCache, type TokenCacheEvent } from "./token-cache.js";

@@ -1,6 +1,6 @@
+import type { ManualClock } from "@confspace/testing";
 import { vi } from "vitest";
 import type { Expiring, FetchContext } from "../src/token-cache.js";
-import type { ManualClock } from "./manual-clock.js";
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;

@@ -67,3 +67,4 @@ export {
   startVaultFaultProxy,
   trustCaInProcess,
 } from "@confspace/local";
+export { flush, ManualClock } from "./manual-clock.js";
