@@ -19,7 +19,7 @@ import { deriveSessionTags, SessionTagError } from "./session-tags.js";
 import {
   type AwsTokenRequest,
   type AzureTokenRequest,
-  InvalidTokenRequestError,
+  InvalidBrokerRequestError,
   parseTokenRequest,
 } from "./token-request.js";
 import { UpstreamUnavailableError } from "./upstream-error.js";
@@ -204,7 +204,7 @@ function toReply(error: unknown, fields: LogFields): ReplyError {
     return new ReplyError("request_too_large", `the body exceeds ${error.limitBytes} bytes`, { closeConnection: true });
   }
   if (error instanceof BodyReadError) return new ReplyError("invalid_request", "the request body could not be read");
-  if (error instanceof InvalidTokenRequestError) return new ReplyError("invalid_request", error.message);
+  if (error instanceof InvalidBrokerRequestError) return new ReplyError("invalid_request", error.message);
   if (error instanceof EkmError) {
     return new ReplyError("invalid_request", "the connection's TLS keying material is unavailable (TLS 1.3 required)");
   }

@@ -31,9 +31,10 @@ export type TokenRequest = AzureTokenRequest | AwsTokenRequest;
 /**
  * The request body is malformed: not a JSON object, an unknown field, a missing or
  * mistyped one. Code `ERR_INVALID_REQUEST`; the broker answers `400 invalid_request`
- * with this message. The message names fields, never their values.
+ * with this message. The message names fields, never their values. (Not the attestation
+ * package's `InvalidTokenRequestError`, which refuses a launcher token request's options.)
  */
-export class InvalidTokenRequestError extends ConfspaceError {
+export class InvalidBrokerRequestError extends ConfspaceError {
   declare readonly code: "ERR_INVALID_REQUEST";
 
   constructor(message: string) {
@@ -57,39 +58,39 @@ const MAX_TOKEN_LENGTH = 65_536;
  * `{"attestation_token","provider":"aws","role_arn","session_name"?,"duration_seconds"?}`.
  * Unknown fields and wrong types are refused.
  *
- * @throws {InvalidTokenRequestError} the body is not a valid request.
+ * @throws {InvalidBrokerRequestError} the body is not a valid request.
  */
 export function parseTokenRequest(body: Buffer | string): TokenRequest {
   let value: unknown;
   try {
     value = JSON.parse(typeof body === "string" ? body : body.toString("utf8"));
   } catch {
-    throw new InvalidTokenRequestError("the body is not valid JSON");
+    throw new InvalidBrokerRequestError("the body is not valid JSON");
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new InvalidTokenRequestError("the body must be a JSON object");
+    throw new InvalidBrokerRequestError("the body must be a JSON object");
   }
   const o = value as Record<string, unknown>;
   const provider = o.provider;
   if (provider !== "azure" && provider !== "aws") {
-    throw new InvalidTokenRequestError('"provider" must be "azure" or "aws"');
+    throw new InvalidBrokerRequestError('"provider" must be "azure" or "aws"');
   }
   for (const key of Object.keys(o)) {
     if (!(FIELDS[provider] as readonly string[]).includes(key)) {
-      throw new InvalidTokenRequestError(`unknown field ${JSON.stringify(key.slice(0, 64))} for provider ${provider}`);
+      throw new InvalidBrokerRequestError(`unknown field ${JSON.stringify(key.slice(0, 64))} for provider ${provider}`);
     }
   }
   const attestationToken = requiredString(o, "attestation_token", MAX_TOKEN_LENGTH);
   if (provider === "azure") {
     const scope = requiredString(o, "scope", 1024);
-    if (/\s/.test(scope)) throw new InvalidTokenRequestError('"scope" must be a single scope');
+    if (/\s/.test(scope)) throw new InvalidBrokerRequestError('"scope" must be a single scope');
     return { provider, attestationToken, scope };
   }
   const request: AwsTokenRequest = { provider, attestationToken, roleArn: requiredString(o, "role_arn", 2048) };
   if (o.session_name !== undefined) {
     const name = requiredString(o, "session_name", 64);
     if (!SESSION_NAME.test(name)) {
-      throw new InvalidTokenRequestError(
+      throw new InvalidBrokerRequestError(
         '"session_name" must be letters, digits and +=,.@_- (at most 64 with the verified name)',
       );
     }
@@ -98,7 +99,7 @@ export function parseTokenRequest(body: Buffer | string): TokenRequest {
   if (o.duration_seconds !== undefined) {
     const duration = o.duration_seconds;
     if (typeof duration !== "number" || !Number.isInteger(duration) || duration < 900 || duration > 43_200) {
-      throw new InvalidTokenRequestError('"duration_seconds" must be an integer from 900 to 43200');
+      throw new InvalidBrokerRequestError('"duration_seconds" must be an integer from 900 to 43200');
     }
     request.durationSeconds = duration;
   }
@@ -107,10 +108,11 @@ export function parseTokenRequest(body: Buffer | string): TokenRequest {
 
 function requiredString(o: Record<string, unknown>, field: string, maxLength: number): string {
   const value = o[field];
-  if (value === undefined) throw new InvalidTokenRequestError(`"${field}" is required`);
+  if (value === undefined) throw new InvalidBrokerRequestError(`"${field}" is required`);
   if (typeof value !== "string" || value.length === 0) {
-    throw new InvalidTokenRequestError(`"${field}" must be a non-empty string`);
+    throw new InvalidBrokerRequestError(`"${field}" must be a non-empty string`);
   }
-  if (value.length > maxLength) throw new InvalidTokenRequestError(`"${field}" is longer than ${maxLength} characters`);
+  if (value.length > maxLength)
+    throw new InvalidBrokerRequestError(`"${field}" is longer than ${maxLength} characters`);
   return value;
 }
