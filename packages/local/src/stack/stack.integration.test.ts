@@ -39,6 +39,26 @@ describe("startLocalStack", () => {
       });
       expect(reply.status, await reply.clone().text()).toBe(200);
       expect(stack.gcp!.sts.issued.size).toBe(1);
+      const federated = ((await reply.json()) as { access_token: string }).access_token;
+      // The default key: the developer encrypts, the emulator's image (federated) decrypts, the developer cannot.
+      const kms = async (method: "encrypt" | "decrypt", token: string, body: Record<string, string>) => {
+        const response = await fetch(`${stack.gcp!.kms.endpoint}/v1/${stack.gcp!.keyName}:${method}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+          body: JSON.stringify(body),
+        });
+        return { status: response.status, body: (await response.json()) as Record<string, string> };
+      };
+      const sealed = await kms("encrypt", stack.gcp!.developerToken, {
+        plaintext: Buffer.from("hi").toString("base64"),
+      });
+      expect(sealed.status).toBe(200);
+      const opened = await kms("decrypt", federated, { ciphertext: sealed.body.ciphertext! });
+      expect(opened.status).toBe(200);
+      expect(Buffer.from(opened.body.plaintext!, "base64").toString()).toBe("hi");
+      expect((await kms("decrypt", stack.gcp!.developerToken, { ciphertext: sealed.body.ciphertext! })).status).toBe(
+        403,
+      );
     } finally {
       await stack.stop();
       await stack.stop(); // idempotent
