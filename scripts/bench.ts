@@ -1,5 +1,6 @@
 // `pnpm bench`: side-by-side throughput of confspace's hot paths against their peers,
-// on this machine, in one run. Prints ops/s and ratios; it is a measurement, not a test.
+// on this machine, in one run. Prints ops/s and ratios, then each package's cold import time
+// (scripts/bench-import.ts, needs `pnpm build`); it is a measurement, not a test.
 import { generateKeyPairSync } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,6 +12,7 @@ import { IdentityPoolClient } from "google-auth-library";
 import { exportJWK, SignJWT } from "jose";
 import { benchBroker } from "./bench-broker.ts";
 import { benchFlood } from "./bench-flood.ts";
+import { benchImports, printImportCosts } from "./bench-import.ts";
 
 const HOUR = 3_600_000;
 const ROUNDS = 5;
@@ -184,3 +186,4 @@ await cacheHit();
 await fanIn();
 await benchBroker();
 await benchFlood();
+printImportCosts(benchImports());

@@ -1,9 +1,4 @@
-import {
-  AssumeRoleWithWebIdentityCommand,
-  type AssumeRoleWithWebIdentityCommandOutput,
-  STSClient,
-  type STSClientConfig,
-} from "@aws-sdk/client-sts";
+import type { AssumeRoleWithWebIdentityCommandOutput, STSClient, STSClientConfig } from "@aws-sdk/client-sts";
 import {
   type AttestationTokenSource,
   decodeClaims,
@@ -14,6 +9,7 @@ import {
 import { type Clock, type Logger, systemClock } from "@confspace/core";
 import { AwsCredentialOptionError } from "./errors.js";
 import { credentialProvider, type ExpiringAwsIdentity } from "./internal/credential-cache.js";
+import { loadSts } from "./internal/load-sts.js";
 import { checkDuration, checkRoleArn, checkSessionName } from "./internal/options.js";
 import { checkStsCredentials } from "./internal/response.js";
 import { toAwsStsError } from "./internal/sts-error.js";
@@ -116,11 +112,17 @@ export function fromWebIdentity(options: WebIdentityOptions): ConfspaceAwsCreden
       request,
     );
   const region = options.region ?? options.clientConfig?.region ?? (process.env.AWS_REGION || "us-east-1");
-  const client = new STSClient({
-    ...options.clientConfig,
-    region,
-    ...(options.stsEndpoint === undefined ? {} : { endpoint: options.stsEndpoint }),
-  });
+  // The STS client (and the AWS SDK behind it) loads on the first fetch, not here.
+  let client: STSClient | undefined;
+  const sts = async () => {
+    const { AssumeRoleWithWebIdentityCommand, STSClient } = await loadSts();
+    client ??= new STSClient({
+      ...options.clientConfig,
+      region,
+      ...(options.stsEndpoint === undefined ? {} : { endpoint: options.stsEndpoint }),
+    });
+    return { client, AssumeRoleWithWebIdentityCommand };
+  };
   const where = options.stsEndpoint ?? `region ${String(region)}`;
 
   return credentialProvider({
@@ -130,9 +132,10 @@ export function fromWebIdentity(options: WebIdentityOptions): ConfspaceAwsCreden
     expirySkewMs: options.expirySkewMs,
     clock: options.clock,
     logger: options.logger,
-    onDispose: () => client.destroy(),
+    onDispose: () => client?.destroy(),
     fetch: async ({ signal }): Promise<ExpiringAwsIdentity> => {
       const token = await tokenSource.getToken({ forceRefresh: true, signal });
+      const { client, AssumeRoleWithWebIdentityCommand } = await sts();
       let output: AssumeRoleWithWebIdentityCommandOutput;
       try {
         output = await client.send(

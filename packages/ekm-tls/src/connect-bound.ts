@@ -4,6 +4,7 @@ import { EkmArgumentError } from "./errors.js";
 import { type ExportKeyingMaterialOptions, exportKeyingMaterial } from "./export-keying-material.js";
 import { isTimeoutMs } from "./internal/deadline.js";
 import { toEkmParams } from "./internal/ekm-params.js";
+import { loadUndici } from "./internal/load-undici.js";
 import { checkTlsOptions, openTls13 } from "./internal/open-tls13.js";
 import { PinnedConnection } from "./internal/pinned-connection.js";
 
@@ -105,6 +106,8 @@ export async function connectBound(url: string | URL, options: ConnectBoundOptio
     throw new EkmArgumentError("maxResponseBytes", "maxResponseBytes must be a non-negative integer number of bytes");
   }
 
+  // Before the socket opens: the connection must be built synchronously in secureConnect.
+  const { Client } = await loadUndici();
   return openTls13({ url: target, tls: tls as ConnectionOptions, timeoutMs, signal: options.signal }, (socket) => {
     const ekm = exportKeyingMaterial(socket, ekmOptions);
     return new PinnedConnection(socket, ekm, {
@@ -112,6 +115,7 @@ export async function connectBound(url: string | URL, options: ConnectBoundOptio
       requestTimeoutMs,
       maxResponseBytes,
       idleTimeoutMs,
+      Client,
     });
   });
 }

@@ -1,4 +1,3 @@
-import { request as httpRequest } from "node:http";
 import type { Clock } from "@confspace/core";
 
 /** One plain HTTP/1.1 request over a Unix socket. */
@@ -47,7 +46,8 @@ export function unixHttpRequest(options: UnixHttpRequest): Promise<UnixHttpRespo
       headers["Content-Type"] = "application/json";
       headers["Content-Length"] = Buffer.byteLength(options.body, "utf8");
     }
-    const req = httpRequest({
+    // node:http on first use, not at import: it is most of this package's import cost.
+    const req = process.getBuiltinModule("node:http").request({
       socketPath: options.socketPath,
       host: "localhost",
       method: options.method,

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { TLSSocket } from "node:tls";
-import { Client } from "undici";
+import type { Client } from "undici";
 import type { BoundConnection, BoundRequestOptions, BoundResponse } from "../bound-connection.js";
 import { BoundConnectionError, EkmArgumentError } from "../errors.js";
 import { isTimeoutMs, startDeadline } from "./deadline.js";
@@ -11,6 +11,8 @@ export interface PinnedConnectionSettings {
   requestTimeoutMs: number;
   maxResponseBytes: number;
   idleTimeoutMs: number;
+  /** undici's `Client` class, loaded by the caller (internal/load-undici.ts). */
+  Client: typeof Client;
 }
 
 // Errors that mean the peer or the network ended the connection (not a bad response).
@@ -49,7 +51,7 @@ export class PinnedConnection implements BoundConnection {
         resolve();
       });
     });
-    this.#client = new Client(settings.origin, {
+    this.#client = new settings.Client(settings.origin, {
       pipelining: 1,
       allowH2: false,
       keepAliveTimeout: settings.idleTimeoutMs,

@@ -2,8 +2,7 @@
 // client certificate, a deadline per request, a cap on the body read, and Vault's error
 // statuses mapped to typed errors. Tokens travel only in the X-Vault-Token header and the
 // login body; nothing here logs or puts them in a message.
-import http from "node:http";
-import https from "node:https";
+import type { Agent } from "node:http";
 import { REDACTED } from "@confspace/core";
 import { VaultError, VaultResponseError, VaultUnavailableError } from "../errors.js";
 
@@ -47,13 +46,14 @@ const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 
 export class Transport {
   readonly #config: TransportConfig;
-  readonly #agent: http.Agent;
+  readonly #agent: Agent;
 
   constructor(config: TransportConfig) {
     this.#config = config;
+    // node:http/https when a client is made, not at import: most of this package's import cost.
     this.#agent =
       config.address.protocol === "https:"
-        ? new https.Agent({
+        ? new (process.getBuiltinModule("node:https").Agent)({
             keepAlive: true,
             ca: config.tls.ca,
             cert: config.tls.cert,
@@ -62,7 +62,7 @@ export class Transport {
             servername: config.tls.servername,
             minVersion: "TLSv1.2",
           })
-        : new http.Agent({ keepAlive: true });
+        : new (process.getBuiltinModule("node:http").Agent)({ keepAlive: true });
   }
 
   /** Sends one request; throws {@link VaultError} subclasses for anything but 2xx and `accept`. */
@@ -147,7 +147,7 @@ export class Transport {
     payload: Buffer | undefined,
     signal: AbortSignal,
   ): Promise<{ status: number; text: string; retryAfter: string | undefined }> {
-    const client = url.protocol === "https:" ? https : http;
+    const client = process.getBuiltinModule(url.protocol === "https:" ? "node:https" : "node:http");
     const max = this.#config.maxResponseBytes;
     return new Promise((resolve, reject) => {
       const req = client.request(url, { method, headers, agent: this.#agent, signal }, (res) => {
