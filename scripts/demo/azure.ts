@@ -3,6 +3,7 @@
 import { describeError, run } from "../../examples/azure-blob/src/app.ts";
 import { type LocalStack, startLocalStack } from "../../examples/azure-blob/src/local-stack.ts";
 import { type DemoContext, DemoFailure } from "./support.ts";
+import { waitForStop } from "./wait-for-stop.ts";
 
 /** The running stack, so the watchdog can stop it (Azurite is a child process). */
 export let runningAzure: LocalStack | undefined;
@@ -75,10 +76,7 @@ export async function demoAzure(ctx: DemoContext): Promise<void> {
       console.log(`  export CONFSPACE_BROKER_AUDIENCE=${stack.audience}`);
       console.log(`  export AZURE_STORAGE_ACCOUNT_URL=${stack.accountUrl}`);
       console.log("  pnpm --filter @confspace-examples/azure-blob start");
-      await new Promise<void>((resolve) => {
-        process.once("SIGINT", resolve);
-        process.once("SIGTERM", resolve);
-      });
+      await waitForStop();
     }
   } finally {
     if (previousSocket === undefined) delete process.env.CONFSPACE_LAUNCHER_SOCKET;
