@@ -10,7 +10,7 @@ import {
   ENV_PKI_ROOT_FINGERPRINT,
   ENV_TOKEN_FILE,
 } from "./env.js";
-import { EmulatorError } from "./errors.js";
+import { EmulatorOptionError } from "./errors.js";
 import { envLine, parseCliArgs, USAGE } from "./internal/cli-args.js";
 import { identitySummary } from "./internal/identity-summary.js";
 
@@ -60,5 +60,5 @@ function describe(error: unknown): string {
 
 main().catch((error: unknown) => {
   process.stderr.write(`confspace-emulator: ${describe(error)}\n`);
-  process.exitCode = error instanceof EmulatorError && error.code === "ERR_EMULATOR_OPTIONS" ? 2 : 1;
+  process.exitCode = error instanceof EmulatorOptionError ? 2 : 1;
 });

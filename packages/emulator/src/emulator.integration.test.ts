@@ -94,15 +94,19 @@ describe("startEmulator / stop", () => {
   });
 
   it.each([
-    [{ tokenLifetimeSeconds: 0 }, "ERR_EMULATOR_OPTIONS", /tokenLifetimeSeconds/],
-    [{ port: 70000 }, "ERR_EMULATOR_OPTIONS", /port/],
-    [{ host: "" }, "ERR_EMULATOR_OPTIONS", /host/],
-    [{ socketPath: `/tmp/${"s".repeat(120)}.sock` }, "ERR_EMULATOR_OPTIONS", /107 bytes/],
-    [{ profile: { iss: "https://confidentialcomputing.googleapis.com" } }, "ERR_EMULATOR_PROFILE", /iss/],
-    [{ tokenFile: "/nonexistent-dir/token" }, "ERR_EMULATOR_OPTIONS", /token file/],
-  ])("rejects %j with %s", async (options, code, message) => {
+    [
+      { tokenLifetimeSeconds: 0 },
+      { code: "ERR_INVALID_OPTION", option: "tokenLifetimeSeconds" },
+      /tokenLifetimeSeconds/,
+    ],
+    [{ port: 70000 }, { code: "ERR_INVALID_OPTION", option: "port" }, /port/],
+    [{ host: "" }, { code: "ERR_INVALID_OPTION", option: "host" }, /host/],
+    [{ socketPath: `/tmp/${"s".repeat(120)}.sock` }, { code: "ERR_INVALID_OPTION", option: "socketPath" }, /107 bytes/],
+    [{ profile: { iss: "https://confidentialcomputing.googleapis.com" } }, { code: "ERR_EMULATOR_PROFILE" }, /iss/],
+    [{ tokenFile: "/nonexistent-dir/token" }, { code: "ERR_INVALID_OPTION", option: "tokenFile" }, /token file/],
+  ])("rejects %j with %o", async (options, expected, message) => {
     const attempt = startEmulator({ ...(options as object), dir: join(scratch, "bad") });
-    await expect(attempt).rejects.toMatchObject({ code });
+    await expect(attempt).rejects.toMatchObject(expected);
     await expect(attempt).rejects.toThrow(message);
   });
 
@@ -208,12 +212,16 @@ describe("tokens", () => {
     const token = await emulator.mintToken({ tokenType: "PKI", pkiChain: foreign });
     expect(decodeProtectedHeader(token).x5c).toEqual(foreign.x5c);
     await expect(jwtVerify(token, await importX509(foreign.leaf.certificatePem, "RS256"))).resolves.toBeDefined();
-    await expect(emulator.mintToken({ pkiChain: foreign })).rejects.toMatchObject({ code: "ERR_EMULATOR_OPTIONS" });
+    await expect(emulator.mintToken({ pkiChain: foreign })).rejects.toMatchObject({
+      code: "ERR_INVALID_OPTION",
+      option: "pkiChain",
+    });
   });
 
   it("rejects an unknown token type and non-finite times", async () => {
     await expect(emulator.mintToken({ tokenType: "JWT" as "OIDC" })).rejects.toMatchObject({
-      code: "ERR_EMULATOR_OPTIONS",
+      code: "ERR_INVALID_OPTION",
+      option: "tokenType",
     });
     expect(() => emulator.claims({ issuedAt: Number.NaN })).toThrow(/issuedAt/);
   });
@@ -284,7 +292,10 @@ describe("options", () => {
     const off = await startEmulator({ writeTokenFile: false });
     try {
       expect(await exists(off.tokenFile)).toBe(false);
-      await expect(off.refreshTokenFile()).rejects.toMatchObject({ code: "ERR_EMULATOR_OPTIONS" });
+      await expect(off.refreshTokenFile()).rejects.toMatchObject({
+        code: "ERR_INVALID_OPTION",
+        option: "writeTokenFile",
+      });
     } finally {
       await off.stop();
     }

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Logger, noopLogger, redactingLogger } from "@confspace/core";
 import type { Emulator, EmulatorOptions, FailureResponse, RotateKeysOptions } from "./emulator-types.js";
-import { EmulatorError } from "./errors.js";
+import { EmulatorError, EmulatorOptionError } from "./errors.js";
 import { FaultQueue } from "./internal/fault-queue.js";
 import { SigningKeyRing } from "./internal/signing-keys.js";
 import { IssuerServer } from "./issuer-server.js";
@@ -18,21 +18,21 @@ const SOCKET_NAME = "teeserver.sock";
 const TOKEN_FILE_NAME = "attestation_verifier_claims_token";
 const MAX_SOCKET_PATH_BYTES = 107;
 
-function invalid(message: string): EmulatorError {
-  return new EmulatorError("ERR_EMULATOR_OPTIONS", message);
+function invalid(option: string, message: string): EmulatorOptionError {
+  return new EmulatorOptionError(option, message);
 }
 
 function checkOptions(options: EmulatorOptions): void {
   const lifetime = options.tokenLifetimeSeconds;
   if (lifetime !== undefined && !(Number.isFinite(lifetime) && lifetime > 0)) {
-    throw invalid("tokenLifetimeSeconds must be a positive number of seconds.");
+    throw invalid("tokenLifetimeSeconds", "tokenLifetimeSeconds must be a positive number of seconds.");
   }
   const port = options.port;
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
-    throw invalid("port must be an integer from 0 to 65535 (0 picks a free port).");
+    throw invalid("port", "port must be an integer from 0 to 65535 (0 picks a free port).");
   }
   if (options.host !== undefined && (typeof options.host !== "string" || options.host === "")) {
-    throw invalid("host must be a non-empty string such as 127.0.0.1.");
+    throw invalid("host", "host must be a non-empty string such as 127.0.0.1.");
   }
 }
 
@@ -106,7 +106,8 @@ class RunningEmulator implements Emulator {
 
   async refreshTokenFile(): Promise<void> {
     this.#alive("refreshTokenFile()");
-    if (!this.#parts.writer) throw invalid("refreshTokenFile(): the token file is off (writeTokenFile: false).");
+    if (!this.#parts.writer)
+      throw invalid("writeTokenFile", "refreshTokenFile(): the token file is off (writeTokenFile: false).");
     await this.#parts.writer.refresh();
   }
 
@@ -163,7 +164,8 @@ async function runCleanups(cleanups: Cleanup[]): Promise<void> {
  * tokens are signed by local keys and carry the emulator's own `iss`: never trust
  * that issuer in production.
  *
- * @throws {EmulatorError} `ERR_EMULATOR_OPTIONS`, `ERR_EMULATOR_PROFILE` or `ERR_EMULATOR_LISTEN`.
+ * @throws {EmulatorOptionError} an option is invalid (`ERR_INVALID_OPTION`, `option` names it).
+ * @throws {EmulatorError} `ERR_EMULATOR_PROFILE` or `ERR_EMULATOR_LISTEN`.
  *
  * @example
  * ```ts
@@ -191,6 +193,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const tokenFile = options.tokenFile ?? join(dir, TOKEN_FILE_NAME);
     if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) {
       throw invalid(
+        "socketPath",
         `socketPath is longer than ${MAX_SOCKET_PATH_BYTES} bytes, the Unix socket limit: use a shorter dir.`,
       );
     }
@@ -228,7 +231,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       const fileWriter = new TokenFileWriter({ path: tokenFile, mint: () => minter.mint(), lifetimeSeconds, logger });
       cleanups.push(() => fileWriter.stop());
       await fileWriter.refresh().catch((error: unknown) => {
-        throw new EmulatorError("ERR_EMULATOR_OPTIONS", `Cannot write the token file ${tokenFile}: check tokenFile.`, {
+        throw new EmulatorOptionError("tokenFile", `Cannot write the token file ${tokenFile}: check tokenFile.`, {
           cause: error,
         });
       });

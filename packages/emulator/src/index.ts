@@ -9,7 +9,7 @@ export {
   ENV_TOKEN_FILE,
 } from "./env.js";
 export type { EmulatorErrorCode } from "./errors.js";
-export { EmulatorError } from "./errors.js";
+export { EmulatorError, EmulatorOptionError } from "./errors.js";
 export { LAUNCHER_LIMITS } from "./launcher-server.js";
 export type { PkiCertificate, PkiCertificateOptions, PkiChain, PkiChainOptions } from "./pki-chain.js";
 export { generatePkiChain } from "./pki-chain.js";

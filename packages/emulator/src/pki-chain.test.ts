@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EmulatorError } from "./errors.js";
+import { EmulatorOptionError } from "./errors.js";
 import { generatePkiChain, type PkiChain } from "./pki-chain.js";
 
 const run = promisify(execFile);
@@ -201,7 +201,7 @@ describe("generatePkiChain", () => {
     const attempt = generatePkiChain({
       leaf: { notBefore: new Date("2030-01-01T00:00:00Z"), notAfter: new Date("2029-01-01T00:00:00Z") },
     });
-    await expect(attempt).rejects.toBeInstanceOf(EmulatorError);
-    await expect(attempt).rejects.toMatchObject({ code: "ERR_EMULATOR_OPTIONS" });
+    await expect(attempt).rejects.toBeInstanceOf(EmulatorOptionError);
+    await expect(attempt).rejects.toMatchObject({ code: "ERR_INVALID_OPTION", option: "validity" });
   });
 });

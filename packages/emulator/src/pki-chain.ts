@@ -1,6 +1,6 @@
 import { createHash, generateKeyPair, type KeyObject } from "node:crypto";
 import { promisify } from "node:util";
-import { EmulatorError } from "./errors.js";
+import { EmulatorOptionError } from "./errors.js";
 import { createCertificate, type DistinguishedName, toPem } from "./internal/x509.js";
 
 const generateRsaKeyPair = promisify(generateKeyPair);
@@ -119,7 +119,7 @@ export async function generatePkiChain(options: PkiChainOptions = {}): Promise<P
       x5c: [leaf, intermediate, root].map((c) => c.certificateDer.toString("base64")),
     };
   } catch (error) {
-    throw new EmulatorError("ERR_EMULATOR_OPTIONS", "Cannot build the PKI chain: check the validity dates.", {
+    throw new EmulatorOptionError("validity", "Cannot build the PKI chain: check the validity dates.", {
       cause: error,
     });
   }

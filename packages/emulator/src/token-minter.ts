@@ -1,5 +1,5 @@
 import { buildClaims, DEFAULT_TOKEN_AUDIENCE } from "./claims.js";
-import { EmulatorError } from "./errors.js";
+import { EmulatorOptionError } from "./errors.js";
 import { signJws } from "./internal/jws.js";
 import type { SigningKeyRing } from "./internal/signing-keys.js";
 import type { PkiChain } from "./pki-chain.js";
@@ -61,15 +61,15 @@ export class TokenMinter {
   claims(options: ClaimsOptions = {}): Record<string, unknown> {
     const tokenType = options.tokenType ?? "OIDC";
     if (!TOKEN_TYPES.includes(tokenType)) {
-      throw new EmulatorError("ERR_EMULATOR_OPTIONS", `tokenType must be one of ${TOKEN_TYPES.join(", ")}.`);
+      throw new EmulatorOptionError("tokenType", `tokenType must be one of ${TOKEN_TYPES.join(", ")}.`);
     }
     const lifetimeSeconds = options.lifetimeSeconds ?? this.#config.lifetimeSeconds;
     const issuedAt = options.issuedAt ?? Math.floor(this.#config.now() / 1000);
     if (!Number.isFinite(lifetimeSeconds)) {
-      throw new EmulatorError("ERR_EMULATOR_OPTIONS", "lifetimeSeconds must be a finite number of seconds.");
+      throw new EmulatorOptionError("lifetimeSeconds", "lifetimeSeconds must be a finite number of seconds.");
     }
     if (!Number.isFinite(issuedAt)) {
-      throw new EmulatorError("ERR_EMULATOR_OPTIONS", "issuedAt must be a finite number of seconds since the epoch.");
+      throw new EmulatorOptionError("issuedAt", "issuedAt must be a finite number of seconds since the epoch.");
     }
     return buildClaims(this.#config.profile, {
       issuer: this.#config.issuer,
@@ -84,7 +84,7 @@ export class TokenMinter {
 
   async mint(options: MintTokenOptions = {}): Promise<string> {
     if (options.pkiChain && options.tokenType !== "PKI") {
-      throw new EmulatorError("ERR_EMULATOR_OPTIONS", 'pkiChain signs PKI tokens only: pass tokenType: "PKI" with it.');
+      throw new EmulatorOptionError("pkiChain", 'pkiChain signs PKI tokens only: pass tokenType: "PKI" with it.');
     }
     const claims = this.claims(options);
     options.mutateClaims?.(claims);

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { EmulatorOptionError } from "../errors.js";
 import { envLine, parseCliArgs } from "./cli-args.js";
 
 describe("parseCliArgs", () => {
@@ -62,16 +63,17 @@ describe("parseCliArgs", () => {
   });
 
   it.each([
-    [["--port", "http"], /--port: invalid value "http"/],
-    [["--port", "70000"], /--port/],
-    [["--port", "-1"], /--port/],
-    [["--lifetime", "0"], /--lifetime/],
-    [["--lifetime", "1h"], /--lifetime/],
-    [["--bogus"], /Unknown option '--bogus'/],
-    [["positional"], /positional/],
-  ])("rejects %j with ERR_EMULATOR_OPTIONS", async (args, message) => {
+    [["--port", "http"], /--port: invalid value "http"/, "--port"],
+    [["--port", "70000"], /--port/, "--port"],
+    [["--port", "-1"], /--port/, "argv"],
+    [["--lifetime", "0"], /--lifetime/, "--lifetime"],
+    [["--lifetime", "1h"], /--lifetime/, "--lifetime"],
+    [["--bogus"], /Unknown option '--bogus'/, "argv"],
+    [["positional"], /positional/, "argv"],
+  ])("rejects %j with EmulatorOptionError naming the flag", async (args, message, flag) => {
     const attempt = parseCliArgs(args);
-    await expect(attempt).rejects.toMatchObject({ code: "ERR_EMULATOR_OPTIONS" });
+    await expect(attempt).rejects.toBeInstanceOf(EmulatorOptionError);
+    await expect(attempt).rejects.toMatchObject({ code: "ERR_INVALID_OPTION", option: flag });
     await expect(attempt).rejects.toThrow(message);
   });
 });

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import type { EmulatorOptions } from "../emulator-types.js";
-import { EmulatorError } from "../errors.js";
+import { EmulatorOptionError } from "../errors.js";
 import { loadProfile } from "../profile.js";
 
 export const USAGE = `Usage: confspace-emulator [options]
@@ -26,14 +26,15 @@ Options:
 
 export type CliCommand = { help: true } | { help: false; verbose: boolean; options: EmulatorOptions };
 
-function usageError(message: string): EmulatorError {
-  return new EmulatorError("ERR_EMULATOR_OPTIONS", `${message} (see --help)`);
+/** `option`: the flag at fault, or `argv` when the arguments do not parse. */
+function usageError(option: string, message: string): EmulatorOptionError {
+  return new EmulatorOptionError(option, `${message} (see --help)`);
 }
 
 function parseNumber(flag: string, text: string | undefined, check: (n: number) => boolean): number | undefined {
   if (text === undefined) return undefined;
   const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
-  if (!check(value)) throw usageError(`--${flag}: invalid value ${JSON.stringify(text)}`);
+  if (!check(value)) throw usageError(`--${flag}`, `--${flag}: invalid value ${JSON.stringify(text)}`);
   return value;
 }
 
@@ -43,7 +44,7 @@ export async function parseCliArgs(args: string[]): Promise<CliCommand> {
   try {
     values = parse(args).values;
   } catch (error) {
-    throw usageError(error instanceof Error ? error.message : String(error));
+    throw usageError("argv", error instanceof Error ? error.message : String(error));
   }
   if (values.help) return { help: true };
   const options: EmulatorOptions = {};

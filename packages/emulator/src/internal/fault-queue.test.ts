@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EmulatorError } from "../errors.js";
+import { EmulatorOptionError } from "../errors.js";
 import { FaultQueue } from "./fault-queue.js";
 
 describe("FaultQueue", () => {
@@ -38,13 +38,16 @@ describe("FaultQueue", () => {
     [{ status: 500, body: "", count: 0 }],
     [{ status: 500, body: "", count: 1.5 }],
   ])("rejects the invalid failure %j", (response) => {
-    expect(() => new FaultQueue().addFailure(response, "failNext()")).toThrow(EmulatorError);
+    expect(() => new FaultQueue().addFailure(response, "failNext()")).toThrow(EmulatorOptionError);
+    expect(() => new FaultQueue().addFailure(response, "failNext()")).toThrow(
+      expect.objectContaining({ option: expect.stringMatching(/^failNext\.(status|body|count)$/) }),
+    );
     expect(() => new FaultQueue().addFailure(response, "failNext()")).toThrow(/^failNext\(\)/);
   });
 
   it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])("rejects the delay %d", (ms) => {
     expect(() => new FaultQueue().addDelay(ms, "delayNext()")).toThrow(
-      expect.objectContaining({ code: "ERR_EMULATOR_OPTIONS" }),
+      expect.objectContaining({ code: "ERR_INVALID_OPTION", option: "delayNext" }),
     );
   });
 });

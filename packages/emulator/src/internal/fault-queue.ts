@@ -1,4 +1,4 @@
-import { EmulatorError } from "../errors.js";
+import { EmulatorOptionError } from "../errors.js";
 
 /** An injected failure: what the next request(s) get instead of a normal reply. */
 export interface FailureResponse {
@@ -19,18 +19,25 @@ export class FaultQueue {
     const { status, body } = response;
     const count = response.count ?? 1;
     if (!Number.isInteger(status) || status < 100 || status > 599) {
-      throw new EmulatorError("ERR_EMULATOR_OPTIONS", `${what}: status must be an integer from 100 to 599.`);
+      throw new EmulatorOptionError(
+        `${optionName(what)}.status`,
+        `${what}: status must be an integer from 100 to 599.`,
+      );
     }
-    if (typeof body !== "string") throw new EmulatorError("ERR_EMULATOR_OPTIONS", `${what}: body must be a string.`);
+    if (typeof body !== "string")
+      throw new EmulatorOptionError(`${optionName(what)}.body`, `${what}: body must be a string.`);
     if (!(count === Number.POSITIVE_INFINITY || (Number.isInteger(count) && count > 0))) {
-      throw new EmulatorError("ERR_EMULATOR_OPTIONS", `${what}: count must be a positive integer or Infinity.`);
+      throw new EmulatorOptionError(
+        `${optionName(what)}.count`,
+        `${what}: count must be a positive integer or Infinity.`,
+      );
     }
     this.#failures.push({ status, body, remaining: count });
   }
 
   addDelay(ms: number, what: string): void {
     if (!Number.isFinite(ms) || ms < 0) {
-      throw new EmulatorError("ERR_EMULATOR_OPTIONS", `${what}: the delay must be a finite number of ms, at least 0.`);
+      throw new EmulatorOptionError(optionName(what), `${what}: the delay must be a finite number of ms, at least 0.`);
     }
     this.#delays.push(ms);
   }
@@ -51,4 +58,9 @@ export class FaultQueue {
     this.#failures.length = 0;
     this.#delays.length = 0;
   }
+}
+
+/** `failNext()` → `failNext`: the method's name, as the option an error names. */
+function optionName(what: string): string {
+  return what.replace(/\(\)$/, "");
 }
