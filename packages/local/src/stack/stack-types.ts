@@ -1,4 +1,6 @@
+import type { Logger } from "@confspace/core";
 import type { Emulator, EmulatorOptions } from "@confspace/emulator";
+import type { BrokerConfig } from "@confspace/token-broker";
 import type { LocalS3 } from "../aws/s3.js";
 import type { LocalAwsSts } from "../aws/sts.js";
 import type { LocalIamCredentials } from "../google/iam-credentials.js";
@@ -19,7 +21,18 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** Passed to `startEmulator` (profile, token lifetime, …). Default: the emulator's defaults. */
   emulator?: EmulatorOptions;
+  /** The token broker (started for `azure` and `aws`). */
+  broker?: {
+    /** `attestation.audience`. Default `https://broker.confspace.local`. */
+    audience?: string;
+    /** Edits the generated configuration before the broker starts (limits, mTLS, …). */
+    editConfig?: (config: BrokerConfig, context: { pki: TestPki }) => void;
+    /** Also receives every broker log record (after the broker's redaction). Default: none. */
+    logger?: Logger;
+  };
   azure?: {
+    /** The local Entra app's client secret. Default: random. Stays in this process. */
+    clientSecret?: string;
     /** Scopes the broker grants the emulator's image. Default `["https://storage.azure.com/.default"]`. */
     scopes?: string[];
     /** Entra access token lifetime, seconds. Default 3600. */

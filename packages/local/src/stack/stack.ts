@@ -10,7 +10,7 @@ import { startVaultService } from "./internal/vault.js";
 import { parseServices } from "./services.js";
 import type { LocalStack, LocalStackOptions } from "./stack-types.js";
 
-const OPTIONS = new Set(["services", "log", "emulator", "azure", "aws", "gcp", "vault"]);
+const OPTIONS = new Set(["services", "log", "emulator", "broker", "azure", "aws", "gcp", "vault"]);
 
 /**
  * **Development only.** Starts, on loopback, a throwaway CA, the Confidential Space emulator
@@ -70,7 +70,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const parts: BrokerPart[] = [azure?.broker, aws?.broker].filter((p) => p !== undefined);
     let broker: LocalStack["broker"];
     if (parts.length > 0) {
-      const started = await startLocalBroker({ pki, ...input, parts });
+      const started = await startLocalBroker({ pki, ...input, parts, ...options.broker });
       track(() => started.close());
       broker = { url: started.url, audience: started.audience, requests: started.requests };
       log(`token broker: ${started.url} (TLS 1.3), audience ${started.audience}, approves only the emulator's image`);

@@ -36,7 +36,7 @@ export async function startAzureServices(
   track: (close: () => Promise<void>) => void,
   log: (line: string) => void,
 ): Promise<AzureServices> {
-  const clientSecret = randomBytes(24).toString("base64url");
+  const clientSecret = options.clientSecret ?? randomBytes(24).toString("base64url");
   const scopes = options.scopes ?? ["https://storage.azure.com/.default"];
   const entra = await startLocalEntra({
     tenantId: TENANT_ID,
