@@ -1,6 +1,6 @@
 // `pnpm --filter @confspace-examples/python-bootstrap local`: the whole start on loopback.
 // The Confidential Space emulator stands in for the launcher; a local Google STS and Cloud
-// KMS (from @confspace/testing) are configured as two collaborators would configure Google
+// KMS (started by @confspace/local, development only) are configured as two collaborators would configure Google
 // Cloud (one provider and one key each, decrypt only for the approved image digest). Each
 // collaborator encrypts its secret, then confspace-bootstrap starts app.py with them — and
 // refuses to start a build the collaborators have not approved. Nothing here is needed in production.
@@ -10,8 +10,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_PROFILE, startEmulator } from "@confspace/emulator";
-import { startLocalGoogleSts, startLocalKms } from "@confspace/testing";
+import { DEFAULT_PROFILE } from "@confspace/emulator";
+import { startLocalStack } from "@confspace/local";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const APP = resolve(HERE, "../app.py");
@@ -65,38 +65,38 @@ function run(args: string[], env: Record<string, string>) {
 
 export async function runLocal(log: (line: string) => void = console.log): Promise<LocalRun> {
   const dir = await mkdtemp(join(tmpdir(), "confspace-python-bootstrap-"));
-  const emulator = await startEmulator({});
   const team = collaborator(1, "database-team");
   const partner = collaborator(2, "partner");
-  const sts = await startLocalGoogleSts({
-    providers: [team, partner].map((c) => ({
-      audience: c.audience,
-      issuer: `${emulator.issuer}/`,
-      allowedAudiences: ["https://sts.googleapis.com"],
-      attributeMapping: "google.subject=assertion.sub,attribute.image_digest=assertion.submods.container.image_digest",
-      attributeCondition:
-        "assertion.swname == 'CONFIDENTIAL_SPACE' && 'STABLE' in assertion.submods.confidential_space.support_attributes",
-    })),
+  const stack = await startLocalStack({
+    services: ["gcp"],
+    log,
+    gcp: {
+      // Each provider trusts the emulator's issuer (Google: https://confidentialcomputing.googleapis.com/).
+      providers: [team, partner].map((c) => ({
+        audience: c.audience,
+        allowedAudiences: ["https://sts.googleapis.com"],
+        attributeMapping:
+          "google.subject=assertion.sub,attribute.image_digest=assertion.submods.container.image_digest",
+        attributeCondition:
+          "assertion.swname == 'CONFIDENTIAL_SPACE' && 'STABLE' in assertion.submods.confidential_space.support_attributes",
+      })),
+      staticTokens: [team, partner].map((c) => ({ token: c.ownerToken, member: c.owner })),
+      keys: [team, partner].map((c) => ({
+        name: c.key,
+        bindings: [
+          { role: "roles/cloudkms.cryptoKeyEncrypter", members: [c.owner] },
+          {
+            role: "roles/cloudkms.cryptoKeyDecrypter",
+            members: [`principalSet://iam.googleapis.com/${c.pool}/attribute.image_digest/${APPROVED_DIGEST}`],
+          },
+        ],
+      })),
+    },
   });
-  const kms = await startLocalKms({
-    tokenIssuers: [sts],
-    staticTokens: [team, partner].map((c) => ({ token: c.ownerToken, member: c.owner })),
-    keys: [team, partner].map((c) => ({
-      name: c.key,
-      bindings: [
-        { role: "roles/cloudkms.cryptoKeyEncrypter", members: [c.owner] },
-        {
-          role: "roles/cloudkms.cryptoKeyDecrypter",
-          members: [`principalSet://iam.googleapis.com/${c.pool}/attribute.image_digest/${APPROVED_DIGEST}`],
-        },
-      ],
-    })),
-  });
+  const { emulator } = stack;
+  const { sts, kms } = stack.gcp!;
   const stop = async () => {
-    for (const server of [kms, sts] as Array<{ close?: () => Promise<void>; stop?: () => Promise<void> }>) {
-      await (server.close ?? server.stop)?.call(server);
-    }
-    await emulator.stop();
+    await stack.stop();
     await rm(dir, { recursive: true, force: true });
   };
   try {
