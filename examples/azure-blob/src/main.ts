@@ -8,7 +8,7 @@
 //   AZURE_STORAGE_CONTAINER     container name (default confspace-demo)
 //   BROKER_CA_FILE              optional PEM file: the broker's private CA
 import { readFileSync } from "node:fs";
-import { ENV_BROKER_AUDIENCE, ENV_BROKER_URL } from "@confspace/azure-credential";
+import { BROKER_AUDIENCE_ENV, BROKER_URL_ENV } from "@confspace/azure-credential";
 import { type AzureBlobAppConfig, describeError, run } from "./app.js";
 
 /** The app's configuration from environment variables; throws naming the missing one. */
@@ -20,8 +20,8 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>> 
   };
   const caFile = env.BROKER_CA_FILE?.trim();
   return {
-    brokerUrl: required(ENV_BROKER_URL),
-    audience: required(ENV_BROKER_AUDIENCE),
+    brokerUrl: required(BROKER_URL_ENV),
+    audience: required(BROKER_AUDIENCE_ENV),
     accountUrl: required("AZURE_STORAGE_ACCOUNT_URL"),
     container: env.AZURE_STORAGE_CONTAINER?.trim() || "confspace-demo",
     ...(caFile ? { brokerCa: readFileSync(caFile, "utf8") } : {}),

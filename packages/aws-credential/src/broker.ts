@@ -2,9 +2,9 @@ import { type AttestationTokenSource, LauncherClient, type LauncherClientOptions
 import { type Clock, type Logger, systemClock } from "@confspace/core";
 import {
   type BoundTlsOptions,
+  BROKER_AUDIENCE_ENV,
+  BROKER_URL_ENV,
   type BrokerTokenType,
-  ENV_BROKER_AUDIENCE,
-  ENV_BROKER_URL,
   requestBrokerCredential,
 } from "@confspace/ekm-tls";
 import { AwsCredentialOptionError } from "./errors.js";
@@ -78,27 +78,27 @@ export interface BrokerOptions {
  */
 export function fromBroker(options: BrokerOptions): ConfspaceAwsCredentialProvider {
   const env = options.env ?? process.env;
-  const brokerUrl = options.brokerUrl || env[ENV_BROKER_URL];
+  const brokerUrl = options.brokerUrl || env[BROKER_URL_ENV];
   if (!brokerUrl) {
     throw new AwsCredentialOptionError(
       "brokerUrl",
-      `fromBroker needs the broker's URL: set the brokerUrl option or ${ENV_BROKER_URL}.`,
-      ENV_BROKER_URL,
+      `fromBroker needs the broker's URL: set the brokerUrl option or ${BROKER_URL_ENV}.`,
+      BROKER_URL_ENV,
     );
   }
   if (!URL.canParse(String(brokerUrl)) || new URL(brokerUrl).protocol !== "https:") {
     throw new AwsCredentialOptionError(
       "brokerUrl",
       "brokerUrl must be an https: URL such as https://broker.example:8443.",
-      ENV_BROKER_URL,
+      BROKER_URL_ENV,
     );
   }
-  const audience = options.audience || env[ENV_BROKER_AUDIENCE];
+  const audience = options.audience || env[BROKER_AUDIENCE_ENV];
   if (!audience) {
     throw new AwsCredentialOptionError(
       "audience",
-      `fromBroker needs the broker's attestation audience: set the audience option or ${ENV_BROKER_AUDIENCE}.`,
-      ENV_BROKER_AUDIENCE,
+      `fromBroker needs the broker's attestation audience: set the audience option or ${BROKER_AUDIENCE_ENV}.`,
+      BROKER_AUDIENCE_ENV,
     );
   }
   const roleArn = checkRoleArn(options.roleArn);

@@ -1,5 +1,5 @@
 export type { BrokerErrorCode } from "@confspace/ekm-tls";
-export { BrokerError, ENV_BROKER_AUDIENCE, ENV_BROKER_URL } from "@confspace/ekm-tls";
+export { BROKER_AUDIENCE_ENV, BROKER_URL_ENV, BrokerError } from "@confspace/ekm-tls";
 export type { BrokerOptions } from "./broker.js";
 export { fromBroker } from "./broker.js";
 export type { AwsStsErrorOptions, AwsStsOperation } from "./errors.js";

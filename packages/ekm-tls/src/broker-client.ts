@@ -8,9 +8,9 @@ import { connectError, exchangeError, readReply } from "./internal/broker-reply.
 import { isTimeoutMs, startDeadline } from "./internal/deadline.js";
 
 /** Environment variable naming the token broker's URL (`https://broker.example:8443`), read by the credentials. */
-export const ENV_BROKER_URL = "CONFSPACE_BROKER_URL";
+export const BROKER_URL_ENV = "CONFSPACE_BROKER_URL";
 /** Environment variable naming the broker's attestation audience (its `attestation.audience`), read by the credentials. */
-export const ENV_BROKER_AUDIENCE = "CONFSPACE_BROKER_AUDIENCE";
+export const BROKER_AUDIENCE_ENV = "CONFSPACE_BROKER_AUDIENCE";
 
 /** Attestation token formats a broker verifies. */
 export type BrokerTokenType = "OIDC" | "PKI";

@@ -1,7 +1,7 @@
 export type { BoundConnection, BoundRequestOptions, BoundResponse } from "./bound-connection.js";
 export { BROKER_EKM_LABEL, BROKER_EKM_LENGTH, brokerEkmOptions, brokerNonce } from "./broker-binding.js";
 export type { BrokerCredentialRequest, BrokerTokenType } from "./broker-client.js";
-export { ENV_BROKER_AUDIENCE, ENV_BROKER_URL, requestBrokerCredential } from "./broker-client.js";
+export { BROKER_AUDIENCE_ENV, BROKER_URL_ENV, requestBrokerCredential } from "./broker-client.js";
 export type { BrokerErrorCode, BrokerErrorOptions } from "./broker-error.js";
 export { BrokerError } from "./broker-error.js";
 export type { BoundTlsOptions, ConnectBoundOptions } from "./connect-bound.js";

@@ -4,11 +4,11 @@
 import { jsonLogger } from "@confspace/core";
 import { startEmulator } from "./emulator.js";
 import {
-  ENV_ATTESTATION_ISSUER,
-  ENV_ATTESTATION_JWKS_URI,
-  ENV_LAUNCHER_SOCKET,
-  ENV_PKI_ROOT_FINGERPRINT,
-  ENV_TOKEN_FILE,
+  ATTESTATION_ISSUER_ENV,
+  ATTESTATION_JWKS_URI_ENV,
+  LAUNCHER_SOCKET_ENV,
+  PKI_ROOT_FINGERPRINT_ENV,
+  TOKEN_FILE_ENV,
 } from "./env.js";
 import { EmulatorOptionError } from "./errors.js";
 import { envLine, parseCliArgs, USAGE } from "./internal/cli-args.js";
@@ -23,11 +23,11 @@ async function main(): Promise<void> {
   const logger = jsonLogger({ level: command.verbose ? "debug" : "warn", base: { service: "confspace-emulator" } });
   const emulator = await startEmulator({ ...command.options, logger });
   const lines = [
-    envLine(ENV_LAUNCHER_SOCKET, emulator.socketPath),
-    ...(command.options.writeTokenFile === false ? [] : [envLine(ENV_TOKEN_FILE, emulator.tokenFile)]),
-    envLine(ENV_ATTESTATION_ISSUER, emulator.issuer),
-    envLine(ENV_ATTESTATION_JWKS_URI, emulator.jwksUri),
-    envLine(ENV_PKI_ROOT_FINGERPRINT, emulator.pkiRootFingerprint),
+    envLine(LAUNCHER_SOCKET_ENV, emulator.socketPath),
+    ...(command.options.writeTokenFile === false ? [] : [envLine(TOKEN_FILE_ENV, emulator.tokenFile)]),
+    envLine(ATTESTATION_ISSUER_ENV, emulator.issuer),
+    envLine(ATTESTATION_JWKS_URI_ENV, emulator.jwksUri),
+    envLine(PKI_ROOT_FINGERPRINT_ENV, emulator.pkiRootFingerprint),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
   // For people, on stderr: stdout stays KEY=value lines for eval and dotenv files.

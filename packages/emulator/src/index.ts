@@ -1,13 +1,9 @@
 export { AWS_TAGS_CLAIM, DEFAULT_TOKEN_AUDIENCE } from "./claims.js";
 export { startEmulator } from "./emulator.js";
 export type { Emulator, EmulatorOptions, FailureResponse, RotateKeysOptions } from "./emulator-types.js";
-export {
-  ENV_ATTESTATION_ISSUER,
-  ENV_ATTESTATION_JWKS_URI,
-  ENV_LAUNCHER_SOCKET,
-  ENV_PKI_ROOT_FINGERPRINT,
-  ENV_TOKEN_FILE,
-} from "./env.js";
+// CONFSPACE_LAUNCHER_SOCKET and CONFSPACE_TOKEN_FILE are @confspace/attestation's
+// (LAUNCHER_SOCKET_ENV, TOKEN_FILE_ENV): one export per variable.
+export { ATTESTATION_ISSUER_ENV, ATTESTATION_JWKS_URI_ENV, PKI_ROOT_FINGERPRINT_ENV } from "./env.js";
 export type { EmulatorErrorCode } from "./errors.js";
 export { EmulatorError, EmulatorOptionError } from "./errors.js";
 export { LAUNCHER_LIMITS } from "./launcher-server.js";

@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { jsonLogger, type LogLevel } from "@confspace/core";
 import { createBroker } from "./broker.js";
-import { ENV_BROKER_CONFIG, ENV_BROKER_LOG_LEVEL, ENV_BROKER_WORKERS } from "./env.js";
+import { BROKER_CONFIG_ENV, BROKER_LOG_LEVEL_ENV, BROKER_WORKERS_ENV } from "./env.js";
 import { BrokerConfigError } from "./errors.js";
 import { serveWorkerMetrics, startPrimaryMetrics } from "./internal/worker-metrics.js";
 import { leaveCluster, reportListening, runPrimary, workerId } from "./internal/workers.js";
@@ -20,10 +20,10 @@ Attestation-checking token broker: verifies EKM-bound Confidential Space tokens 
 hands out Azure access tokens and AWS role credentials according to the grants in FILE.
 
 Options:
-  -c, --config FILE      configuration, YAML or JSON (default: $${ENV_BROKER_CONFIG})
-      --log-level LEVEL  debug, info, warn or error (default: $${ENV_BROKER_LOG_LEVEL}, else info)
+  -c, --config FILE      configuration, YAML or JSON (default: $${BROKER_CONFIG_ENV})
+      --log-level LEVEL  debug, info, warn or error (default: $${BROKER_LOG_LEVEL_ENV}, else info)
       --workers N        serve with N processes sharing the listener, 1 to ${MAX_WORKERS}
-                         (default: $${ENV_BROKER_WORKERS}, else 1); limits apply per worker
+                         (default: $${BROKER_WORKERS_ENV}, else 1); limits apply per worker
   -h, --help             print this help
 
 Logs are JSON lines on stderr; the listening URL is printed on stdout.
@@ -54,19 +54,19 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const path = values.config ?? process.env[ENV_BROKER_CONFIG];
+  const path = values.config ?? process.env[BROKER_CONFIG_ENV];
   if (path === undefined || path === "") {
-    throw new UsageError(`no configuration: pass --config FILE or set ${ENV_BROKER_CONFIG}`);
+    throw new UsageError(`no configuration: pass --config FILE or set ${BROKER_CONFIG_ENV}`);
   }
-  const level = values["log-level"] ?? process.env[ENV_BROKER_LOG_LEVEL] ?? "info";
+  const level = values["log-level"] ?? process.env[BROKER_LOG_LEVEL_ENV] ?? "info";
   if (!LEVELS.includes(level as LogLevel)) {
-    throw new UsageError(`--log-level (or ${ENV_BROKER_LOG_LEVEL}) must be one of ${LEVELS.join(", ")}`);
+    throw new UsageError(`--log-level (or ${BROKER_LOG_LEVEL_ENV}) must be one of ${LEVELS.join(", ")}`);
   }
 
-  const workersText = values.workers ?? process.env[ENV_BROKER_WORKERS] ?? "1";
+  const workersText = values.workers ?? process.env[BROKER_WORKERS_ENV] ?? "1";
   const workers = Number(workersText);
   if (!/^[0-9]+$/.test(workersText) || workers < 1 || workers > MAX_WORKERS) {
-    throw new UsageError(`--workers (or ${ENV_BROKER_WORKERS}) must be an integer from 1 to ${MAX_WORKERS}`);
+    throw new UsageError(`--workers (or ${BROKER_WORKERS_ENV}) must be an integer from 1 to ${MAX_WORKERS}`);
   }
 
   const worker = workerId();

@@ -1,8 +1,8 @@
 /** Environment variable the CLI reads the configuration path from when `--config` is not given. */
-export const ENV_BROKER_CONFIG = "CONFSPACE_BROKER_CONFIG";
+export const BROKER_CONFIG_ENV = "CONFSPACE_BROKER_CONFIG";
 
 /** Environment variable setting the CLI's log level (`debug`, `info`, `warn`, `error`) when `--log-level` is not given. */
-export const ENV_BROKER_LOG_LEVEL = "CONFSPACE_BROKER_LOG_LEVEL";
+export const BROKER_LOG_LEVEL_ENV = "CONFSPACE_BROKER_LOG_LEVEL";
 
 /** Environment variable setting the CLI's number of worker processes when `--workers` is not given. */
-export const ENV_BROKER_WORKERS = "CONFSPACE_BROKER_WORKERS";
+export const BROKER_WORKERS_ENV = "CONFSPACE_BROKER_WORKERS";

@@ -19,7 +19,7 @@ export type {
   TlsConfig,
   UpstreamsConfig,
 } from "./config-types.js";
-export { ENV_BROKER_CONFIG, ENV_BROKER_LOG_LEVEL, ENV_BROKER_WORKERS } from "./env.js";
+export { BROKER_CONFIG_ENV, BROKER_LOG_LEVEL_ENV, BROKER_WORKERS_ENV } from "./env.js";
 export type { BrokerConfigErrorOptions } from "./errors.js";
 export { BrokerConfigError } from "./errors.js";
 export type { ParseBrokerConfigOptions } from "./load-config.js";

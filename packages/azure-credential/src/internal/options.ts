@@ -1,6 +1,6 @@
 import { type AttestationTokenSource, LauncherClient, validateTokenRequest } from "@confspace/attestation";
 import { type Clock, type Logger, noopLogger, redactingLogger, systemClock } from "@confspace/core";
-import { type BoundTlsOptions, type BrokerTokenType, ENV_BROKER_AUDIENCE, ENV_BROKER_URL } from "@confspace/ekm-tls";
+import { type BoundTlsOptions, BROKER_AUDIENCE_ENV, BROKER_URL_ENV, type BrokerTokenType } from "@confspace/ekm-tls";
 import type { BrokerCredentialOptions } from "../broker-credential.js";
 import { AzureCredentialOptionError } from "../errors.js";
 
@@ -26,12 +26,12 @@ export function resolveOptions(
   if (options === null || typeof options !== "object") {
     throw new AzureCredentialOptionError("options", "options must be an object (or omitted)");
   }
-  const brokerUrl = pick(options.brokerUrl, env[ENV_BROKER_URL]);
+  const brokerUrl = pick(options.brokerUrl, env[BROKER_URL_ENV]);
   if (brokerUrl === undefined) {
     throw new AzureCredentialOptionError(
       "brokerUrl",
-      `No token broker configured: pass brokerUrl or set ${ENV_BROKER_URL} (e.g. https://broker.example:8443)`,
-      ENV_BROKER_URL,
+      `No token broker configured: pass brokerUrl or set ${BROKER_URL_ENV} (e.g. https://broker.example:8443)`,
+      BROKER_URL_ENV,
     );
   }
   let url: URL | undefined;
@@ -50,16 +50,16 @@ export function resolveOptions(
   ) {
     throw new AzureCredentialOptionError(
       "brokerUrl",
-      `brokerUrl (or ${ENV_BROKER_URL}) must be an https: origin such as https://broker.example:8443, without path or query`,
-      ENV_BROKER_URL,
+      `brokerUrl (or ${BROKER_URL_ENV}) must be an https: origin such as https://broker.example:8443, without path or query`,
+      BROKER_URL_ENV,
     );
   }
-  const audience = pick(options.audience, env[ENV_BROKER_AUDIENCE]);
+  const audience = pick(options.audience, env[BROKER_AUDIENCE_ENV]);
   if (audience === undefined) {
     throw new AzureCredentialOptionError(
       "audience",
-      `No broker audience configured: pass audience or set ${ENV_BROKER_AUDIENCE} to the broker's attestation.audience`,
-      ENV_BROKER_AUDIENCE,
+      `No broker audience configured: pass audience or set ${BROKER_AUDIENCE_ENV} to the broker's attestation.audience`,
+      BROKER_AUDIENCE_ENV,
     );
   }
   const tokenType = options.tokenType ?? "OIDC";
