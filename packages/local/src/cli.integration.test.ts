@@ -35,6 +35,24 @@ it("prints and writes the environment, then stops on SIGTERM with exit 0 and rem
   expect(existsSync(envFile)).toBe(false);
 }, 30_000);
 
+it("stops and removes its files when the wrapper that started it is killed (no orphan)", async () => {
+  const envFile = join(dir, "orphan.env");
+  const errFile = join(dir, "orphan.err");
+  // `; true` keeps sh from exec'ing node, as npx and shell wrappers do: killing sh does not signal node.
+  const command = `"${process.execPath}" --import tsx "${CLI}" up --services gcp --write-env "${envFile}" 2>"${errFile}" >/dev/null; true`;
+  const wrapper = spawn("/bin/sh", ["-c", command], { stdio: "ignore" });
+  const until = async (ok: () => boolean) => {
+    const deadline = Date.now() + 20_000;
+    while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  };
+  await until(() => existsSync(envFile));
+  expect(existsSync(envFile)).toBe(true);
+  wrapper.kill("SIGKILL");
+  await until(() => existsSync(errFile) && readFileSync(errFile, "utf8").includes("stopped;"));
+  expect(readFileSync(errFile, "utf8")).toContain("stopping (parent exited)");
+  expect(existsSync(envFile)).toBe(false);
+}, 30_000);
+
 it.each([
   [["up", "--services", "aws,ftp"], /unknown service "ftp"/],
   [["up"], /--services is required/],

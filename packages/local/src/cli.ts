@@ -2,7 +2,8 @@
 // `confspace-local up --services azure,aws,gcp,vault [--write-env FILE]`: DEVELOPMENT ONLY.
 // Starts the local stack on loopback, prints the app's environment (KEY='value' lines on
 // stdout; progress on stderr), optionally writes it to FILE (mode 0600), and runs until
-// SIGINT or SIGTERM, then stops everything, removes FILE and exits 0. (Not `--env-file`:
+// SIGINT or SIGTERM (or until its parent process exits), then stops everything, removes
+// FILE and exits 0. (Not `--env-file`:
 // Node 24 reads that flag from anywhere on its command line, the script's arguments included.)
 import { rm, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
@@ -14,7 +15,7 @@ const USAGE = `usage: confspace-local up --services ${LOCAL_SERVICES.join(",")}|
 
 DEVELOPMENT ONLY: local stand-ins on loopback with a throwaway CA; never point production at them.
 Prints the app's environment on stdout (KEY='value'); --write-env also writes it (mode 0600).
-Runs until SIGINT or SIGTERM (Ctrl-C, or kill <pid>), then stops everything and exits 0.`;
+Runs until SIGINT or SIGTERM (Ctrl-C, or kill <pid>) or until its parent exits, then stops everything and exits 0.`;
 
 function fail(message: string): never {
   process.stderr.write(`confspace-local: ${message}\n${USAGE}\n`);
@@ -61,6 +62,15 @@ async function main(argv: string[]): Promise<void> {
         resolve();
       });
     }
+    // A wrapper (npx, a shell) that is killed does not pass the signal on: when the parent
+    // goes away (this process is re-parented), stop as if signalled instead of living on orphaned.
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) {
+        signalled ??= "parent exited";
+        resolve();
+      }
+    }, 500).unref();
   });
   log("confspace-local — DEVELOPMENT ONLY: local stand-ins with a throwaway CA, never for production");
   const stack = await startLocalStack({ services, log });
