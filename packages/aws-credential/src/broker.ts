@@ -1,5 +1,5 @@
 import { type AttestationTokenSource, LauncherClient, type LauncherClientOptions } from "@confspace/attestation";
-import { type Clock, type Logger, systemClock } from "@confspace/core";
+import { type Clock, type Logger, requireOptionOrEnv, systemClock } from "@confspace/core";
 import {
   type BoundTlsOptions,
   BROKER_AUDIENCE_ENV,
@@ -78,14 +78,12 @@ export interface BrokerOptions {
  */
 export function fromBroker(options: BrokerOptions): ConfspaceAwsCredentialProvider {
   const env = options.env ?? process.env;
-  const brokerUrl = options.brokerUrl || env[BROKER_URL_ENV];
-  if (!brokerUrl) {
-    throw new AwsCredentialOptionError(
-      "brokerUrl",
-      `fromBroker needs the broker's URL: set the brokerUrl option or ${BROKER_URL_ENV}.`,
-      BROKER_URL_ENV,
-    );
-  }
+  const brokerUrl = requireOptionOrEnv(
+    "brokerUrl",
+    options.brokerUrl === undefined ? undefined : String(options.brokerUrl),
+    BROKER_URL_ENV,
+    { env, missing: "fromBroker needs the broker's URL", error: AwsCredentialOptionError },
+  ).value;
   if (!URL.canParse(String(brokerUrl)) || new URL(brokerUrl).protocol !== "https:") {
     throw new AwsCredentialOptionError(
       "brokerUrl",
@@ -93,14 +91,11 @@ export function fromBroker(options: BrokerOptions): ConfspaceAwsCredentialProvid
       BROKER_URL_ENV,
     );
   }
-  const audience = options.audience || env[BROKER_AUDIENCE_ENV];
-  if (!audience) {
-    throw new AwsCredentialOptionError(
-      "audience",
-      `fromBroker needs the broker's attestation audience: set the audience option or ${BROKER_AUDIENCE_ENV}.`,
-      BROKER_AUDIENCE_ENV,
-    );
-  }
+  const audience = requireOptionOrEnv("audience", options.audience, BROKER_AUDIENCE_ENV, {
+    env,
+    missing: "fromBroker needs the broker's attestation audience",
+    error: AwsCredentialOptionError,
+  }).value;
   const roleArn = checkRoleArn(options.roleArn);
   const sessionName = options.sessionName === undefined ? undefined : checkBrokerSessionName(options.sessionName);
   const durationSeconds =

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from "@confspace/core";
+import { InvalidOptionError, optionOrEnv } from "@confspace/core";
 
 /** Reads an option that must be a positive number (ms, counts), or throws {@link InvalidOptionError} naming it. */
 export function positiveNumber(name: string, value: number | undefined, fallback: number, integer = false): number {
@@ -24,6 +24,5 @@ export function nonNegativeMs(name: string, value: number | undefined, fallback:
 
 /** An environment variable's value, with empty strings treated as unset. */
 export function envValue(name: string): string | undefined {
-  const value = process.env[name];
-  return value === undefined || value === "" ? undefined : value;
+  return optionOrEnv(undefined, name)?.value;
 }

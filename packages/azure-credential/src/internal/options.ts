@@ -1,5 +1,5 @@
 import { type AttestationTokenSource, LauncherClient, validateTokenRequest } from "@confspace/attestation";
-import { type Clock, type Logger, noopLogger, redactingLogger, systemClock } from "@confspace/core";
+import { type Clock, type Logger, noopLogger, optionOrEnv, redactingLogger, systemClock } from "@confspace/core";
 import { type BoundTlsOptions, BROKER_AUDIENCE_ENV, BROKER_URL_ENV, type BrokerTokenType } from "@confspace/ekm-tls";
 import type { BrokerCredentialOptions } from "../broker-credential.js";
 import { AzureCredentialOptionError } from "../errors.js";
@@ -26,7 +26,7 @@ export function resolveOptions(
   if (options === null || typeof options !== "object") {
     throw new AzureCredentialOptionError("options", "options must be an object (or omitted)");
   }
-  const brokerUrl = pick(options.brokerUrl, env[BROKER_URL_ENV]);
+  const brokerUrl = optionOrEnv(options.brokerUrl, BROKER_URL_ENV, env)?.value;
   if (brokerUrl === undefined) {
     throw new AzureCredentialOptionError(
       "brokerUrl",
@@ -54,7 +54,7 @@ export function resolveOptions(
       BROKER_URL_ENV,
     );
   }
-  const audience = pick(options.audience, env[BROKER_AUDIENCE_ENV]);
+  const audience = optionOrEnv(options.audience, BROKER_AUDIENCE_ENV, env)?.value;
   if (audience === undefined) {
     throw new AzureCredentialOptionError(
       "audience",
@@ -112,10 +112,4 @@ export function resolveOptions(
     logger,
     clock: options.clock ?? systemClock,
   };
-}
-
-/** The explicit option, else a non-empty environment value. */
-function pick(option: string | undefined, envValue: string | undefined): string | undefined {
-  if (option !== undefined && option !== "") return option;
-  return envValue === undefined || envValue.trim() === "" ? undefined : envValue.trim();
 }

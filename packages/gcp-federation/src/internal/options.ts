@@ -1,4 +1,5 @@
 import { DEFAULT_TOKEN_AUDIENCE } from "@confspace/attestation";
+import { optionOrEnv } from "@confspace/core";
 import { GcpFederationOptionError } from "../errors.js";
 import type { FederatedAuthClientOptions } from "../federated-auth-client.js";
 import {
@@ -65,8 +66,8 @@ function resolveProvider(options: FederatedAuthClientOptions): WorkloadIdentityP
     return parseProviderAudience(audience);
   }
   if (options.audience !== undefined) return parseProviderAudience(options.audience);
-  const fromEnv = process.env[GCP_AUDIENCE_ENV];
-  if (fromEnv) return parseProviderAudience(fromEnv, GCP_AUDIENCE_ENV);
+  const fromEnv = optionOrEnv(undefined, GCP_AUDIENCE_ENV);
+  if (fromEnv) return parseProviderAudience(fromEnv.value, GCP_AUDIENCE_ENV);
   throw new GcpFederationOptionError(
     "audience",
     `No workload identity pool provider: set the audience option (or projectNumber + poolId + providerId), or the environment variable ${GCP_AUDIENCE_ENV}, to //iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER.`,

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { DEFAULT_TOKEN_AUDIENCE } from "@confspace/attestation";
+import { type FoundSetting, optionOrEnv } from "@confspace/core";
 import {
   ADDR_ENV,
   AUDIENCE_ENV,
@@ -31,17 +32,9 @@ export interface TlsInput {
   servername?: string;
 }
 
-/** First non-empty of an explicit value and environment variables, with where it came from. */
-export function pick(
-  explicit: string | undefined,
-  envVars: readonly string[],
-): { value: string; from: string } | undefined {
-  if (explicit !== undefined && explicit !== "") return { value: explicit, from: "option" };
-  for (const name of envVars) {
-    const value = process.env[name];
-    if (value !== undefined && value !== "") return { value, from: name };
-  }
-  return undefined;
+/** First non-empty of an explicit value and environment variables, with where it came from (core's rule). */
+export function pick(explicit: string | undefined, envVars: readonly string[]): FoundSetting | undefined {
+  return optionOrEnv(explicit, envVars);
 }
 
 const LOOPBACK = /^(?:127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/i;
