@@ -153,19 +153,46 @@ process.stdout.write(JSON.stringify(out));
     }
   }
 
+  // The workload-side packages keep their cold import small by loading the heavy
+  // dependencies on first use: importing one (CJS, where require.cache shows every module
+  // loaded) must load none of them.
+  const HEAVY = ["undici", "@aws-sdk/client-sts", "@azure/identity"];
+  const LAZY = ["core", "attestation", "ekm-tls", "azure-credential", "aws-credential", "vault-jwt"];
+  for (const short of LAZY) {
+    const name = `@confspace/${short}`;
+    const run = spawnSync(
+      nodes[24],
+      ["-e", `require(${JSON.stringify(name)}); process.stdout.write(JSON.stringify(Object.keys(require.cache)))`],
+      { cwd: app, encoding: "utf8" },
+    );
+    let loaded = [];
+    try {
+      loaded = JSON.parse(run.stdout);
+    } catch {}
+    const heavy = HEAVY.filter((dep) => loaded.some((path) => path.includes(`/node_modules/${dep}/`)));
+    check(
+      `importing ${name} loads none of ${HEAVY.join(", ")}`,
+      run.status !== 0
+        ? [`exit ${run.status ?? run.signal}: ${tail(run.stderr)}`]
+        : heavy.map((dep) => `${dep} was loaded`),
+    );
+  }
+
   // Every executable: --help on Node.js 22 and 24, a clear refusal on the older one.
   for (const p of packages) {
     for (const name of Object.keys(p.manifest.bin ?? {})) {
       const bin = join(app, "node_modules", ".bin", name);
       for (const [major, node] of Object.entries(nodes)) {
-        const run = spawnSync(node, [bin, "--help"], { cwd: app, encoding: "utf8", timeout: 20_000 });
+        const run = spawnSync(node, [bin, "--help"], { cwd: app, encoding: "utf8", timeout: 60_000 });
         check(
           `${name} --help on Node ${major}`,
-          run.status === 0 && /^usage/i.test(run.stdout) ? [] : [`exit ${run.status}: ${tail(run.stderr)}`],
+          run.status === 0 && /^usage/i.test(run.stdout)
+            ? []
+            : [`exit ${run.status ?? run.signal}: ${tail(run.stderr)}`],
         );
       }
       if (oldNode) {
-        const run = spawnSync(oldNode, [bin, "--help"], { cwd: app, encoding: "utf8", timeout: 20_000 });
+        const run = spawnSync(oldNode, [bin, "--help"], { cwd: app, encoding: "utf8", timeout: 60_000 });
         const wanted = new RegExp(`^${name}: Node\\.js ≥ 22(\\.\\d+)? required \\(this is v\\d+\\.\\d+\\.\\d+\\)\\n$`);
         check(
           `${name} refuses Node ${version(oldNode)}`,
