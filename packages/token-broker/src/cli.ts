@@ -3,7 +3,7 @@
 // down gracefully (in-flight requests finish, within limits.shutdownTimeoutSeconds).
 // With --workers N it is a node:cluster primary forking N such brokers (internal/workers.ts).
 import { parseArgs } from "node:util";
-import { jsonLogger, type LogLevel } from "@confspace/core";
+import { jsonLogger, type LogLevel, optionOrEnv } from "@confspace/core";
 import { createBroker } from "./broker.js";
 import { BROKER_CONFIG_ENV, BROKER_LOG_LEVEL_ENV, BROKER_WORKERS_ENV } from "./env.js";
 import { BrokerConfigError } from "./errors.js";
@@ -54,16 +54,16 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const path = values.config ?? process.env[BROKER_CONFIG_ENV];
-  if (path === undefined || path === "") {
+  const path = optionOrEnv(values.config, BROKER_CONFIG_ENV)?.value;
+  if (path === undefined) {
     throw new UsageError(`no configuration: pass --config FILE or set ${BROKER_CONFIG_ENV}`);
   }
-  const level = values["log-level"] ?? process.env[BROKER_LOG_LEVEL_ENV] ?? "info";
+  const level = optionOrEnv(values["log-level"], BROKER_LOG_LEVEL_ENV)?.value ?? "info";
   if (!LEVELS.includes(level as LogLevel)) {
     throw new UsageError(`--log-level (or ${BROKER_LOG_LEVEL_ENV}) must be one of ${LEVELS.join(", ")}`);
   }
 
-  const workersText = values.workers ?? process.env[BROKER_WORKERS_ENV] ?? "1";
+  const workersText = optionOrEnv(values.workers, BROKER_WORKERS_ENV)?.value ?? "1";
   const workers = Number(workersText);
   if (!/^[0-9]+$/.test(workersText) || workers < 1 || workers > MAX_WORKERS) {
     throw new UsageError(`--workers (or ${BROKER_WORKERS_ENV}) must be an integer from 1 to ${MAX_WORKERS}`);
