@@ -92,6 +92,12 @@ try {
       if (text.includes('"workspace:')) failures.push("a workspace: range was left in package.json");
       if (text.includes("./src/")) failures.push("package.json points at ./src (publishConfig not applied)");
       for (const field of ["repository", "homepage", "bugs"]) if (!packed[field]) failures.push(`no ${field}`);
+      // npm renders the README without the repository around it: a relative link is dead there.
+      if (files.includes("package/README.md")) {
+        const readme = execFileSync("tar", ["-xzOf", tarball, "package/README.md"], { encoding: "utf8" });
+        for (const [link] of readme.matchAll(/\]\((?!https?:|#|mailto:)[^)\s]+\)/g))
+          failures.push(`README link ${link} is relative: make it absolute (https://github.com/…)`);
+      }
       packages.push({ tarball, manifest: packed });
     }
     check(`tarball ${manifest.name}`, failures);
