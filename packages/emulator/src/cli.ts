@@ -13,6 +13,7 @@ import {
 import { EmulatorOptionError } from "./errors.js";
 import { envLine, parseCliArgs, USAGE } from "./internal/cli-args.js";
 import { identitySummary } from "./internal/identity-summary.js";
+import { stopWhenOrphaned } from "./internal/stop-when-orphaned.js";
 
 async function main(): Promise<void> {
   const command = await parseCliArgs(process.argv.slice(2));
@@ -52,6 +53,8 @@ async function main(): Promise<void> {
   // forward it again; a second signal must not kill the process halfway through cleanup.
   process.on("SIGINT", shutdown);
   process.on("SIGTERM", shutdown);
+  // Under npx, a SIGTERM to npx never arrives here: stop as if it had, once npx is gone.
+  stopWhenOrphaned(() => process.kill(process.pid, "SIGTERM"));
 }
 
 function describe(error: unknown): string {

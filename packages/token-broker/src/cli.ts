@@ -7,6 +7,7 @@ import { jsonLogger, type LogLevel, optionOrEnv } from "@confspace/core";
 import { createBroker } from "./broker.js";
 import { BROKER_CONFIG_ENV, BROKER_LOG_LEVEL_ENV, BROKER_WORKERS_ENV } from "./env.js";
 import { BrokerConfigError } from "./errors.js";
+import { stopWhenOrphaned } from "./internal/stop-when-orphaned.js";
 import { serveWorkerMetrics, startPrimaryMetrics } from "./internal/worker-metrics.js";
 import { leaveCluster, reportListening, runPrimary, workerId } from "./internal/workers.js";
 import { loadBrokerConfig } from "./load-config.js";
@@ -70,6 +71,8 @@ async function main(): Promise<void> {
   }
 
   const worker = workerId();
+  // Under npx, a SIGTERM to npx never arrives here: stop as if it had, once npx is gone.
+  stopWhenOrphaned(() => process.kill(process.pid, "SIGTERM"));
   const base =
     worker === undefined ? { service: "confspace-broker" } : { service: "confspace-broker", worker, pid: process.pid };
   const logger = jsonLogger({ level: level as LogLevel, base });
