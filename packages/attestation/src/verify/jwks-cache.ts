@@ -28,6 +28,8 @@ interface KeySet {
   resolve: ReturnType<typeof createLocalJWKSet>;
   kids: ReadonlySet<string>;
   fetchedAt: number;
+  /** Keys jose resolved from this set, by `alg` and `kid`: a set never changes, neither does its answer. */
+  resolved: Map<string, KeyObject>;
 }
 
 /** A key that verifies RS256 signatures, as jose's JWKS resolver returns it. */
@@ -89,13 +91,18 @@ export class JwksCache {
     if (this.#options.now() - keys.fetchedAt > cacheMaxAgeMs + maxStaleMs) {
       throw this.#unavailable("the issuer's JWKS could not be refreshed and the cached keys are too old to use");
     }
+    const memo = `${header.alg} ${header.kid}`;
+    const known = keys.resolved.get(memo);
+    if (known !== undefined) return known;
     let resolved: VerificationKey;
     try {
       resolved = await keys.resolve(header);
     } catch (error) {
       throw mapJoseError(error);
     }
-    return toKeyObject(resolved);
+    const key = toKeyObject(resolved);
+    keys.resolved.set(memo, key);
+    return key;
   }
 
   /**
@@ -171,7 +178,7 @@ export class JwksCache {
     } catch (cause) {
       throw new FetchJsonError("the JWKS is malformed", { cause });
     }
-    return { resolve, kids, fetchedAt: this.#options.now() };
+    return { resolve, kids, fetchedAt: this.#options.now(), resolved: new Map() };
   }
 
   #unavailable(message: string): AttestationVerifierUnavailableError {

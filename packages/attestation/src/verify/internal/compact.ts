@@ -1,6 +1,8 @@
 import { reject } from "../errors.js";
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+/** One strict decoder for every token (it keeps no state between `decode` calls). */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Checks the token's size (before anything else) and shape, and decodes its protected
@@ -14,7 +16,7 @@ export function decodeHeader(token: unknown, maxTokenBytes: number): Record<stri
   const encoded = token.slice(0, token.indexOf("."));
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(Buffer.from(encoded, "base64url")));
+    header = JSON.parse(UTF8.decode(Buffer.from(encoded, "base64url")));
   } catch {
     throw reject("format", "the token's header is not base64url JSON");
   }
@@ -33,9 +35,7 @@ export function peekIssuedAt(token: string): unknown {
   const first = token.indexOf(".");
   try {
     const payload: unknown = JSON.parse(
-      new TextDecoder("utf-8", { fatal: true }).decode(
-        Buffer.from(token.slice(first + 1, token.indexOf(".", first + 1)), "base64url"),
-      ),
+      UTF8.decode(Buffer.from(token.slice(first + 1, token.indexOf(".", first + 1)), "base64url")),
     );
     return typeof payload === "object" && payload !== null ? (payload as { iat?: unknown }).iat : undefined;
   } catch {

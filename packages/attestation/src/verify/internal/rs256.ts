@@ -1,4 +1,4 @@
-import { constants, type KeyObject, verify } from "node:crypto";
+import { type KeyObject, verify } from "node:crypto";
 import { reject } from "../errors.js";
 import type { Payload } from "./claim-access.js";
 
@@ -23,7 +23,9 @@ export function verifyRs256(token: string, key: KeyObject): Payload {
   const signingInput = Buffer.from(token.slice(0, secondDot), "ascii");
   const valid =
     signature.length === signatureBytes &&
-    verify("sha256", signingInput, { key, padding: constants.RSA_PKCS1_PADDING }, signature);
+    // The KeyObject itself, not `{ key, padding }`: PKCS#1 v1.5 is already the padding of an
+    // "rsa" key (checkKey refuses others), and the options object costs ~10 µs per call.
+    verify("sha256", signingInput, key, signature);
   if (!valid) throw reject("signature", "the token's signature does not verify");
 
   let payload: unknown;
