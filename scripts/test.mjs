@@ -4,7 +4,7 @@
 // closing line `N passed, N failed` (tests, one gate per published package, one per README with ```ts blocks).
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "..");
 const tmp = join(root, ".tmp");
@@ -50,14 +50,39 @@ const count = (name, status) => {
   else row.skipped += 1;
   perPackage.set(name, row);
 };
+// Test files that run against the real OpenBao server: they (or a helper they import
+// relatively) start it. Counted again on a line of their own, so a run shows that the
+// OpenBao tests executed and against which server.
+const OPENBAO = /\bstart(OpenBao|VaultFaultProxy)\b/;
+function usesOpenBao(path) {
+  const text = readFileSync(path, "utf8");
+  if (OPENBAO.test(text)) return true;
+  for (const [, spec] of text.matchAll(/from "(\.\.?\/[^"]+)"/g)) {
+    const imported = resolve(dirname(path), spec.replace(/\.js$/, ".ts"));
+    if (existsSync(imported) && OPENBAO.test(readFileSync(imported, "utf8"))) return true;
+  }
+  return false;
+}
+const openBao = { passed: 0, failed: 0, files: 0 };
 if (existsSync(report)) {
   const json = JSON.parse(readFileSync(report, "utf8"));
   for (const file of json.testResults ?? []) {
     const [top, name] = relative(root, file.name).split("/");
     const owner = `${top}/${name}`;
+    const real = existsSync(file.name) && usesOpenBao(file.name);
+    if (real) openBao.files += 1;
     if ((file.assertionResults ?? []).length === 0 && file.status === "failed") count(owner, "failed"); // a file that failed to load
-    for (const test of file.assertionResults ?? []) count(owner, test.status);
+    for (const test of file.assertionResults ?? []) {
+      count(owner, test.status);
+      if (real && test.status === "passed") openBao.passed += 1;
+      if (real && test.status === "failed") openBao.failed += 1;
+    }
   }
+}
+function openBaoVersion() {
+  const binary = process.env.BAO_BIN || process.env.VAULT_BIN || join(root, ".tools", "bin", "bao");
+  const { stdout, status } = spawnSync(binary, ["version"], { encoding: "utf8" });
+  return status === 0 ? stdout.split(" (")[0].trim() : `${binary} (no version)`;
 }
 if (existsSync(installChecks)) {
   for (const check of JSON.parse(readFileSync(installChecks, "utf8")))
@@ -84,6 +109,9 @@ for (const [name, row] of [...perPackage].sort()) {
   failed += row.failed;
   skipped += row.skipped;
 }
+console.log(
+  `  of these, against real ${openBaoVersion()}: ${openBao.passed} passed, ${openBao.failed} failed (${openBao.files} files)`,
+);
 const failedSteps = Object.entries(steps)
   .filter(([, ok]) => !ok)
   .map(([name]) => name);
