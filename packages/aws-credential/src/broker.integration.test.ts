@@ -1,22 +1,25 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { BrokerError } from "@confspace/ekm-tls";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { BROKER_AUDIENCE, GRANT_MAX_SECONDS, type RunningBroker, startBroker } from "../test/broker-env.js";
-import { BUCKET, type LocalAws, OTHER_IMAGE_ROLE, READER_ROLE, startLocalAws, until } from "../test/local-aws.js";
+import {
+  GRANT_MAX_SECONDS,
+  type LocalAws,
+  OTHER_IMAGE_ROLE,
+  READER_ROLE,
+  startLocalAws,
+  until,
+} from "../test/local-aws.js";
 import { type BrokerOptions, fromBroker } from "./broker.js";
 import type { ConfspaceAwsCredentialProvider } from "./provider.js";
 
 const MINUTE = 60_000;
 let aws: LocalAws;
-let broker: RunningBroker;
 const providers: ConfspaceAwsCredentialProvider[] = [];
 
 beforeAll(async () => {
   aws = await startLocalAws();
-  broker = await startBroker(aws);
 });
 afterAll(async () => {
-  await broker.stop();
   await aws.stop();
 });
 afterEach(() => {
@@ -27,10 +30,10 @@ afterEach(() => {
 
 function provider(options: Partial<BrokerOptions> = {}): ConfspaceAwsCredentialProvider {
   const p = fromBroker({
-    brokerUrl: broker.url,
-    audience: BROKER_AUDIENCE,
+    brokerUrl: aws.broker.url,
+    audience: aws.broker.audience,
     roleArn: READER_ROLE,
-    ca: broker.pki.caPem,
+    ca: aws.pki.caPem,
     launcher: { socketPath: aws.emulator.socketPath, requestsPerSecond: Number.POSITIVE_INFINITY },
     ...options,
   });
@@ -52,14 +55,14 @@ function s3(credentials: ConfspaceAwsCredentialProvider): S3Client {
 const assumeRoleCalls = () =>
   aws.sts.requests.filter((c) => c.action === "AssumeRole" && c.roleArn === READER_ROLE).length;
 const put = (client: S3Client, key: string) =>
-  client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: key }));
+  client.send(new PutObjectCommand({ Bucket: aws.bucket, Key: key, Body: key }));
 
 describe("fromBroker against the real token broker, the local STS and the local S3", () => {
   it("puts and gets an object through the official S3 client with a session the broker assumed", async () => {
     const before = assumeRoleCalls();
     const client = s3(provider({ sessionName: "e2e-broker" }));
-    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: "broker/hello.txt", Body: "via the broker" }));
-    const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "broker/hello.txt" }));
+    await client.send(new PutObjectCommand({ Bucket: aws.bucket, Key: "broker/hello.txt", Body: "via the broker" }));
+    const got = await client.send(new GetObjectCommand({ Bucket: aws.bucket, Key: "broker/hello.txt" }));
     expect(await got.Body?.transformToString()).toBe("via the broker");
     expect(assumeRoleCalls() - before).toBe(1);
     expect(aws.sts.requests.at(-1)).toMatchObject({
@@ -121,9 +124,9 @@ describe("fromBroker against the real token broker, the local STS and the local 
   it("reads the broker's URL and audience from the environment", async () => {
     const p = fromBroker({
       roleArn: READER_ROLE,
-      ca: broker.pki.caPem,
+      ca: aws.pki.caPem,
       launcher: { socketPath: aws.emulator.socketPath, requestsPerSecond: Number.POSITIVE_INFINITY },
-      env: { CONFSPACE_BROKER_URL: broker.url, CONFSPACE_BROKER_AUDIENCE: BROKER_AUDIENCE },
+      env: { CONFSPACE_BROKER_URL: aws.broker.url, CONFSPACE_BROKER_AUDIENCE: aws.broker.audience },
     });
     providers.push(p);
     expect((await p()).accessKeyId).toMatch(/^ASIA/);

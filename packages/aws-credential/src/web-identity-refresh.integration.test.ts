@@ -1,7 +1,7 @@
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { AwsCredentialIdentityProvider } from "@aws-sdk/types";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { AUDIENCE, BUCKET, type LocalAws, READER_ROLE, startLocalAws, until } from "../test/local-aws.js";
+import { type LocalAws, READER_ROLE, startLocalAws, until } from "../test/local-aws.js";
 import type { ConfspaceAwsCredentialProvider } from "./provider.js";
 import { fromWebIdentity } from "./web-identity.js";
 
@@ -26,7 +26,7 @@ beforeEach(() => {
   aws.sts.clearFaults();
   p = fromWebIdentity({
     roleArn: READER_ROLE,
-    audience: AUDIENCE,
+    audience: aws.audience,
     stsEndpoint: aws.sts.endpoint,
     region: aws.sts.region,
     clientConfig: { maxAttempts: 1 },
@@ -49,7 +49,7 @@ function s3(credentials: AwsCredentialIdentityProvider): S3Client {
 }
 
 const put = (client: S3Client, key: string) =>
-  client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: key }));
+  client.send(new PutObjectCommand({ Bucket: aws.bucket, Key: key, Body: key }));
 const calls = () => aws.sts.requests.filter((c) => c.roleArn === READER_ROLE).length;
 /** ExpiredToken replies of the local S3 since this test began. */
 const expiredTokenReplies = () =>
@@ -139,11 +139,11 @@ describe("fromWebIdentity refresh with the official S3 client", () => {
   it("asks for a fresh attestation token on every refresh", async () => {
     const getToken = vi.fn(async (options?: { forceRefresh?: boolean }) => {
       expect(options?.forceRefresh).toBe(true);
-      return aws.emulator.mintToken({ audience: AUDIENCE, tokenType: "AWS_PRINCIPALTAGS" });
+      return aws.emulator.mintToken({ audience: aws.audience, tokenType: "AWS_PRINCIPALTAGS" });
     });
     const custom = fromWebIdentity({
       roleArn: READER_ROLE,
-      audience: AUDIENCE,
+      audience: aws.audience,
       stsEndpoint: aws.sts.endpoint,
       region: aws.sts.region,
       tokenSource: { getToken },

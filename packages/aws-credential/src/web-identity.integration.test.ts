@@ -4,8 +4,6 @@ import { LauncherError } from "@confspace/attestation";
 import { ConfspaceError } from "@confspace/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
-  AUDIENCE,
-  BUCKET,
   type LocalAws,
   OIDC_ROLE,
   OTHER_IMAGE_ROLE,
@@ -35,7 +33,7 @@ afterEach(() => {
 function provider(options: Partial<WebIdentityOptions> = {}): ConfspaceAwsCredentialProvider {
   const p = fromWebIdentity({
     roleArn: READER_ROLE,
-    audience: AUDIENCE,
+    audience: aws.audience,
     stsEndpoint: aws.sts.endpoint,
     region: aws.sts.region,
     launcher: { socketPath: aws.emulator.socketPath, requestsPerSecond: Number.POSITIVE_INFINITY },
@@ -58,8 +56,8 @@ function s3(credentials: AwsCredentialIdentityProvider): S3Client {
 const stsCalls = (role = READER_ROLE) => aws.sts.requests.filter((c) => c.roleArn === role);
 
 async function putAndGet(client: S3Client, key: string, body: string): Promise<string | undefined> {
-  await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
-  const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  await client.send(new PutObjectCommand({ Bucket: aws.bucket, Key: key, Body: body }));
+  const got = await client.send(new GetObjectCommand({ Bucket: aws.bucket, Key: key }));
   return got.Body?.transformToString();
 }
 
@@ -104,7 +102,7 @@ describe("fromWebIdentity against the emulator, the local STS and the local S3",
     for (const { provider: credentials } of [marked, unmarked]) {
       const client = s3(credentials);
       for (let i = 0; i < 3; i += 1)
-        await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `per-request/${i}`, Body: "x" }));
+        await client.send(new PutObjectCommand({ Bucket: aws.bucket, Key: `per-request/${i}`, Body: "x" }));
     }
     expect(marked.counter.calls).toBeGreaterThanOrEqual(3);
     // Without the mark, the SDK wraps the provider in its own cache and asks once.
@@ -128,7 +126,7 @@ describe("fromWebIdentity against the emulator, the local STS and the local S3",
   it("is denied a role whose trust policy pins another image digest, with AWS's code, and S3 is never called", async () => {
     const requests = aws.s3.requests.length;
     const error = await s3(provider({ roleArn: OTHER_IMAGE_ROLE }))
-      .send(new GetObjectCommand({ Bucket: BUCKET, Key: "web-identity/hello.txt" }))
+      .send(new GetObjectCommand({ Bucket: aws.bucket, Key: "web-identity/hello.txt" }))
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AwsStsError);
     expect(error).toMatchObject({

@@ -1,26 +1,34 @@
-import { type Emulator, startEmulator } from "@confspace/emulator";
+// Test-only: the one local stack (@confspace/local's startLocalStack, service `aws`: emulator,
+// local STS and S3, the real token broker and its PKI) plus the roles these tests need.
+import type { Emulator } from "@confspace/emulator";
 import {
+  type LocalAwsRole,
   type LocalAwsSts,
   type LocalS3,
   type PolicyDocument,
-  startLocalAwsSts,
-  startLocalS3,
+  startLocalStack,
+  type TestPki,
 } from "@confspace/testing";
 
-/** Test-only: an emulator, a local STS trusting its issuer, and a local S3 trusting that STS. */
+/** Test-only: what the aws-credential tests run against. */
 export interface LocalAws {
   emulator: Emulator;
   sts: LocalAwsSts;
   s3: LocalS3;
-  /** The IAM OIDC provider name of the emulator's issuer (URL without scheme), for condition keys. */
-  provider: string;
   /** The emulator workload's image digest. */
   imageDigest: string;
+  /** The audience the emulator's IAM OIDC provider lists. */
+  audience: string;
+  /** The bucket every test role may use. */
+  bucket: string;
+  /** The throwaway CA the broker's certificate chains to. */
+  pki: TestPki;
+  /** The real token broker, granting READER_ROLE to the emulator's image. */
+  broker: { url: string; audience: string };
   stop(): Promise<void>;
 }
 
 export const ACCOUNT = "123456789012";
-export const AUDIENCE = "https://aws.confspace.test/123456789012";
 export const READER_ROLE = `arn:aws:iam::${ACCOUNT}:role/confspace-reader`;
 /** Trusts only another image digest. */
 export const OTHER_IMAGE_ROLE = `arn:aws:iam::${ACCOUNT}:role/other-image`;
@@ -28,29 +36,28 @@ export const OTHER_IMAGE_ROLE = `arn:aws:iam::${ACCOUNT}:role/other-image`;
 export const OIDC_ROLE = `arn:aws:iam::${ACCOUNT}:role/oidc-only`;
 /** Max session 900 s. */
 export const SHORT_ROLE = `arn:aws:iam::${ACCOUNT}:role/short-sessions`;
-export const BROKER_USER = {
-  arn: `arn:aws:iam::${ACCOUNT}:user/confspace-broker`,
-  accessKeyId: "AKIACONFSPACEBROKER1",
-  secretAccessKey: "local-broker-secret-key-0123456789abcdef",
-};
-export const BUCKET = "confspace-data";
+/** The broker grant's maximum session, seconds: longer requests are clamped to it. */
+export const GRANT_MAX_SECONDS = 1800;
 
-/** The web identity trust policy the README recommends, for `provider` and `digest`. */
-export function webIdentityTrust(
-  provider: string,
-  digest: string,
-  actions = ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"],
-): PolicyDocument {
+interface TrustContext {
+  provider: string;
+  webIdentityAudience: string;
+  brokerUserArn: string;
+}
+
+/** The web identity trust policy the README recommends for `digest`, plus the broker path. */
+export function webIdentityTrust(context: TrustContext, digest: string): PolicyDocument {
+  const { provider } = context;
   return {
     Version: "2012-10-17",
     Statement: [
       {
         Effect: "Allow",
         Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${provider}` },
-        Action: actions,
+        Action: ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"],
         Condition: {
           StringEquals: {
-            [`${provider}:aud`]: AUDIENCE,
+            [`${provider}:aud`]: context.webIdentityAudience,
             "aws:RequestTag/container.image_digest": digest,
             "aws:RequestTag/swname": "CONFIDENTIAL_SPACE",
           },
@@ -61,7 +68,7 @@ export function webIdentityTrust(
       {
         // The broker path: the broker's user, for sessions tagged with the approved digest.
         Effect: "Allow",
-        Principal: { AWS: BROKER_USER.arn },
+        Principal: { AWS: context.brokerUserArn },
         Action: ["sts:AssumeRole", "sts:TagSession"],
         Condition: { StringEquals: { "aws:RequestTag/container.image_digest": digest } },
       },
@@ -69,57 +76,70 @@ export function webIdentityTrust(
   };
 }
 
-export async function startLocalAws(
-  options: { minDurationSeconds?: number; readerMaxSeconds?: number } = {},
-): Promise<LocalAws> {
-  // `now` looks Date up at each call, so tests that fake Date move the emulator's clock too.
-  const emulator = await startEmulator({ writeTokenFile: false, now: () => Date.now() });
-  const provider = emulator.issuer.replace(/^https?:\/\//, "");
-  const imageDigest = String(
-    (emulator.claims().submods as { container: { image_digest: string } }).container.image_digest,
-  );
-  const sts = await startLocalAwsSts({
-    oidcProviders: [{ url: emulator.issuer, clientIds: [AUDIENCE] }],
-    users: [BROKER_USER],
-    minDurationSeconds: options.minDurationSeconds,
-    roles: [
-      {
-        arn: READER_ROLE,
-        trustPolicy: webIdentityTrust(provider, imageDigest),
-        maxSessionDurationSeconds: options.readerMaxSeconds ?? 3600,
+function testRoles(context: TrustContext & { imageDigest: string }): LocalAwsRole[] {
+  const { provider, imageDigest } = context;
+  return [
+    { arn: READER_ROLE, trustPolicy: webIdentityTrust(context, imageDigest), maxSessionDurationSeconds: 3600 },
+    { arn: OTHER_IMAGE_ROLE, trustPolicy: webIdentityTrust(context, `sha256:${"0".repeat(64)}`) },
+    {
+      arn: OIDC_ROLE,
+      trustPolicy: {
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${provider}` },
+            Action: "sts:AssumeRoleWithWebIdentity",
+            Condition: { StringEquals: { [`${provider}:aud`]: context.webIdentityAudience } },
+          },
+        ],
       },
-      { arn: OTHER_IMAGE_ROLE, trustPolicy: webIdentityTrust(provider, `sha256:${"0".repeat(64)}`) },
-      {
-        arn: OIDC_ROLE,
-        trustPolicy: {
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Effect: "Allow",
-              Principal: { Federated: `arn:aws:iam::${ACCOUNT}:oidc-provider/${provider}` },
-              Action: "sts:AssumeRoleWithWebIdentity",
-              Condition: { StringEquals: { [`${provider}:aud`]: AUDIENCE } },
-            },
-          ],
-        },
-      },
-      { arn: SHORT_ROLE, trustPolicy: webIdentityTrust(provider, imageDigest), maxSessionDurationSeconds: 900 },
-    ],
-  });
-  const s3 = await startLocalS3({
-    sts,
-    buckets: [{ name: BUCKET, allowedPrincipals: [READER_ROLE, OIDC_ROLE, SHORT_ROLE] }],
-  });
-  return {
-    emulator,
-    sts,
-    s3,
-    provider,
-    imageDigest,
-    stop: async () => {
-      await Promise.all([s3.close(), sts.close()]);
-      await emulator.stop();
     },
+    { arn: SHORT_ROLE, trustPolicy: webIdentityTrust(context, imageDigest), maxSessionDurationSeconds: 900 },
+  ];
+}
+
+export async function startLocalAws(): Promise<LocalAws> {
+  const stack = await startLocalStack({
+    services: ["aws"],
+    log: () => {},
+    // `now` looks Date up at each call, so tests that fake Date move the emulator's clock too.
+    emulator: { writeTokenFile: false, now: () => Date.now() },
+    aws: { roles: testRoles },
+    broker: {
+      editConfig: (config) => {
+        const grant = config.grants![0]!;
+        grant.aws = [
+          {
+            roleArn: READER_ROLE,
+            maxDurationSeconds: GRANT_MAX_SECONDS,
+            sessionTags: {
+              "container.image_digest": "submods.container.image_digest",
+              "confidential_space.support_attributes": "submods.confidential_space.support_attributes",
+            },
+          },
+        ];
+        // A grant for another image: this workload never gets OTHER_IMAGE_ROLE.
+        config.grants!.push({
+          name: "other-image",
+          match: { imageDigests: [`sha256:${"1".repeat(64)}`] },
+          aws: [{ roleArn: OTHER_IMAGE_ROLE }],
+        });
+        config.limits = { rateLimit: { ratePerSecond: 1000, burst: 100_000 } };
+      },
+    },
+  });
+  const aws = stack.aws!;
+  return {
+    emulator: stack.emulator,
+    sts: aws.sts,
+    s3: aws.s3,
+    imageDigest: stack.imageDigest,
+    audience: aws.webIdentityAudience,
+    bucket: aws.bucket,
+    pki: stack.pki,
+    broker: { url: stack.broker!.url, audience: stack.broker!.audience },
+    stop: () => stack.stop(),
   };
 }
 

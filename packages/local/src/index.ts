@@ -56,6 +56,6 @@ export { formatEnv } from "./stack/env.js";
 export type { LocalService } from "./stack/services.js";
 export { LOCAL_SERVICES, parseServices } from "./stack/services.js";
 export { startLocalStack } from "./stack/stack.js";
-export type { LocalBrokerInfo, LocalStack, LocalStackOptions } from "./stack/stack-types.js";
+export type { LocalAwsRoleContext, LocalBrokerInfo, LocalStack, LocalStackOptions } from "./stack/stack-types.js";
 export type { TestPki, TestPkiOptions } from "./tls.js";
 export { createTestPki, trustCaInProcess } from "./tls.js";

@@ -2,7 +2,7 @@ import type { Logger } from "@confspace/core";
 import type { Emulator, EmulatorOptions } from "@confspace/emulator";
 import type { BrokerConfig } from "@confspace/token-broker";
 import type { LocalS3 } from "../aws/s3.js";
-import type { LocalAwsSts } from "../aws/sts.js";
+import type { LocalAwsRole, LocalAwsSts } from "../aws/sts.js";
 import type { LocalIamCredentials } from "../google/iam-credentials.js";
 import type { LocalKms, LocalKmsKey } from "../google/kms.js";
 import type { LocalStaticAccessToken } from "../google/principals.js";
@@ -43,6 +43,11 @@ export interface LocalStackOptions {
   aws?: {
     /** Shortest session the local STS allows, seconds. Default 900 (AWS's minimum); less makes expiry visible. */
     minDurationSeconds?: number;
+    /**
+     * More IAM roles for the local STS, built once the emulator's issuer is known (e.g. roles with
+     * other trust policies or session limits). Every role returned may also use the bucket.
+     */
+    roles?: (context: LocalAwsRoleContext) => LocalAwsRole[];
   };
   gcp?: {
     /** Workload identity providers; `issuer` defaults to the emulator's. Default: one (see README). */
@@ -56,6 +61,20 @@ export interface LocalStackOptions {
     /** Create the `confspace-local` JWT role and its KV policy. Default `true`; `false` leaves only `auth/jwt` configured. */
     role?: boolean;
   };
+}
+
+/** What {@link LocalStackOptions}`.aws.roles` is given to build extra roles with. */
+export interface LocalAwsRoleContext {
+  /** The local AWS account id (`123456789012`). */
+  account: string;
+  /** The emulator's issuer as an IAM OIDC provider name (its URL without the scheme), for condition keys. */
+  provider: string;
+  /** The emulator's image digest. */
+  imageDigest: string;
+  /** The audience the emulator's OIDC provider lists (its client ID). */
+  webIdentityAudience: string;
+  /** The IAM user the broker signs `AssumeRole` as. */
+  brokerUserArn: string;
 }
 
 /** What {@link startLocalStack} started. Fields of services that were not asked for are `undefined`. */

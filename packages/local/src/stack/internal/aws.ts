@@ -74,6 +74,14 @@ export async function startAwsServices(
     accessKeyId: `AKIALOCAL${randomBytes(6).toString("hex").toUpperCase().slice(0, 11)}`,
     secretAccessKey: randomBytes(30).toString("base64url"),
   };
+  const extraRoles =
+    options.roles?.({
+      account: ACCOUNT,
+      provider,
+      imageDigest: input.imageDigest,
+      webIdentityAudience: WEB_IDENTITY_AUDIENCE,
+      brokerUserArn: brokerUser.arn,
+    }) ?? [];
   const sts = await startLocalAwsSts({
     minDurationSeconds: options.minDurationSeconds ?? 900,
     oidcProviders: [{ url: input.issuer, clientIds: [WEB_IDENTITY_AUDIENCE] }],
@@ -81,12 +89,13 @@ export async function startAwsServices(
     roles: [
       { arn: WEB_IDENTITY_ROLE, trustPolicy: webIdentityTrust(provider, input.imageDigest) },
       { arn: BROKER_ROLE, trustPolicy: brokerTrust(brokerUser.arn, input.imageDigest) },
+      ...extraRoles,
     ],
   });
   track(() => sts.close());
   const s3 = await startLocalS3({
     sts,
-    buckets: [{ name: BUCKET, allowedPrincipals: [WEB_IDENTITY_ROLE, BROKER_ROLE] }],
+    buckets: [{ name: BUCKET, allowedPrincipals: [WEB_IDENTITY_ROLE, BROKER_ROLE, ...extraRoles.map((r) => r.arn)] }],
   });
   track(() => s3.close());
   log(`local AWS STS ${sts.endpoint}, S3 ${s3.endpoint} (bucket ${BUCKET}, region ${sts.region})`);
