@@ -1,9 +1,9 @@
-// Test-only: the Confidential Space emulator (token file and launcher socket), a local
-// Google STS with one collaborator's provider and a local Cloud KMS whose key only that
-// provider's approved image may decrypt with. Everything on loopback, removed in stop().
-import { type Emulator, startEmulator } from "@confspace/emulator";
-import { type LocalGoogleSts, type LocalKms, startLocalGoogleSts, startLocalKms } from "@confspace/testing";
-import { shutdown } from "./processes.js";
+// Test-only: the one local stack (@confspace/local's startLocalStack, service `gcp`: the
+// emulator with its token file and launcher socket, local Google STS and Cloud KMS) with one
+// collaborator's provider and a key only that provider's approved image may decrypt with.
+// Everything on loopback, removed in stop().
+import type { Emulator } from "@confspace/emulator";
+import { type LocalGoogleSts, type LocalKms, startLocalStack } from "@confspace/testing";
 
 export const POOL = "projects/100000000000/locations/global/workloadIdentityPools/trusted-workload-pool";
 export const PROVIDER = `//iam.googleapis.com/${POOL}/providers/attestation-verifier`;
@@ -32,38 +32,39 @@ export interface GoogleStackOptions {
 }
 
 export async function startGoogleStack(options: GoogleStackOptions = {}): Promise<GoogleStack> {
-  const emulator = await startEmulator({ tokenLifetimeSeconds: options.attestationLifetimeSeconds ?? 3600 });
-  const digest = (emulator.claims().submods as { container: { image_digest: string } }).container.image_digest;
-  const sts = await startLocalGoogleSts({
-    providers: [
-      {
-        audience: PROVIDER,
-        issuer: `${emulator.issuer}/`,
-        allowedAudiences: ["https://sts.googleapis.com"],
-        attributeMapping:
-          "google.subject=assertion.sub,attribute.image_digest=assertion.submods.container.image_digest",
-        attributeCondition: "assertion.swname == 'CONFIDENTIAL_SPACE'",
-      },
-    ],
-    ...(options.stsTokenLifetimeSeconds !== undefined && { tokenLifetimeSeconds: options.stsTokenLifetimeSeconds }),
+  const stack = await startLocalStack({
+    services: ["gcp"],
+    log: () => {},
+    emulator: { tokenLifetimeSeconds: options.attestationLifetimeSeconds ?? 3600 },
+    gcp: {
+      providers: [
+        {
+          audience: PROVIDER,
+          allowedAudiences: ["https://sts.googleapis.com"],
+          attributeMapping:
+            "google.subject=assertion.sub,attribute.image_digest=assertion.submods.container.image_digest",
+          attributeCondition: "assertion.swname == 'CONFIDENTIAL_SPACE'",
+        },
+      ],
+      staticTokens: [{ token: OWNER_TOKEN, member: OWNER }],
+      keys: ({ imageDigest }) => [
+        {
+          name: KEY,
+          bindings: [
+            { role: "roles/cloudkms.cryptoKeyEncrypter", members: [OWNER] },
+            {
+              role: "roles/cloudkms.cryptoKeyDecrypter",
+              members: [`principalSet://iam.googleapis.com/${POOL}/attribute.image_digest/${imageDigest}`],
+            },
+          ],
+        },
+        { name: FORBIDDEN_KEY, bindings: [{ role: "roles/cloudkms.cryptoKeyEncrypter", members: [OWNER] }] },
+      ],
+      ...(options.stsTokenLifetimeSeconds !== undefined && { tokenLifetimeSeconds: options.stsTokenLifetimeSeconds }),
+    },
   });
-  const kms = await startLocalKms({
-    tokenIssuers: [sts],
-    staticTokens: [{ token: OWNER_TOKEN, member: OWNER }],
-    keys: [
-      {
-        name: KEY,
-        bindings: [
-          { role: "roles/cloudkms.cryptoKeyEncrypter", members: [OWNER] },
-          {
-            role: "roles/cloudkms.cryptoKeyDecrypter",
-            members: [`principalSet://iam.googleapis.com/${POOL}/attribute.image_digest/${digest}`],
-          },
-        ],
-      },
-      { name: FORBIDDEN_KEY, bindings: [{ role: "roles/cloudkms.cryptoKeyEncrypter", members: [OWNER] }] },
-    ],
-  });
+  const { emulator } = stack;
+  const { sts, kms } = stack.gcp!;
   return {
     emulator,
     sts,
@@ -81,9 +82,6 @@ export async function startGoogleStack(options: GoogleStackOptions = {}): Promis
       return ((await response.json()) as { ciphertext: string }).ciphertext;
     },
     env: () => ({ CONFSPACE_TOKEN_FILE: emulator.tokenFile, CONFSPACE_LAUNCHER_SOCKET: emulator.socketPath }),
-    async stop() {
-      await Promise.allSettled([shutdown(kms), shutdown(sts)]);
-      await shutdown(emulator);
-    },
+    stop: () => stack.stop(),
   };
 }

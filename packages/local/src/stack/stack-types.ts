@@ -52,8 +52,13 @@ export interface LocalStackOptions {
   gcp?: {
     /** Workload identity providers; `issuer` defaults to the emulator's. Default: one (see README). */
     providers?: Array<Omit<LocalWifProvider, "issuer"> & { issuer?: string }>;
-    /** KMS keys. Default: one key the emulator's image may decrypt with and the developer may encrypt with. */
-    keys?: LocalKmsKey[];
+    /**
+     * KMS keys, or a function of the emulator's image digest returning them (to bind that image).
+     * Default: one key the emulator's image may decrypt with and the developer may encrypt with.
+     */
+    keys?: LocalKmsKey[] | ((context: { imageDigest: string }) => LocalKmsKey[]);
+    /** Federated access token lifetime of the local STS, seconds. Default: the local STS's (3600). */
+    tokenLifetimeSeconds?: number;
     /** Fixed bearer tokens for other members (e.g. key owners). Default: the developer's. */
     staticTokens?: LocalStaticAccessToken[];
   };

@@ -44,6 +44,7 @@ export async function startGcpServices(
         },
       ]
     ).map((p) => ({ ...p, issuer: p.issuer ?? `${input.issuer}/` })),
+    ...(options.tokenLifetimeSeconds !== undefined && { tokenLifetimeSeconds: options.tokenLifetimeSeconds }),
   });
   track(() => sts.close());
   const iamCredentials = await startLocalIamCredentials({
@@ -56,7 +57,7 @@ export async function startGcpServices(
   const kms = await startLocalKms({
     tokenIssuers: [sts, iamCredentials],
     staticTokens: options.staticTokens ?? [{ token: developerToken, member: DEVELOPER }],
-    keys: options.keys ?? [
+    keys: (typeof options.keys === "function" ? options.keys({ imageDigest: input.imageDigest }) : options.keys) ?? [
       {
         name: KEY_NAME,
         bindings: [
