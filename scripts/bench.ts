@@ -1,15 +1,12 @@
 // `pnpm bench`: side-by-side throughput of confspace's hot paths against their peers,
 // on this machine, in one run. Prints ops/s and ratios, then each package's cold import time
 // (scripts/bench-import.ts, needs `pnpm build`); it is a measurement, not a test.
-import { generateKeyPairSync } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { randomBytes } from "node:crypto";
 import { ClientSecretCredential } from "@azure/identity";
 import { TokenCache } from "@confspace/core";
-import { createTestPki, startLocalEntra, startLocalGoogleSts, trustCaInProcess } from "@confspace/testing";
+import { startLocalStack } from "@confspace/testing";
 import { memoize } from "@smithy/property-provider";
 import { IdentityPoolClient } from "google-auth-library";
-import { exportJWK, SignJWT } from "jose";
 import { benchBroker } from "./bench-broker.ts";
 import { benchFlood } from "./bench-flood.ts";
 import { benchImports, printImportCosts } from "./bench-import.ts";
@@ -123,62 +120,37 @@ async function fanIn(): Promise<void> {
   if (upstreamCalls !== 1 || !same) process.exitCode = 1;
 }
 
-/** Local Google STS and Entra endpoints so the peers' warm paths can be measured honestly. */
+/** The local stack's Google STS and Entra, so the peers' warm paths can be measured honestly. */
 async function startPeers() {
-  const pki = await createTestPki();
-  const restoreCa = trustCaInProcess(pki.caPem);
-  const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const jwk = { ...(await exportJWK(publicKey)), kid: "bench", alg: "RS256", use: "sig" };
-  const issuerServer: Server = createServer((req, res) => {
-    const origin = `http://127.0.0.1:${(issuerServer.address() as AddressInfo).port}`;
-    res.setHeader("content-type", "application/json");
-    if (req.url === "/.well-known/openid-configuration") {
-      res.end(JSON.stringify({ issuer: origin, jwks_uri: `${origin}/jwks` }));
-    } else res.end(JSON.stringify({ keys: [jwk] }));
+  const clientSecret = randomBytes(24).toString("base64url");
+  const stack = await startLocalStack({
+    services: ["azure", "gcp"],
+    log: () => {},
+    emulator: { writeTokenFile: false },
+    azure: { clientSecret, storage: false },
   });
-  await new Promise<void>((resolve) => issuerServer.listen(0, "127.0.0.1", resolve));
-  const issuer = `http://127.0.0.1:${(issuerServer.address() as AddressInfo).port}`;
-  const audience =
-    "//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/bench-pool/providers/confidential-space";
-  const sts = await startLocalGoogleSts({ providers: [{ audience, issuer, allowedAudiences: ["bench-audience"] }] });
-  const subject = await new SignJWT({})
-    .setProtectedHeader({ alg: "RS256", kid: "bench" })
-    .setIssuer(issuer)
-    .setAudience("bench-audience")
-    .setSubject("bench")
-    .setIssuedAt()
-    .setNotBefore("0s")
-    .setExpirationTime("1h")
-    .sign(privateKey);
-  const gal = new IdentityPoolClient({
-    audience,
-    subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
-    token_url: sts.tokenUrl,
-    subject_token_supplier: { getSubjectToken: async () => subject },
-  });
-  await gal.getAccessToken();
+  try {
+    const gcp = stack.gcp!;
+    const subject = await stack.emulator.mintToken({ audience: "https://sts.googleapis.com" });
+    const gal = new IdentityPoolClient({
+      audience: gcp.audience,
+      subject_token_type: "urn:ietf:params:oauth:token-type:jwt",
+      token_url: gcp.sts.tokenUrl,
+      subject_token_supplier: { getSubjectToken: async () => subject },
+    });
+    await gal.getAccessToken();
 
-  const tenant = "00000000-0000-0000-0000-000000000001";
-  const entra = await startLocalEntra({
-    tenantId: tenant,
-    clients: [{ clientId: "bench-client", clientSecret: "bench-secret" }],
-    tls: { cert: pki.serverCertPem, key: pki.serverKeyPem },
-  });
-  const azure = new ClientSecretCredential(tenant, "bench-client", "bench-secret", {
-    authorityHost: entra.authorityHost,
-    disableInstanceDiscovery: true,
-  });
-  await azure.getToken("https://storage.azure.com/.default");
-
-  return {
-    gal,
-    azure,
-    async stop() {
-      await Promise.all([sts.close(), entra.close(), new Promise((resolve) => issuerServer.close(resolve))]);
-      restoreCa();
-      await pki.cleanup();
-    },
-  };
+    const { entra, tenantId, clientId } = stack.azure!;
+    const azure = new ClientSecretCredential(tenantId, clientId, clientSecret, {
+      authorityHost: entra.authorityHost,
+      disableInstanceDiscovery: true,
+    });
+    await azure.getToken("https://storage.azure.com/.default");
+    return { gal, azure, stop: () => stack.stop() };
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
 }
 
 console.log(`confspace bench — Node ${process.version}, ${process.platform}/${process.arch}`);
