@@ -3,7 +3,8 @@
 // system temp dir (outside this repository, so nothing resolves to the workspace), then on
 // Node.js 22 and 24 import every export path as ESM and as CJS and run every executable's
 // --help; on the machine's older Node.js each executable must refuse with "Node.js ≥ 22…
-// required" and exit 1. Needs `pnpm build` and `scripts/tools.sh` (Node.js 22) first.
+// required" and exit 1; then every example, copied into an empty folder, runs its local mode
+// with only those packages (scripts/check-examples.mjs). Needs `pnpm build` and `scripts/tools.sh` (Node.js 22) first.
 // One result per check in .tmp/install-checks.json, summed up by scripts/test.mjs.
 import { execFileSync, spawnSync } from "node:child_process";
 import {
@@ -19,6 +20,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
+import { checkExamples } from "./check-examples.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 const results = [];
@@ -209,6 +211,9 @@ process.stdout.write(JSON.stringify(out));
       }
     }
   }
+
+  // Every example copied out of the repository runs its local mode (scripts/check-examples.mjs).
+  await checkExamples({ root, scratch, packages, node: nodes[24], check });
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -35,7 +35,7 @@ steps.tests =
 steps.gates = steps.build && run("packaging gates (publint --strict, attw)", "node", ["scripts/check-packages.mjs"]);
 steps.install =
   steps.build &&
-  run("install test (packed tarballs in a scratch app, ESM and CJS on Node 22 and 24)", "node", [
+  run("install test (packed tarballs in a scratch app, ESM and CJS on Node 22 and 24, examples copied out)", "node", [
     "scripts/check-install.mjs",
   ]);
 steps.snippets = run("README snippets (every ```ts block typechecks)", "node", ["scripts/check-snippets.mjs"]);

@@ -5,7 +5,7 @@
 // collaborator encrypts its secret, then confspace-bootstrap starts app.py with them — and
 // refuses to start a build the collaborators have not approved. Nothing here is needed in production.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -14,12 +14,19 @@ import { DEFAULT_PROFILE } from "@confspace/emulator";
 import { startLocalStack } from "@confspace/local";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const APP = resolve(HERE, "../app.py");
-const ROOT = resolve(HERE, "../../..");
-/** confspace-bootstrap from its sources (the published package's bin is `confspace-bootstrap`). */
-const CLI = join(dirname(fileURLToPath(import.meta.resolve("@confspace/bootstrap/package.json"))), "src/cli.ts");
-const VENV_PYTHON = join(ROOT, ".tools/venv/bin/python");
-const PYTHON = existsSync(VENV_PYTHON) ? VENV_PYTHON : "python3";
+const EXAMPLE = resolve(HERE, "..");
+const APP = join(EXAMPLE, "app.py");
+/** The installed package's `confspace-bootstrap` executable (in this repository, its checkout launcher). */
+const BOOTSTRAP = dirname(fileURLToPath(import.meta.resolve("@confspace/bootstrap/package.json")));
+const CLI = join(
+  BOOTSTRAP,
+  (JSON.parse(readFileSync(join(BOOTSTRAP, "package.json"), "utf8")) as { bin: Record<string, string> }).bin[
+    "confspace-bootstrap"
+  ]!,
+);
+/** `PYTHON`, else this repository's `.tools/venv/bin/python` (scripts/tools.sh), else `python3`. */
+const VENV_PYTHON = resolve(EXAMPLE, "../../.tools/venv/bin/python");
+const PYTHON = process.env.PYTHON || (existsSync(VENV_PYTHON) ? VENV_PYTHON : "python3");
 
 export const APPROVED_DIGEST = DEFAULT_PROFILE.submods.container.image_digest;
 export const UNAPPROVED_DIGEST = `sha256:${"9".repeat(64)}`;
@@ -46,8 +53,8 @@ export interface LocalRun {
 
 function run(args: string[], env: Record<string, string>) {
   return new Promise<LocalRun["approved"]>((done) => {
-    const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
-      cwd: ROOT,
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: EXAMPLE,
       env: { PATH: process.env.PATH ?? "", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
