@@ -7,7 +7,7 @@
 // exit code 0 and its success line. The examples run concurrently (they mostly wait on
 // short token lifetimes), so the whole check adds about the longest one.
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 /**
@@ -135,6 +135,25 @@ export async function checkExamples({ root, scratch, packages, node, check }) {
         const tarball = tarballs.get(name);
         if (tarball) manifest[field][name] = `file:${tarball}`;
         else failures.push(`${name} (${field}) is not a published package`);
+      }
+    }
+    // npm hoists the packages' own dependencies next to the example's, where an import
+    // the example does not list would still resolve: every package its code (tests aside)
+    // imports must be in its package.json.
+    const listed = new Set([
+      ...Object.keys(manifest.dependencies ?? {}),
+      ...Object.keys(manifest.devDependencies ?? {}),
+    ]);
+    for (const file of readdirSync(join(dir, "src"), { recursive: true })) {
+      if (!/\.[cm]?[jt]s$/.test(file) || /\.test\.[cm]?[jt]s$/.test(file)) continue;
+      const text = readFileSync(join(dir, "src", file), "utf8");
+      for (const [, spec] of text.matchAll(/(?:from |import\(|import |import\.meta\.resolve\()"([^".][^"]*)"/g)) {
+        if (spec.startsWith("node:") || spec.includes("${")) continue;
+        const name = spec
+          .split("/")
+          .slice(0, spec.startsWith("@") ? 2 : 1)
+          .join("/");
+        if (!listed.has(name)) failures.push(`src/${file} imports ${spec}, which its package.json does not list`);
       }
     }
     if (failures.length > 0) return failures;
