@@ -1,27 +1,26 @@
-// Shared setup of the broker's integration tests: a test PKI, the Confidential Space
-// emulator, a local Entra endpoint, a local AWS STS, and brokers built from a config that
-// points at them. Everything on loopback, stopped in `stop()`.
+// Shared setup of the broker's integration tests: the one local stack (@confspace/local's
+// startLocalStack, services `azure` and `aws` without its own broker: throwaway PKI, emulator,
+// local Entra, local AWS STS) with this suite's apps and roles, and brokers built from a config
+// that points at them. Everything on loopback, stopped in `stop()`.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { jsonLogger, type Logger } from "@confspace/core";
 import type { BoundTlsOptions } from "@confspace/ekm-tls";
-import { type Emulator, startEmulator } from "@confspace/emulator";
+import type { Emulator } from "@confspace/emulator";
 import {
-  createTestPki,
   type LocalAwsSts,
   type LocalEntra,
   type PolicyDocument,
-  startLocalAwsSts,
-  startLocalEntra,
+  startLocalStack,
   type TestPki,
-  trustCaInProcess,
 } from "@confspace/testing";
 import type { Broker, BrokerConfig, CreateBrokerOptions } from "../src/index.js";
 import { createBroker } from "../src/index.js";
 import { STORAGE_SCOPE, type WorkloadRequestOptions, type WorkloadResponse, workloadRequest } from "./workload.js";
 
 export const TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-export const CLIENT_ID = "9a8b7c6d-1111-2222-3333-444455556666";
+/** The local stack's client-secret app (checked at start). */
+export const CLIENT_ID = "b7d3c1a0-4e5f-4a6b-8c9d-0e1f2a3b4c5d";
 export const CERT_CLIENT_ID = "9a8b7c6d-1111-2222-3333-777788889999";
 /** Recognisable so tests can assert it never appears in logs or replies. */
 export const CLIENT_SECRET = "broker-client-secret-Zq8~do-not-log";
@@ -78,27 +77,9 @@ export interface TestEnvironmentOptions {
 }
 
 export async function startTestEnvironment(options: TestEnvironmentOptions = {}): Promise<TestEnvironment> {
-  const pki = await createTestPki();
-  const untrust = trustCaInProcess(pki.caPem);
-  const emulator = await startEmulator({ writeTokenFile: false });
-  const entra = await startLocalEntra({
-    tenantId: TENANT_ID,
-    clients: [
-      { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
-      { clientId: CERT_CLIENT_ID, certificatePem: pki.clientCertPem },
-    ],
-    tls: { cert: pki.serverCertPem, key: pki.serverKeyPem },
-    ...(options.entraTokenLifetimeSeconds === undefined
-      ? {}
-      : { tokenLifetimeSeconds: options.entraTokenLifetimeSeconds }),
-    ...(options.entraRefreshInSeconds === undefined ? {} : { refreshInSeconds: options.entraRefreshInSeconds }),
-  });
-  const clientCertificateFile = join(pki.dir, "entra-client.pem");
-  await writeFile(clientCertificateFile, `${pki.clientCertPem}\n${pki.clientKeyPem}`, { mode: 0o600 });
-  const imageDigest = (emulator.claims().submods as { container: { image_digest: string } }).container.image_digest;
   // The roles trust the broker's user, for sessions tagged with the approved image digest
   // only: what an AWS account would configure, so the tags are checked as IAM sees them.
-  const trustPolicy: PolicyDocument = {
+  const trustPolicy = (imageDigest: string): PolicyDocument => ({
     Version: "2012-10-17",
     Statement: [
       {
@@ -108,22 +89,48 @@ export async function startTestEnvironment(options: TestEnvironmentOptions = {})
         Condition: { StringEquals: { "aws:RequestTag/container.image_digest": imageDigest } },
       },
     ],
-  };
-  // ROLE_ARN also lets the broker set a source identity; OTHER_ROLE_ARN does not.
-  const withSourceIdentity: PolicyDocument = {
-    ...trustPolicy,
-    Statement: [
-      ...[trustPolicy.Statement].flat(),
-      { Effect: "Allow", Principal: { AWS: BROKER_USER_ARN }, Action: "sts:SetSourceIdentity" },
-    ],
-  };
-  const sts = await startLocalAwsSts({
-    users: [{ arn: BROKER_USER_ARN, accessKeyId: AWS_ACCESS_KEY_ID, secretAccessKey: AWS_SECRET_ACCESS_KEY }],
-    roles: [
-      { arn: ROLE_ARN, trustPolicy: withSourceIdentity },
-      { arn: OTHER_ROLE_ARN, trustPolicy },
-    ],
   });
+  const stack = await startLocalStack({
+    services: ["azure", "aws"],
+    log: () => {},
+    emulator: { writeTokenFile: false },
+    broker: false,
+    azure: {
+      clientSecret: CLIENT_SECRET,
+      storage: false,
+      clients: ({ pki }) => [{ clientId: CERT_CLIENT_ID, certificatePem: pki.clientCertPem }],
+      ...(options.entraTokenLifetimeSeconds !== undefined && {
+        tokenLifetimeSeconds: options.entraTokenLifetimeSeconds,
+      }),
+      ...(options.entraRefreshInSeconds !== undefined && { refreshInSeconds: options.entraRefreshInSeconds }),
+    },
+    aws: {
+      brokerCredentials: { accessKeyId: AWS_ACCESS_KEY_ID, secretAccessKey: AWS_SECRET_ACCESS_KEY },
+      roles: ({ imageDigest }) => [
+        // ROLE_ARN also lets the broker set a source identity; OTHER_ROLE_ARN does not.
+        {
+          arn: ROLE_ARN,
+          trustPolicy: {
+            ...trustPolicy(imageDigest),
+            Statement: [
+              ...[trustPolicy(imageDigest).Statement].flat(),
+              { Effect: "Allow", Principal: { AWS: BROKER_USER_ARN }, Action: "sts:SetSourceIdentity" },
+            ],
+          },
+        },
+        { arn: OTHER_ROLE_ARN, trustPolicy: trustPolicy(imageDigest) },
+      ],
+    },
+  });
+  const { pki, emulator, imageDigest } = stack;
+  const { entra, tenantId, clientId } = stack.azure!;
+  const { sts } = stack.aws!;
+  if (tenantId !== TENANT_ID || clientId !== CLIENT_ID) {
+    await stack.stop();
+    throw new Error("the local stack's Entra tenant or app changed: update test/harness.ts");
+  }
+  const clientCertificateFile = join(pki.dir, "entra-client.pem");
+  await writeFile(clientCertificateFile, `${pki.clientCertPem}\n${pki.clientKeyPem}`, { mode: 0o600 });
   const brokers: Broker[] = [];
 
   const config = (edit?: (config: BrokerConfig) => void): BrokerConfig => {
@@ -223,9 +230,7 @@ export async function startTestEnvironment(options: TestEnvironmentOptions = {})
     },
     async stop() {
       await Promise.allSettled(brokers.map((broker) => broker.close({ timeoutMs: 1_000 })));
-      await Promise.allSettled([emulator.stop(), entra.close(), sts.close()]);
-      untrust();
-      await pki.cleanup();
+      await stack.stop();
     },
   };
 }

@@ -8,7 +8,7 @@ import type { LocalKms, LocalKmsKey } from "../google/kms.js";
 import type { LocalStaticAccessToken } from "../google/principals.js";
 import type { LocalGoogleSts, LocalWifProvider } from "../google/sts.js";
 import type { LocalAzurite } from "../microsoft/azurite.js";
-import type { LocalEntra } from "../microsoft/entra.js";
+import type { LocalEntra, LocalEntraClient } from "../microsoft/entra.js";
 import type { OpenBao } from "../openbao/openbao.js";
 import type { TestPki } from "../tls.js";
 import type { LocalService } from "./services.js";
@@ -21,15 +21,17 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** Passed to `startEmulator` (profile, token lifetime, …). Default: the emulator's defaults. */
   emulator?: EmulatorOptions;
-  /** The token broker (started for `azure` and `aws`). */
-  broker?: {
-    /** `attestation.audience`. Default `https://broker.confspace.local`. */
-    audience?: string;
-    /** Edits the generated configuration before the broker starts (limits, mTLS, …). */
-    editConfig?: (config: BrokerConfig, context: { pki: TestPki }) => void;
-    /** Also receives every broker log record (after the broker's redaction). Default: none. */
-    logger?: Logger;
-  };
+  /** The token broker (started for `azure` and `aws`); `false` starts none (for tests that build their own). */
+  broker?:
+    | false
+    | {
+        /** `attestation.audience`. Default `https://broker.confspace.local`. */
+        audience?: string;
+        /** Edits the generated configuration before the broker starts (limits, mTLS, …). */
+        editConfig?: (config: BrokerConfig, context: { pki: TestPki }) => void;
+        /** Also receives every broker log record (after the broker's redaction). Default: none. */
+        logger?: Logger;
+      };
   azure?: {
     /** The local Entra app's client secret. Default: random. Stays in this process. */
     clientSecret?: string;
@@ -37,6 +39,10 @@ export interface LocalStackOptions {
     scopes?: string[];
     /** Entra access token lifetime, seconds. Default 3600. */
     tokenLifetimeSeconds?: number;
+    /** Sends `refresh_in` (seconds) with each Entra token. Default: not sent. */
+    refreshInSeconds?: number;
+    /** More app registrations in the local tenant (e.g. a certificate app using `pki.clientCertPem`). */
+    clients?: (context: { pki: TestPki }) => LocalEntraClient[];
     /** Also start Azurite (HTTPS, OAuth) when the optional peer `azurite` is installed. Default `true`. */
     storage?: boolean;
   };
@@ -48,6 +54,8 @@ export interface LocalStackOptions {
      * other trust policies or session limits). Every role returned may also use the bucket.
      */
     roles?: (context: LocalAwsRoleContext) => LocalAwsRole[];
+    /** The broker's IAM user's access key. Default: random. Stays in this process. */
+    brokerCredentials?: { accessKeyId: string; secretAccessKey: string };
   };
   gcp?: {
     /** Workload identity providers; `issuer` defaults to the emulator's. Default: one (see README). */

@@ -1,4 +1,6 @@
+import { Sha256 } from "@aws-crypto/sha256-js";
 import { InvalidOptionError } from "@confspace/core";
+import { SignatureV4 } from "@smithy/signature-v4";
 import { describe, expect, it } from "vitest";
 import { startLocalStack } from "./stack.js";
 
@@ -8,6 +10,59 @@ describe("startLocalStack", () => {
       option: "brokers",
     });
     await expect(startLocalStack({ services: ["azure", "s3"] as never })).rejects.toBeInstanceOf(InvalidOptionError);
+  });
+
+  it("with broker: false starts aws without a broker, with the given broker key and extra roles", async () => {
+    const stack = await startLocalStack({
+      services: ["aws"],
+      log: () => {},
+      broker: false,
+      aws: {
+        brokerCredentials: { accessKeyId: "AKIALOCALTESTKEY0001", secretAccessKey: "local-test-secret" },
+        roles: ({ account, brokerUserArn }) => [
+          {
+            arn: `arn:aws:iam::${account}:role/extra`,
+            trustPolicy: {
+              Version: "2012-10-17",
+              Statement: { Effect: "Allow", Principal: { AWS: brokerUserArn }, Action: "sts:AssumeRole" },
+            },
+          },
+        ],
+      },
+    });
+    try {
+      expect(stack.broker).toBeUndefined();
+      expect(stack.env.CONFSPACE_BROKER_URL).toBeUndefined();
+      // AssumeRole signed (SigV4) with the given broker key, for the extra role.
+      const url = new URL(stack.aws!.sts.endpoint);
+      const body = new URLSearchParams({
+        Action: "AssumeRole",
+        Version: "2011-06-15",
+        RoleArn: "arn:aws:iam::123456789012:role/extra",
+        RoleSessionName: "stack-test",
+      }).toString();
+      const signer = new SignatureV4({
+        service: "sts",
+        region: stack.aws!.region,
+        sha256: Sha256,
+        credentials: { accessKeyId: "AKIALOCALTESTKEY0001", secretAccessKey: "local-test-secret" },
+      });
+      const signed = await signer.sign({
+        method: "POST",
+        protocol: url.protocol,
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: "/",
+        query: {},
+        headers: { host: url.host, "content-type": "application/x-www-form-urlencoded" },
+        body,
+      });
+      const reply = await fetch(new URL("/", url), { method: "POST", headers: signed.headers, body });
+      expect(reply.status).toBe(200);
+      expect(await reply.text()).toContain("<AssumeRoleResult>");
+    } finally {
+      await stack.stop();
+    }
   });
 
   it("starts gcp without a broker, and its env names the emulator, the CA and the Google endpoints but no token", async () => {

@@ -69,7 +69,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       : undefined;
     const parts: BrokerPart[] = [azure?.broker, aws?.broker].filter((p) => p !== undefined);
     let broker: LocalStack["broker"];
-    if (parts.length > 0) {
+    if (parts.length > 0 && options.broker !== false) {
       const started = await startLocalBroker({ pki, ...input, parts, ...options.broker });
       track(() => started.close());
       broker = { url: started.url, audience: started.audience, requests: started.requests };

@@ -73,6 +73,7 @@ export async function startAwsServices(
     arn: `arn:aws:iam::${ACCOUNT}:user/confspace-broker`,
     accessKeyId: `AKIALOCAL${randomBytes(6).toString("hex").toUpperCase().slice(0, 11)}`,
     secretAccessKey: randomBytes(30).toString("base64url"),
+    ...options.brokerCredentials,
   };
   const extraRoles =
     options.roles?.({

@@ -40,9 +40,10 @@ export async function startAzureServices(
   const scopes = options.scopes ?? ["https://storage.azure.com/.default"];
   const entra = await startLocalEntra({
     tenantId: TENANT_ID,
-    clients: [{ clientId: CLIENT_ID, clientSecret }],
+    clients: [{ clientId: CLIENT_ID, clientSecret }, ...(options.clients?.({ pki }) ?? [])],
     tls: { cert: pki.serverCertPem, key: pki.serverKeyPem },
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3600,
+    ...(options.refreshInSeconds !== undefined && { refreshInSeconds: options.refreshInSeconds }),
   });
   track(() => entra.close());
   log(`local Microsoft Entra token endpoint: ${entra.authorityHost} (tenant ${TENANT_ID})`);
