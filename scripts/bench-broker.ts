@@ -156,9 +156,13 @@ class ServerThread {
   ready = () => this.#next().then((m) => m.port!);
   mark = () => this.#next("mark");
   busy = () => this.#next("busy").then((m): ServerTime => ({ activeMs: m.activeMs!, cpuMs: m.cpuMs! }));
-  stop = async () => {
-    await this.#next("stop");
-    await this.#worker.terminate();
+  #stopped: Promise<void> | undefined;
+  /** Idempotent. */
+  stop = () => {
+    this.#stopped ??= this.#next("stop").then(async () => {
+      await this.#worker.terminate();
+    });
+    return this.#stopped;
   };
 }
 
