@@ -4,6 +4,7 @@ import { existsSync, statSync } from "node:fs";
 import { createServer as createHttpsServer, request } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
+import { InvalidOptionError } from "@confspace/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestPki, type TestPki, trustCaInProcess } from "./tls.js";
 
@@ -69,8 +70,8 @@ describe("createTestPki", () => {
     } finally {
       await custom.cleanup();
     }
-    await expect(createTestPki({ hosts: ["bad host\n[v3]"] })).rejects.toThrow(TypeError);
-    await expect(createTestPki({ hosts: [] })).rejects.toThrow(TypeError);
+    await expect(createTestPki({ hosts: ["bad host\n[v3]"] })).rejects.toThrow(InvalidOptionError);
+    await expect(createTestPki({ hosts: [] })).rejects.toMatchObject({ code: "ERR_INVALID_OPTION", option: "hosts" });
   });
 
   it("cleanup removes the directory and can be called twice", async () => {

@@ -300,6 +300,9 @@ describe("local S3", () => {
   });
 
   it("refuses an invalid bucket name at start", async () => {
-    await expect(startLocalS3({ buckets: ["ab"] })).rejects.toThrow(TypeError);
+    await expect(startLocalS3({ buckets: ["ab"] })).rejects.toMatchObject({
+      code: "ERR_INVALID_OPTION",
+      option: "buckets",
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { InvalidOptionError } from "@confspace/core";
 import { closeServer, listenOnLoopback } from "../internal/http.js";
 import {
   FaultQueue,
@@ -88,7 +89,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   for (const b of options.buckets) {
     const config = typeof b === "string" ? { name: b } : b;
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(config.name)) {
-      throw new TypeError(`startLocalS3: "${config.name}" is not a valid bucket name`);
+      throw new InvalidOptionError("buckets", `startLocalS3: "${config.name}" is not a valid bucket name`);
     }
     buckets.set(config.name, { allowed: config.allowedPrincipals, objects: new Map() });
   }

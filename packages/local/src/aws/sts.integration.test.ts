@@ -1,3 +1,4 @@
+import { InvalidOptionError } from "@confspace/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RawResponse, send, sign, startTestIssuer, type TestIssuer, xmlText } from "../../test/aws.js";
 import { type LocalAwsSts, type PolicyDocument, startLocalAwsSts } from "./sts.js";
@@ -577,7 +578,7 @@ describe("faults", () => {
   it("refuses a configuration it cannot evaluate as AWS would", async () => {
     await expect(
       startLocalAwsSts({ roles: [{ arn: "arn:aws:iam::1:role/x", trustPolicy: { Statement: [] } }] }),
-    ).rejects.toThrow(TypeError);
+    ).rejects.toThrow(InvalidOptionError);
     await expect(
       startLocalAwsSts({
         roles: [

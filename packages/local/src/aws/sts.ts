@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { InvalidOptionError } from "@confspace/core";
 import { BodyTooLargeError, closeServer, listenOnLoopback, MAX_BODY_BYTES } from "../internal/http.js";
 import {
   FaultQueue,
@@ -115,7 +116,10 @@ const XMLNS = "https://sts.amazonaws.com/doc/2011-06-15/";
 export async function startLocalAwsSts(options: LocalAwsStsOptions): Promise<LocalAwsSts> {
   const minDurationSeconds = options.minDurationSeconds ?? 900;
   if (!Number.isInteger(minDurationSeconds) || minDurationSeconds < 1) {
-    throw new TypeError("startLocalAwsSts: minDurationSeconds must be a positive integer");
+    throw new InvalidOptionError(
+      "minDurationSeconds",
+      "startLocalAwsSts: minDurationSeconds must be a positive integer",
+    );
   }
   const roles = new Map<string, Role>(options.roles.map((r) => [r.arn, loadRole(r, minDurationSeconds)]));
   const providers = new Map<string, OidcProvider>((options.oidcProviders ?? []).map((p) => [p.url, loadProvider(p)]));

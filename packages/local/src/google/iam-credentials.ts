@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { InvalidOptionError } from "@confspace/core";
 import { closeServer } from "../internal/http.js";
 import {
   FaultQueue,
@@ -95,7 +96,10 @@ export async function startLocalIamCredentials(options: LocalIamCredentialsOptio
   const policies = new Map<string, IamPolicy>();
   for (const account of options.serviceAccounts) {
     if (!/^[^@\s]+@[^@\s]+\.[a-z]+$/.test(account.email)) {
-      throw new TypeError(`startLocalIamCredentials: "${account.email}" is not a service account email`);
+      throw new InvalidOptionError(
+        "serviceAccounts[].email",
+        `startLocalIamCredentials: "${account.email}" is not a service account email`,
+      );
     }
     policies.set(account.email.toLowerCase(), compileIamPolicy(`service account ${account.email}`, account.bindings));
   }

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from "@confspace/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { crc32c } from "./internal/kms-crypto.js";
 import { type LocalKms, startLocalKms } from "./kms.js";
@@ -381,7 +382,7 @@ describe("startLocalKms encrypt/decrypt", () => {
   it("refuses to start with a malformed key name or an unknown role", async () => {
     await expect(
       startLocalKms({ tokenIssuers: [], keys: [{ name: "keyRings/kr/cryptoKeys/k", bindings: [] }] }),
-    ).rejects.toThrow(TypeError);
+    ).rejects.toThrow(InvalidOptionError);
     await expect(
       startLocalKms({
         tokenIssuers: [],

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { InvalidOptionError } from "@confspace/core";
 import { closeServer } from "../internal/http.js";
 import {
   FaultQueue,
@@ -101,11 +102,13 @@ export async function startLocalKms(options: LocalKmsOptions): Promise<LocalKms>
   const policies = new Map<string, IamPolicy>();
   for (const key of options.keys) {
     if (!KEY_NAME.test(key.name)) {
-      throw new TypeError(
+      throw new InvalidOptionError(
+        "keys[].name",
         `startLocalKms: "${key.name}" is not projects/PROJECT/locations/LOCATION/keyRings/RING/cryptoKeys/KEY`,
       );
     }
-    if (keys.has(key.name)) throw new TypeError(`startLocalKms: key ${key.name} is listed twice`);
+    if (keys.has(key.name))
+      throw new InvalidOptionError("keys[].name", `startLocalKms: key ${key.name} is listed twice`);
     keys.set(key.name, { versions: new Map([[1, randomBytes(32)]]), primary: 1 });
     policies.set(key.name, compileIamPolicy(`key ${key.name}`, key.bindings));
   }
@@ -176,7 +179,7 @@ export async function startLocalKms(options: LocalKmsOptions): Promise<LocalKms>
   const { server, port } = await startGoogleApiServer(handle);
   const known = (name: string): CryptoKeyState => {
     const key = keys.get(name);
-    if (!key) throw new TypeError(`local KMS: no key ${name}`);
+    if (!key) throw new InvalidOptionError("name", `local KMS: no key ${name}`);
     return key;
   };
   return {

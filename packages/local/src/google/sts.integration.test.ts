@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { InvalidOptionError } from "@confspace/core";
 import { IdentityPoolClient } from "google-auth-library";
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -374,7 +375,7 @@ describe("startLocalGoogleSts token endpoint contract", () => {
       { audience: PROVIDER, issuer: "https://i.example", allowedAudiences: Array(11).fill("a") },
     ],
   ])("refuses to start with %s", async (_name, provider) => {
-    await expect(startLocalGoogleSts({ providers: [provider] })).rejects.toThrow(TypeError);
+    await expect(startLocalGoogleSts({ providers: [provider] })).rejects.toThrow(InvalidOptionError);
   });
 });
 
@@ -446,6 +447,6 @@ describe("startLocalGoogleSts attribute mapping and condition", () => {
   ])("refuses to start with %s", async (_name, rules) => {
     await expect(
       startLocalGoogleSts({ providers: [{ audience: MAPPED, issuer: issuer.url, ...rules }] }),
-    ).rejects.toThrow(TypeError);
+    ).rejects.toThrow(InvalidOptionError);
   });
 });

@@ -4,6 +4,7 @@ import { writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { InvalidOptionError } from "@confspace/core";
 
 const run = promisify(execFile);
 
@@ -132,10 +133,13 @@ export async function issueLeaf(
 
 /** Throws a TypeError for a host that is neither a DNS name nor an IP address (it would corrupt the config). */
 export function assertValidHosts(hosts: string[]): void {
-  if (hosts.length === 0) throw new TypeError("createTestPki: hosts must name at least one host");
+  if (hosts.length === 0) throw new InvalidOptionError("hosts", "createTestPki: hosts must name at least one host");
   for (const host of hosts) {
     if (isIP(host) === 0 && !/^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(host)) {
-      throw new TypeError(`createTestPki: ${JSON.stringify(host)} is neither a DNS name nor an IP address`);
+      throw new InvalidOptionError(
+        "hosts",
+        `createTestPki: ${JSON.stringify(host)} is neither a DNS name nor an IP address`,
+      );
     }
   }
 }

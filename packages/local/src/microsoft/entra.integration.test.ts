@@ -1,5 +1,6 @@
 import { createHash, randomUUID, X509Certificate } from "node:crypto";
 import { AuthenticationRequiredError, ClientCertificateCredential, ClientSecretCredential } from "@azure/identity";
+import { InvalidOptionError } from "@confspace/core";
 import {
   createLocalJWKSet,
   decodeJwt,
@@ -390,6 +391,6 @@ describe("startLocalEntra clock and options", () => {
     for (const client of options.clients as Array<{ certificatePem?: string }>) {
       if (client.certificatePem === "server") client.certificatePem = pki.serverCertPem;
     }
-    await expect(startLocalEntra(options)).rejects.toThrow(TypeError);
+    await expect(startLocalEntra(options)).rejects.toThrow(InvalidOptionError);
   });
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:https";
+import { InvalidOptionError } from "@confspace/core";
 import {
   BodyTooLargeError,
   closeServer,
@@ -91,8 +92,9 @@ export interface LocalEntra extends LocalServer<LocalEntraRequest> {
  * ```
  */
 export async function startLocalEntra(options: LocalEntraOptions): Promise<LocalEntra> {
-  if (!options.tenantId) throw new TypeError("startLocalEntra: tenantId is required");
-  if (!options.tls?.cert || !options.tls.key) throw new TypeError("startLocalEntra: tls.cert and tls.key are required");
+  if (!options.tenantId) throw new InvalidOptionError("tenantId", "startLocalEntra: tenantId is required");
+  if (!options.tls?.cert || !options.tls.key)
+    throw new InvalidOptionError("tls", "startLocalEntra: tls.cert and tls.key are required");
   const clients = new Map<string, RegisteredClient>();
   for (const client of options.clients) clients.set(client.clientId.toLowerCase(), registerClient(client));
   const signingKey = await createSigningKey();

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from "@confspace/core";
 import { issuerKeys } from "../../internal/oidc-keys.js";
 import type { LocalAwsRole, LocalAwsUser, LocalOidcProvider } from "../sts.js";
 import type { Role } from "./sts-actions.js";
@@ -13,10 +14,14 @@ const USER_ARN = /^arn:aws:iam::(\d{12}):user\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64
 export function loadRole(config: LocalAwsRole, minDurationSeconds: number): Role {
   const m = ROLE_ARN.exec(config.arn);
   if (m === null)
-    throw new TypeError(`startLocalAwsSts: role ARN "${config.arn}" is not arn:aws:iam::ACCOUNT:role/NAME`);
+    throw new InvalidOptionError(
+      "roles[].arn",
+      `startLocalAwsSts: role ARN "${config.arn}" is not arn:aws:iam::ACCOUNT:role/NAME`,
+    );
   const max = config.maxSessionDurationSeconds ?? 3600;
   if (!Number.isInteger(max) || max < minDurationSeconds || max > MAX_DURATION_SECONDS) {
-    throw new TypeError(
+    throw new InvalidOptionError(
+      "roles[].maxSessionDurationSeconds",
       `startLocalAwsSts: maxSessionDurationSeconds of ${config.arn} must be ${minDurationSeconds}–43200`,
     );
   }
@@ -34,10 +39,16 @@ export function loadProvider(config: LocalOidcProvider): OidcProvider {
   const url = URL.canParse(config.url) ? new URL(config.url) : undefined;
   const loopback = url !== undefined && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
   if (url === undefined || !(url.protocol === "https:" || (url.protocol === "http:" && loopback))) {
-    throw new TypeError(`startLocalAwsSts: OIDC provider URL "${config.url}" must be https (or http on loopback)`);
+    throw new InvalidOptionError(
+      "oidcProviders[].url",
+      `startLocalAwsSts: OIDC provider URL "${config.url}" must be https (or http on loopback)`,
+    );
   }
   if (config.clientIds.length < 1 || config.clientIds.length > 100) {
-    throw new TypeError(`startLocalAwsSts: OIDC provider ${config.url} needs 1–100 clientIds`);
+    throw new InvalidOptionError(
+      "oidcProviders[].clientIds",
+      `startLocalAwsSts: OIDC provider ${config.url} needs 1–100 clientIds`,
+    );
   }
   const name = config.url.replace(/^https?:\/\//, "");
   return {
@@ -52,6 +63,9 @@ export function loadProvider(config: LocalOidcProvider): OidcProvider {
 /** Checks a user of the options. @throws {TypeError} */
 export function loadUser(config: LocalAwsUser): User {
   if (!USER_ARN.test(config.arn))
-    throw new TypeError(`startLocalAwsSts: user ARN "${config.arn}" is not arn:aws:iam::ACCOUNT:user/NAME`);
+    throw new InvalidOptionError(
+      "users[].arn",
+      `startLocalAwsSts: user ARN "${config.arn}" is not arn:aws:iam::ACCOUNT:user/NAME`,
+    );
   return { ...config, accountId: config.arn.split(":")[4]! };
 }

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from "@confspace/core";
 /**
  * The subset of IAM policy evaluation a role trust policy needs: `Effect`, `Principal`
  * (`"*"`, `AWS`, `Federated`), `Action` with wildcards, and `Condition` with the string
@@ -75,7 +76,7 @@ export interface TrustPolicy {
 export function loadTrustPolicy(document: PolicyDocument | string, where: string): TrustPolicy {
   const doc = typeof document === "string" ? (JSON.parse(document) as PolicyDocument) : document;
   if (typeof doc !== "object" || doc === null || doc.Statement === undefined) {
-    throw new TypeError(`${where}: a policy document needs a Statement`);
+    throw new InvalidOptionError("roles[].trustPolicy", `${where}: a policy document needs a Statement`);
   }
   const statements = (Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement]).map((s, i) =>
     loadStatement(s, `${where} Statement[${i}]`),
@@ -86,14 +87,20 @@ export function loadTrustPolicy(document: PolicyDocument | string, where: string
 function loadStatement(s: PolicyStatement, where: string): Statement {
   const raw = s as unknown as Record<string, unknown>;
   for (const unsupported of ["NotPrincipal", "NotAction", "Resource", "NotResource"]) {
-    if (unsupported in raw) throw new TypeError(`${where}: ${unsupported} is not supported in a trust policy here`);
+    if (unsupported in raw)
+      throw new InvalidOptionError(
+        "roles[].trustPolicy",
+        `${where}: ${unsupported} is not supported in a trust policy here`,
+      );
   }
-  if (s.Effect !== "Allow" && s.Effect !== "Deny") throw new TypeError(`${where}: Effect must be Allow or Deny`);
-  if (s.Principal === undefined) throw new TypeError(`${where}: Principal is required in a trust policy`);
+  if (s.Effect !== "Allow" && s.Effect !== "Deny")
+    throw new InvalidOptionError("roles[].trustPolicy", `${where}: Effect must be Allow or Deny`);
+  if (s.Principal === undefined)
+    throw new InvalidOptionError("roles[].trustPolicy", `${where}: Principal is required in a trust policy`);
   const principal =
     s.Principal === "*" ? ("*" as const) : { aws: list(s.Principal.AWS), federated: list(s.Principal.Federated) };
   const actions = list(s.Action).map((a) => a.toLowerCase());
-  if (actions.length === 0) throw new TypeError(`${where}: Action is required`);
+  if (actions.length === 0) throw new InvalidOptionError("roles[].trustPolicy", `${where}: Action is required`);
   const conditions: Condition[] = [];
   for (const [rawOperator, entries] of Object.entries(s.Condition ?? {})) {
     let operator = rawOperator.toLowerCase();
@@ -102,10 +109,15 @@ function loadStatement(s: PolicyStatement, where: string): Statement {
     else if (operator.startsWith("foranyvalue:")) [set, operator] = ["any", operator.slice(12)];
     const ifExists = operator.endsWith("ifexists");
     if (ifExists) operator = operator.slice(0, -8);
-    if (!OPERATORS.has(operator)) throw new TypeError(`${where}: condition operator ${rawOperator} is not supported`);
+    if (!OPERATORS.has(operator))
+      throw new InvalidOptionError(
+        "roles[].trustPolicy",
+        `${where}: condition operator ${rawOperator} is not supported`,
+      );
     for (const [key, value] of Object.entries(entries)) {
       const values = (Array.isArray(value) ? value : [value]).map(String);
-      if (values.some((v) => v.includes("${"))) throw new TypeError(`${where}: policy variables are not supported`);
+      if (values.some((v) => v.includes("${")))
+        throw new InvalidOptionError("roles[].trustPolicy", `${where}: policy variables are not supported`);
       conditions.push({ operator, ifExists, set, key: key.toLowerCase(), values });
     }
   }

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from "@confspace/core";
 import type { LocalGooglePrincipal, LocalIamBinding } from "../principals.js";
 
 /** Permissions of the predefined roles the local servers know (Google's role definitions, trimmed to what they check). */
@@ -62,7 +63,8 @@ export function compileIamPolicy(label: string, bindings: readonly LocalIamBindi
     bindings: bindings.map((binding) => {
       const permissions = ROLE_PERMISSIONS[binding.role];
       if (!permissions) {
-        throw new TypeError(
+        throw new InvalidOptionError(
+          "bindings",
           `${label}: role "${binding.role}" is not one of ${Object.keys(ROLE_PERMISSIONS).join(", ")}`,
         );
       }
@@ -70,7 +72,11 @@ export function compileIamPolicy(label: string, bindings: readonly LocalIamBindi
         permissions: new Set(permissions),
         members: binding.members.map((member) => {
           const parsed = parseMember(member);
-          if (!parsed) throw new TypeError(`${label}: "${member}" is not an IAM member this server understands`);
+          if (!parsed)
+            throw new InvalidOptionError(
+              "bindings",
+              `${label}: "${member}" is not an IAM member this server understands`,
+            );
           return parsed;
         }),
       };

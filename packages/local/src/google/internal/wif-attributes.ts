@@ -1,4 +1,5 @@
 import { type CelInput, type CelResult, celEnv, isCelError, isCelList, parse, plan } from "@bufbuild/cel";
+import { InvalidOptionError } from "@confspace/core";
 import type { StsFailure } from "./sts-errors.js";
 
 /**
@@ -57,7 +58,11 @@ export function parseAttributeMapping(input: string | Readonly<Record<string, st
   for (const pair of text.split(delimiter)) {
     if (pair.trim() === "") continue;
     const at = pair.indexOf("=");
-    if (at <= 0) throw new TypeError(`attribute mapping entry "${pair}" is not KEY=EXPRESSION`);
+    if (at <= 0)
+      throw new InvalidOptionError(
+        "providers[].attributeMapping",
+        `attribute mapping entry "${pair}" is not KEY=EXPRESSION`,
+      );
     mapping[pair.slice(0, at).trim()] = pair.slice(at + 1);
   }
   return mapping;
@@ -71,36 +76,50 @@ export function compileAttributeRules(
 ): AttributeRules {
   const mappingSource = mappingInput === undefined ? { ...DEFAULT_OIDC_MAPPING } : parseAttributeMapping(mappingInput);
   if (!("google.subject" in mappingSource))
-    throw new TypeError(`${label}: the attribute mapping must map google.subject`);
+    throw new InvalidOptionError(
+      "providers[].attributeMapping",
+      `${label}: the attribute mapping must map google.subject`,
+    );
   const keys = Object.keys(mappingSource);
   for (const key of keys) {
     if (key !== "google.subject" && key !== "google.groups" && !ATTRIBUTE_KEY.test(key)) {
-      throw new TypeError(
+      throw new InvalidOptionError(
+        "providers[].attributeMapping",
         `${label}: attribute mapping key "${key}" is not google.subject, google.groups or attribute.NAME (NAME: 1–100 of a-z, 0-9, _)`,
       );
     }
   }
   if (keys.filter((key) => key.startsWith("attribute.")).length > MAX_CUSTOM_ATTRIBUTES) {
-    throw new TypeError(`${label}: at most ${MAX_CUSTOM_ATTRIBUTES} custom attributes can be mapped`);
+    throw new InvalidOptionError(
+      "providers[].attributeMapping",
+      `${label}: at most ${MAX_CUSTOM_ATTRIBUTES} custom attributes can be mapped`,
+    );
   }
   const mapping = new Map<string, Program>();
-  for (const key of keys) mapping.set(key, compile(`${label}: attribute mapping ${key}`, mappingSource[key]!));
+  for (const key of keys)
+    mapping.set(
+      key,
+      compile(`${label}: attribute mapping ${key}`, mappingSource[key]!, "providers[].attributeMapping"),
+    );
   let condition: Program | undefined;
   if (conditionText !== undefined && conditionText.trim() !== "") {
     if (conditionText.length > MAX_CONDITION_LENGTH) {
-      throw new TypeError(`${label}: the attribute condition exceeds ${MAX_CONDITION_LENGTH} characters`);
+      throw new InvalidOptionError(
+        "providers[].attributeCondition",
+        `${label}: the attribute condition exceeds ${MAX_CONDITION_LENGTH} characters`,
+      );
     }
-    condition = compile(`${label}: attribute condition`, conditionText);
+    condition = compile(`${label}: attribute condition`, conditionText, "providers[].attributeCondition");
   }
   return { mapping, condition };
 }
 
-function compile(what: string, expression: string): Program {
+function compile(what: string, expression: string, option: string): Program {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(expression);
   } catch (error) {
-    throw new TypeError(`${what} is not valid CEL: ${(error as Error).message}`);
+    throw new InvalidOptionError(option, `${what} is not valid CEL: ${(error as Error).message}`);
   }
   return plan(celEnv(), parsed) as Program;
 }

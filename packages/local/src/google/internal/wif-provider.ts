@@ -1,3 +1,4 @@
+import { InvalidOptionError } from "@confspace/core";
 import type { JWTVerifyGetKey } from "jose";
 import { issuerKeys } from "../../internal/oidc-keys.js";
 import { type AttributeRules, compileAttributeRules } from "./wif-attributes.js";
@@ -47,17 +48,26 @@ export function createWifProvider(config: {
   attributeCondition?: string;
 }): WifProvider {
   if (!WORKLOAD_PROVIDER.test(config.audience)) {
-    throw new TypeError(
+    throw new InvalidOptionError(
+      "providers[].audience",
       `startLocalGoogleSts: provider audience "${config.audience}" is not ` +
         "//iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER",
     );
   }
-  if (!URL.canParse(config.issuer)) throw new TypeError(`startLocalGoogleSts: issuer "${config.issuer}" is not a URL`);
+  if (!URL.canParse(config.issuer))
+    throw new InvalidOptionError("providers[].issuer", `startLocalGoogleSts: issuer "${config.issuer}" is not a URL`);
   if (config.jwksUri !== undefined && !URL.canParse(config.jwksUri)) {
-    throw new TypeError(`startLocalGoogleSts: jwksUri "${config.jwksUri}" is not a URL`);
+    throw new InvalidOptionError(
+      "providers[].jwksUri",
+      `startLocalGoogleSts: jwksUri "${config.jwksUri}" is not a URL`,
+    );
   }
   const allowed = config.allowedAudiences ?? [];
-  if (allowed.length > 10) throw new TypeError("startLocalGoogleSts: Google allows at most 10 allowedAudiences");
+  if (allowed.length > 10)
+    throw new InvalidOptionError(
+      "providers[].allowedAudiences",
+      "startLocalGoogleSts: Google allows at most 10 allowedAudiences",
+    );
   const acceptedAudiences = new Set(allowed.length > 0 ? allowed : [config.audience, `https:${config.audience}`]);
   return {
     audience: config.audience,

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual, X509Certificate } from "node:crypto";
+import { InvalidOptionError } from "@confspace/core";
 import { decodeProtectedHeader, errors, importX509, jwtVerify } from "jose";
 import { type EntraFailure, entraFailures } from "./entra-errors.js";
 
@@ -22,9 +23,13 @@ export function registerClient(client: {
   clientSecret?: string;
   certificatePem?: string;
 }): RegisteredClient {
-  if (!client.clientId) throw new TypeError("startLocalEntra: every client needs a clientId");
+  if (!client.clientId)
+    throw new InvalidOptionError("clients[].clientId", "startLocalEntra: every client needs a clientId");
   if (!client.clientSecret && !client.certificatePem) {
-    throw new TypeError(`startLocalEntra: client ${client.clientId} needs a clientSecret or a certificatePem`);
+    throw new InvalidOptionError(
+      "clients[].clientSecret",
+      `startLocalEntra: client ${client.clientId} needs a clientSecret or a certificatePem`,
+    );
   }
   const registered: RegisteredClient = { clientId: client.clientId };
   if (client.clientSecret) registered.secretDigest = digest(client.clientSecret);
@@ -32,7 +37,10 @@ export function registerClient(client: {
     const x509 = new X509Certificate(client.certificatePem);
     if (x509.publicKey.asymmetricKeyType !== "rsa") {
       // Entra only accepts RSA certificates as application credentials.
-      throw new TypeError(`startLocalEntra: the certificate of client ${client.clientId} must hold an RSA key`);
+      throw new InvalidOptionError(
+        "clients[].certificatePem",
+        `startLocalEntra: the certificate of client ${client.clientId} must hold an RSA key`,
+      );
     }
     registered.certificate = {
       pem: client.certificatePem,
