@@ -1,3 +1,4 @@
+import cluster from "node:cluster";
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
@@ -256,7 +257,10 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
       try {
         await new Promise<void>((resolve, reject) => {
           listening.once("error", reject);
-          listening.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
+          // A `--workers` worker binds its own socket (exclusive: not through the cluster
+          // primary) with SO_REUSEPORT, so all workers share the port (internal/workers.ts).
+          const shared = cluster.isWorker ? { exclusive: true, reusePort: true } : {};
+          listening.listen({ port, host, backlog: LISTEN_BACKLOG, ...shared }, () => {
             listening.off("error", reject);
             resolve();
           });

@@ -73,9 +73,11 @@ describe("confspace-broker --workers", () => {
     expect(cli.stdout()).toContain("(2 workers)");
     const url = /listening on (https:\/\/\S+)/.exec(cli.stdout())![1]!;
 
-    // The primary hands connections out in turn: a few new connections reach both workers.
+    // The kernel (SO_REUSEPORT) picks a worker by hashing each connection's addresses, and
+    // every request is a new connection from a new port: up to 24 tries, so both workers are
+    // reached unless 24 fair coin flips all fall the same way (2⁻²³); it stops at the second.
     const served = new Set<unknown>();
-    for (let i = 0; i < 6 && served.size < 2; i++) {
+    for (let i = 0; i < 24 && served.size < 2; i++) {
       const res = await workloadRequest(url, {
         audience: AUDIENCE,
         mint: (o) => env.emulator.mintToken(o),

@@ -9,7 +9,7 @@ import { BROKER_CONFIG_ENV, BROKER_LOG_LEVEL_ENV, BROKER_WORKERS_ENV } from "./e
 import { BrokerConfigError } from "./errors.js";
 import { stopWhenOrphaned } from "./internal/stop-when-orphaned.js";
 import { serveWorkerMetrics, startPrimaryMetrics } from "./internal/worker-metrics.js";
-import { leaveCluster, reportListening, runPrimary, workerId } from "./internal/workers.js";
+import { leaveCluster, reportListening, runPrimary, workerId, workerPort } from "./internal/workers.js";
 import { loadBrokerConfig } from "./load-config.js";
 
 /** Most `--workers`: far more than cores only multiplies memory and upstream calls. */
@@ -23,7 +23,7 @@ hands out Azure access tokens and AWS role credentials according to the grants i
 Options:
   -c, --config FILE      configuration, YAML or JSON (default: $${BROKER_CONFIG_ENV})
       --log-level LEVEL  debug, info, warn or error (default: $${BROKER_LOG_LEVEL_ENV}, else info)
-      --workers N        serve with N processes sharing the listener, 1 to ${MAX_WORKERS}
+      --workers N        serve with N processes sharing the port, 1 to ${MAX_WORKERS}
                          (default: $${BROKER_WORKERS_ENV}, else 1); limits apply per worker
   -h, --help             print this help
 
@@ -96,11 +96,18 @@ async function main(): Promise<void> {
   }
 
   // A worker serves no /metrics of its own: the primary asks it over IPC (internal/worker-metrics.ts).
-  const broker = createBroker(worker === undefined ? config : { ...config, metrics: false }, { logger });
+  // Workers after the first bind the port the first one got (SO_REUSEPORT, internal/workers.ts).
+  const port = workerPort();
+  const workerConfig = {
+    ...config,
+    metrics: false as const,
+    ...(port === undefined ? {} : { listen: { ...config.listen, port } }),
+  };
+  const broker = createBroker(worker === undefined ? config : workerConfig, { logger });
   if (worker !== undefined) serveWorkerMetrics(() => broker.metrics.render());
-  const { url } = await broker.listen();
+  const { url, port: boundPort } = await broker.listen();
   if (worker === undefined) process.stdout.write(`confspace-broker listening on ${url}\n`);
-  else reportListening(url);
+  else reportListening(url, boundPort);
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {

@@ -1,12 +1,16 @@
-// `confspace-broker --workers N`: a node:cluster primary that forks N broker processes
-// sharing one listener, and the worker side of their conversation.
+// `confspace-broker --workers N`: a node:cluster primary that forks N broker processes,
+// and the worker side of their conversation.
 //
-// Why node:cluster with round-robin scheduling, not SO_REUSEPORT: the primary accepts each
-// connection and hands it to the next worker in turn, so TLS handshakes are spread evenly
-// whatever the clients' addresses and ports; `port: 0` gives every worker the same port;
-// and a worker that closes its listener for shutdown loses nothing (with SO_REUSEPORT the
-// kernel hashes each connection to one socket, and closing a socket resets the connections
-// still queued on it). The price is one descriptor hand-over per connection in the primary.
+// Each worker opens its own listener on the same port with SO_REUSEPORT (`exclusive: true`,
+// so the primary holds no handle, and `reusePort: true`, Node ≥ 22.12): the kernel spreads
+// new connections over the workers' sockets and the primary only supervises. With node:cluster
+// round-robin instead, the primary accepted every connection and handed its descriptor to a
+// worker, ~0.16 ms of primary CPU per connection, which capped two workers at ~1.4× one. The
+// first worker binds the configured port (port 0: a free one) and reports the port it got;
+// the others are forked only then, with that port (BROKER_WORKER_PORT_ENV). The kernel hashes
+// each connection's addresses to one socket, so one client's connections all reach one worker,
+// and a socket closed for shutdown resets the connections still queued on it (all workers
+// close together, on SIGTERM, so this only affects connections arriving during shutdown).
 import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "@confspace/core";
 
@@ -14,7 +18,11 @@ import type { Logger } from "@confspace/core";
 interface ListeningMessage {
   type: "confspace-broker:listening";
   url: string;
+  port: number;
 }
+
+/** Set by the primary on workers after the first: the port the first worker bound. */
+const BROKER_WORKER_PORT_ENV = "CONFSPACE_BROKER_WORKER_PORT";
 
 /** Extra time a worker gets beyond its own shutdown deadline before it is killed, ms. */
 const KILL_GRACE_MS = 5_000;
@@ -42,8 +50,6 @@ export interface PrimaryOptions {
  */
 export function runPrimary(options: PrimaryOptions): Promise<number> {
   const { logger } = options;
-  // Round-robin in the primary (the Linux default, set explicitly): even spread of connections.
-  cluster.schedulingPolicy = cluster.SCHED_RR;
   const live = new Set<Worker>();
   let listening = 0;
   let stopping = false;
@@ -71,13 +77,17 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
 
-    for (let i = 0; i < options.workers; i++) {
-      const worker = cluster.fork();
+    const fork = (env: Record<string, string>) => {
+      const worker = cluster.fork(env);
       live.add(worker);
       worker.on("message", (message: ListeningMessage) => {
-        if (message?.type !== "confspace-broker:listening") return;
+        if (message?.type !== "confspace-broker:listening" || stopping) return;
         listening += 1;
-        if (listening === options.workers && !stopping) {
+        if (listening === 1) {
+          // The first worker holds the port: the others bind it too, with SO_REUSEPORT.
+          for (let i = 1; i < options.workers; i++) fork({ [BROKER_WORKER_PORT_ENV]: String(message.port) });
+        }
+        if (listening === options.workers) {
           logger.info("broker workers listening", { url: message.url, workers: options.workers });
           options.onListening(message.url);
         }
@@ -97,7 +107,8 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
           resolve(exitCode);
         }
       });
-    }
+    };
+    fork({});
   });
 }
 
@@ -106,9 +117,21 @@ export function workerId(): number | undefined {
   return cluster.isWorker ? cluster.worker?.id : undefined;
 }
 
-/** Tells the primary this worker listens (no-op outside a cluster). */
-export function reportListening(url: string): void {
-  if (cluster.isWorker) process.send?.({ type: "confspace-broker:listening", url } satisfies ListeningMessage);
+/**
+ * In a broker worker: the port to listen on instead of the configured one, i.e. the port
+ * the first worker bound; undefined in the first worker and outside a cluster.
+ */
+export function workerPort(): number | undefined {
+  const text = cluster.isWorker ? process.env[BROKER_WORKER_PORT_ENV] : undefined;
+  if (text === undefined) return undefined;
+  const port = Number(text);
+  if (!/^[0-9]+$/.test(text) || port < 1 || port > 65_535) throw new Error(`${BROKER_WORKER_PORT_ENV} is not a port`);
+  return port;
+}
+
+/** Tells the primary this worker listens, and on which port (no-op outside a cluster). */
+export function reportListening(url: string, port: number): void {
+  if (cluster.isWorker) process.send?.({ type: "confspace-broker:listening", url, port } satisfies ListeningMessage);
 }
 
 /** After a worker's broker has closed or failed to start: leave the cluster, so the process can exit. */
