@@ -52,8 +52,8 @@ export interface AwsSession {
 export class AwsUpstream {
   /**
    * The AWS SDK, imported only when `upstreams.aws` is configured: loaded but unused in a
-   * broker serving only Azure it cost ≈ 0.05 ms of CPU per request in `pnpm bench` (a larger heap to
-   * collect), and this module is imported by every broker.
+   * broker serving only Azure it cost ≈ 0.05 ms of CPU per request in `pnpm bench` (not
+   * profiled; likely a larger heap to collect), and this module is imported by every broker.
    */
   readonly #sts: Promise<{ client: STSClient; AssumeRole: typeof AssumeRoleCommand }>;
   readonly #inflight = new Map<string, Promise<AwsSession>>();
