@@ -165,7 +165,7 @@ process.stdout.write(JSON.stringify(out));
   // dependencies on first use: importing one (CJS, where require.cache shows every module
   // loaded) must load none of them.
   const HEAVY = ["undici", "@aws-sdk/client-sts", "@azure/identity"];
-  const LAZY = ["core", "attestation", "ekm-tls", "azure-credential", "aws-credential", "vault-jwt"];
+  const LAZY = ["core", "policy", "attestation", "ekm-tls", "azure-credential", "aws-credential", "vault-jwt"];
   for (const short of LAZY) {
     const name = `@confspace/${short}`;
     const run = spawnSync(

@@ -1,0 +1,150 @@
+import { ConfspaceError } from "@confspace/core";
+import type { WorkloadPolicy } from "../../workload-policy.js";
+
+/** Hardware models a policy accepts when it lists none (confidential-memory TEEs only). */
+export const DEFAULT_HARDWARE_MODELS: readonly string[] = ["GCP_AMD_SEV", "GCP_AMD_SEV_ES", "GCP_INTEL_TDX"];
+/** Support attributes a policy requires when it lists none. */
+export const DEFAULT_SUPPORT_ATTRIBUTES: readonly string[] = ["STABLE"];
+/** The only production `dbgstat`. */
+export const DEBUG_DISABLED = "disabled-since-boot";
+/** `swname` of the Confidential Space image. */
+export const CONFIDENTIAL_SPACE = "CONFIDENTIAL_SPACE";
+/** Google's issuer of attestation tokens (no trailing slash: tokens carry none). */
+export const GOOGLE_ISSUER = "https://confidentialcomputing.googleapis.com";
+
+/**
+ * A clause of a policy a renderer may be unable to express. The names are the policy's
+ * fields, plus the checks every policy makes: `dbgstat` (debug images refused unless
+ * `allowDebug`), `secboot` and `swversionFormat` (`swversion` is an array of one decimal
+ * string).
+ */
+export type PolicyClause =
+  | "imageDigests"
+  | "imageSignatures"
+  | "projectIds"
+  | "projectNumbers"
+  | "serviceAccounts"
+  | "hardwareModels"
+  | "supportAttributes"
+  | "minSwVersion"
+  | "restartPolicies"
+  | "dbgstat"
+  | "secboot"
+  | "swversionFormat";
+
+/** A clause the rendered configuration does not enforce, and why the target cannot. */
+export interface UnenforcedClause {
+  clause: PolicyClause;
+  reason: string;
+}
+
+/** Options every renderer takes. */
+export interface RenderCommonOptions {
+  /**
+   * Clauses of the policy the caller accepts the target will not enforce (see each
+   * target's limits in the README). A clause the policy sets that the target cannot
+   * express throws {@link PolicyNotExpressibleError} unless listed here. Checks every
+   * policy makes implicitly (`secboot`, `swversionFormat`) are reported in `unenforced`
+   * without being listed. Default: none.
+   */
+  allowUnenforced?: readonly PolicyClause[];
+}
+
+/**
+ * The policy cannot be written in the target's language without weakening it: the
+ * clause is named, and `allowUnenforced` (with the clause) renders without it — unless
+ * dropping it would leave the workload unpinned, which is always refused.
+ */
+export class PolicyNotExpressibleError extends ConfspaceError {
+  declare readonly code: "ERR_POLICY_NOT_EXPRESSIBLE";
+  /** The target (`gcp`, `vault`, `aws`, `broker`). */
+  readonly target: string;
+  /** The clause that cannot be expressed. */
+  readonly clause: PolicyClause;
+  constructor(target: string, clause: PolicyClause, message: string) {
+    super("ERR_POLICY_NOT_EXPRESSIBLE", message);
+    this.target = target;
+    this.clause = clause;
+  }
+}
+
+/** A policy with the verifier's defaults filled in, as every renderer sees it. */
+export interface EffectivePolicy {
+  imageDigests?: readonly string[];
+  imageSignatures?: { keyIds: readonly string[]; threshold: number };
+  projectIds?: readonly string[];
+  projectNumbers?: readonly string[];
+  serviceAccounts?: readonly string[];
+  hardwareModels: readonly string[];
+  supportAttributes: readonly string[];
+  minSwVersion?: number;
+  restartPolicies?: readonly string[];
+  allowDebug: boolean;
+  allowAnyWorkload: boolean;
+  audience?: string;
+}
+
+/** Fills in the defaults the verifier applies (the policy has been validated already). */
+export function effectivePolicy(policy: WorkloadPolicy): EffectivePolicy {
+  return {
+    ...(policy.imageDigests !== undefined && { imageDigests: policy.imageDigests }),
+    ...(policy.imageSignatures !== undefined && { imageSignatures: policy.imageSignatures }),
+    ...(policy.projectIds !== undefined && { projectIds: policy.projectIds }),
+    ...(policy.projectNumbers !== undefined && { projectNumbers: policy.projectNumbers }),
+    ...(policy.serviceAccounts !== undefined && { serviceAccounts: policy.serviceAccounts }),
+    hardwareModels: policy.hardwareModels ?? DEFAULT_HARDWARE_MODELS,
+    supportAttributes: policy.supportAttributes ?? DEFAULT_SUPPORT_ATTRIBUTES,
+    ...(policy.minSwVersion !== undefined && { minSwVersion: policy.minSwVersion }),
+    ...(policy.restartPolicies !== undefined && { restartPolicies: policy.restartPolicies }),
+    allowDebug: policy.allowDebug === true,
+    allowAnyWorkload: policy.allowAnyWorkload === true,
+    ...(policy.audience !== undefined && { audience: policy.audience }),
+  };
+}
+
+/** Collects what a target cannot express, refusing it unless the caller allowed it. */
+export class Unenforced {
+  readonly list: UnenforcedClause[] = [];
+  readonly #allowed: ReadonlySet<PolicyClause>;
+  readonly #target: string;
+
+  constructor(target: string, options: RenderCommonOptions | undefined) {
+    this.#target = target;
+    this.#allowed = new Set(options?.allowUnenforced ?? []);
+  }
+
+  /** A clause the policy set that the target cannot express. */
+  refuse(clause: PolicyClause, reason: string): void {
+    if (!this.#allowed.has(clause)) {
+      throw new PolicyNotExpressibleError(
+        this.#target,
+        clause,
+        `${this.#target}: ${clause} cannot be expressed (${reason}); pass allowUnenforced: ["${clause}"] to render without it`,
+      );
+    }
+    this.list.push({ clause, reason });
+  }
+
+  /** A check every policy makes implicitly, reported only. */
+  note(clause: PolicyClause, reason: string): void {
+    this.list.push({ clause, reason });
+  }
+
+  /**
+   * After dropping clauses: the rendering must still pin a workload (image digests,
+   * signatures, or projects with service accounts), unless the policy says allowAnyWorkload.
+   */
+  requirePin(
+    policy: EffectivePolicy,
+    enforced: { digests: boolean; signatures: boolean; projects: boolean; serviceAccounts: boolean },
+  ): void {
+    if (policy.allowAnyWorkload) return;
+    if (enforced.digests || enforced.signatures || (enforced.projects && enforced.serviceAccounts)) return;
+    const dropped = this.list.map((u) => u.clause).join(", ");
+    throw new PolicyNotExpressibleError(
+      this.#target,
+      this.list[0]?.clause ?? "imageDigests",
+      `${this.#target}: without ${dropped} the rendered configuration pins no workload; pin image digests${this.#target === "aws" ? " or signatures" : ""} instead`,
+    );
+  }
+}
