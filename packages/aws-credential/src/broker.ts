@@ -1,6 +1,7 @@
 import { type AttestationTokenSource, LauncherClient, type LauncherClientOptions } from "@confspace/attestation";
 import { type Clock, type Logger, requireOptionOrEnv, systemClock } from "@confspace/core";
 import {
+  type AwsTokenRequestBody,
   type BoundTlsOptions,
   BROKER_AUDIENCE_ENV,
   BROKER_URL_ENV,
@@ -115,7 +116,7 @@ export function fromBroker(options: BrokerOptions): ConfspaceAwsCredentialProvid
     ...(options.ca === undefined ? {} : { ca: options.ca }),
     ...(options.clientCertificate === undefined ? {} : options.clientCertificate),
   };
-  const body = {
+  const body: AwsTokenRequestBody = {
     provider: "aws",
     role_arn: roleArn,
     ...(sessionName === undefined ? {} : { session_name: sessionName }),

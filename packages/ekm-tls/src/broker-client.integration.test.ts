@@ -11,10 +11,11 @@ import { brokerEkmOptions, brokerNonce } from "./broker-binding.js";
 import { requestBrokerCredential } from "./broker-client.js";
 import { BrokerError } from "./broker-error.js";
 import { BoundConnectionError, EkmArgumentError, EkmError } from "./errors.js";
+import type { AzureTokenRequestBody } from "./protocol.js";
 import { requestKeyingMaterial } from "./server-ekm.js";
 
 const AUDIENCE = "https://broker.confspace.test";
-const BODY = { provider: "azure", scope: "https://storage.azure.com/.default" };
+const BODY: AzureTokenRequestBody = { provider: "azure", scope: "https://storage.azure.com/.default" };
 /** Recognisable, so tests can assert it never shows up in an error. */
 const SECRET_MARK = "attestation-token-do-not-leak";
 
@@ -280,8 +281,8 @@ describe("requestBrokerCredential against a TLS 1.3 broker", () => {
   });
 
   it.each([
-    ["a body with attestation_token", { body: { attestation_token: "x" } }, "body"],
-    ["a body that is an array", { body: [] as unknown as Record<string, unknown> }, "body"],
+    ["a body with attestation_token", { body: { ...BODY, attestation_token: "x" } as AzureTokenRequestBody }, "body"],
+    ["a body that is an array", { body: [] as unknown as AzureTokenRequestBody }, "body"],
     ["both tokenSource and launcher", { launcher: new LauncherClient({ socketPath: "/nowhere.sock" }) }, "tokenSource"],
     ["an unknown tokenType", { tokenType: "AWS_PRINCIPALTAGS" as "OIDC" }, "tokenType"],
     ["a negative timeout", { timeoutMs: -1 }, "timeoutMs"],

@@ -6,6 +6,7 @@ import { type BoundTlsOptions, connectBound } from "./connect-bound.js";
 import { EkmArgumentError } from "./errors.js";
 import { connectError, exchangeError, readReply } from "./internal/broker-reply.js";
 import { isTimeoutMs, startDeadline } from "./internal/deadline.js";
+import { BROKER_TOKEN_PATH, type BrokerReply, type BrokerRequestBody, type UncheckedReply } from "./protocol.js";
 
 /** Environment variable naming the token broker's URL (`https://broker.example:8443`), read by the credentials. */
 export const BROKER_URL_ENV = "CONFSPACE_BROKER_URL";
@@ -15,8 +16,8 @@ export const BROKER_AUDIENCE_ENV = "CONFSPACE_BROKER_AUDIENCE";
 /** Attestation token formats a broker verifies. */
 export type BrokerTokenType = "OIDC" | "PKI";
 
-/** Options of {@link requestBrokerCredential}. */
-export interface BrokerCredentialRequest {
+/** Options of {@link requestBrokerCredential}; `B` is the body's provider shape. */
+export interface BrokerCredentialRequest<B extends BrokerRequestBody = BrokerRequestBody> {
   /** The broker's `https:` origin, e.g. `https://broker.example:8443`. Required. */
   brokerUrl: string | URL;
   /** The broker's attestation audience: the token's `aud` and the exporter context. Required. */
@@ -33,8 +34,8 @@ export interface BrokerCredentialRequest {
   tokenType?: BrokerTokenType;
   /** TLS options: `ca` for a private broker CA (default Node's roots), `cert`/`key` for mutual TLS (default none). Always TLS 1.3. */
   tls?: BoundTlsOptions;
-  /** Request fields besides `attestation_token`, e.g. `{ provider: "azure", scope }`. Required. */
-  body: Record<string, unknown>;
+  /** Request fields besides `attestation_token`, e.g. `{ provider: "azure", scope }` (protocol v1, `BrokerRequestBody`). Required. */
+  body: B;
   /** Abandons the exchange; it then rejects with the signal's `reason`. Default: none. */
   signal?: AbortSignal;
   /** Time for the whole exchange (connect, token, reply), in milliseconds; 0 = no limit. Default 30 000. */
@@ -49,8 +50,8 @@ const MAX_REPLY_BYTES = 65_536;
  * credentials): opens a TLS 1.3 connection to the broker, asks for an attestation token
  * whose single nonce is that connection's keying material (`brokerNonce`), sends
  * `POST /v1/token {"attestation_token", ...body}` on the same connection, and returns the
- * broker's JSON reply. The connection is closed afterwards; the token is never cached,
- * logged or sent anywhere else.
+ * broker's JSON reply, unchecked: every field typed `unknown` (the caller validates it).
+ * The connection is closed afterwards; the token is never cached, logged or sent anywhere else.
  *
  * Launcher errors (`LauncherUnavailableError` outside Confidential Space, `LauncherError`)
  * and argument errors (`EkmArgumentError`, `InvalidTokenRequestError`) are thrown as they
@@ -65,7 +66,9 @@ const MAX_REPLY_BYTES = 65_536;
  * });
  * ```
  */
-export async function requestBrokerCredential(options: BrokerCredentialRequest): Promise<Record<string, unknown>> {
+export async function requestBrokerCredential<B extends BrokerRequestBody>(
+  options: BrokerCredentialRequest<B>,
+): Promise<UncheckedReply<BrokerReply<B["provider"]>>> {
   const { brokerUrl, audience, body, tls } = options;
   if (body === null || typeof body !== "object" || Array.isArray(body) || "attestation_token" in body) {
     throw new EkmArgumentError("body", "body must be an object of request fields without attestation_token");
@@ -129,7 +132,7 @@ export async function requestBrokerCredential(options: BrokerCredentialRequest):
       try {
         response = await conn.request({
           method: "POST",
-          path: "/v1/token",
+          path: BROKER_TOKEN_PATH,
           headers: { "content-type": "application/json", accept: "application/json" },
           body: JSON.stringify({ attestation_token: token, ...body }),
           signal,

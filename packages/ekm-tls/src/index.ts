@@ -10,5 +10,22 @@ export type { BoundConnectionErrorCode, BoundConnectionErrorOptions, EkmErrorCod
 export { BoundConnectionError, EkmArgumentError, EkmError } from "./errors.js";
 export type { ExportKeyingMaterialOptions } from "./export-keying-material.js";
 export { exportKeyingMaterial } from "./export-keying-material.js";
+export type {
+  AwsCredentialsReply,
+  AwsTokenRequestBody,
+  AzureTokenReply,
+  AzureTokenRequestBody,
+  BrokerErrorReply,
+  BrokerErrorReplyCode,
+  BrokerProvider,
+  BrokerReplies,
+  BrokerReply,
+  BrokerRequest,
+  BrokerRequestBody,
+  CertificateReply,
+  CertificateRequestBody,
+  UncheckedReply,
+} from "./protocol.js";
+export { BROKER_ERROR_STATUS, BROKER_REQUEST_FIELDS, BROKER_TOKEN_PATH } from "./protocol.js";
 export type { ServerRequestLike } from "./server-ekm.js";
 export { requestKeyingMaterial } from "./server-ekm.js";

@@ -1,5 +1,6 @@
 import type { AssumeRoleWithWebIdentityCommandOutput } from "@aws-sdk/client-sts";
 import type { Clock } from "@confspace/core";
+import type { AwsCredentialsReply, UncheckedReply } from "@confspace/ekm-tls";
 import { AwsCredentialResponseError } from "../errors.js";
 import type { ExpiringAwsIdentity } from "./credential-cache.js";
 
@@ -56,11 +57,11 @@ function accountOf(arn: string | undefined): string | undefined {
 
 /** Checks a broker reply `{access_key_id, secret_access_key, session_token, expiration}`. */
 export function checkBrokerCredentials(
-  reply: Record<string, unknown>,
+  reply: UncheckedReply<AwsCredentialsReply>,
   roleArn: string,
   clock: Clock,
 ): ExpiringAwsIdentity {
-  const text = (field: string): string => {
+  const text = (field: keyof AwsCredentialsReply): string => {
     const value = reply[field];
     if (typeof value !== "string" || value === "") {
       throw new AwsCredentialResponseError(

@@ -1,6 +1,6 @@
 import type { AccessToken } from "@azure/core-auth";
 import type { Expiring } from "@confspace/core";
-import { BrokerError } from "@confspace/ekm-tls";
+import { type AzureTokenReply, BrokerError, type UncheckedReply } from "@confspace/ekm-tls";
 
 /** Refresh this long before expiry when the broker gives no `refresh_in` (capped at half the lifetime). */
 const DEFAULT_REFRESH_WINDOW_MS = 300_000;
@@ -16,7 +16,11 @@ const MAX_TOKEN_CHARS = 32_768;
  *
  * @throws {BrokerError} `ERR_BROKER_PROTOCOL` for a reply that breaks the protocol or an already expired token.
  */
-export function parseAzureReply(reply: Record<string, unknown>, now: number, brokerUrl: string): Expiring<AccessToken> {
+export function parseAzureReply(
+  reply: UncheckedReply<AzureTokenReply>,
+  now: number,
+  brokerUrl: string,
+): Expiring<AccessToken> {
   const invalid = (what: string) =>
     new BrokerError(
       "ERR_BROKER_PROTOCOL",
