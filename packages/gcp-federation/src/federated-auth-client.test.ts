@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { realpathSync } from "node:fs";
 import { createRequire } from "node:module";
 import { AuthClient, IdentityPoolClient } from "google-auth-library";
@@ -238,6 +239,24 @@ describe("toCredentialConfig", () => {
 });
 
 describe("packaging", () => {
+  it("loads google-auth-library when the first client is created, not when the package is imported", () => {
+    // A fresh process, since this one has loaded it already: import, look, create, look again.
+    const probe = `
+      import { createRequire } from "node:module";
+      const cache = createRequire(import.meta.url)("node:module")._cache;
+      const loaded = () => Object.keys(cache).some((path) => path.includes("google-auth-library"));
+      const { createFederatedAuthClient } = await import(${JSON.stringify(new URL("./index.ts", import.meta.url).href)});
+      const atImport = loaded();
+      createFederatedAuthClient(${JSON.stringify(GOOD)});
+      process.stdout.write(JSON.stringify({ atImport, afterCreate: loaded() }));
+    `;
+    const out = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", probe], {
+      cwd: new URL("../../..", import.meta.url), // the repository root, where tsx is installed
+      encoding: "utf8",
+    });
+    expect(JSON.parse(out)).toEqual({ atImport: false, afterCreate: true });
+  });
+
   it("resolves one google-auth-library copy for this package and for @google-cloud/kms's google-gax", () => {
     const here = createRequire(import.meta.url);
     const ours = realpathSync(here.resolve("google-auth-library"));

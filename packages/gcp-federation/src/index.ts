@@ -11,8 +11,8 @@ export type {
   GoogleErrorInfo,
 } from "./errors.js";
 export { GcpFederationError, GcpFederationOptionError, GoogleApiError } from "./errors.js";
-export type { FederatedAuthClientOptions } from "./federated-auth-client.js";
-export { createFederatedAuthClient, FederatedAuthClient } from "./federated-auth-client.js";
+export type { FederatedAuthClient, FederatedAuthClientOptions } from "./federated-auth-client.js";
+export { createFederatedAuthClient } from "./federated-auth-client.js";
 export { toGoogleApiError } from "./google-api-error.js";
 export type { WorkloadIdentityProvider } from "./provider-audience.js";
 export { GCP_AUDIENCE_ENV, parseProviderAudience, providerAudience } from "./provider-audience.js";
