@@ -29,3 +29,7 @@ export type {
 export { BROKER_ERROR_STATUS, BROKER_REQUEST_FIELDS, BROKER_TOKEN_PATH } from "./protocol.js";
 export type { ServerRequestLike } from "./server-ekm.js";
 export { requestKeyingMaterial } from "./server-ekm.js";
+export type { WorkloadCertificate, WorkloadCertificateRequest, WorkloadKeyType } from "./workload-certificate.js";
+export { requestWorkloadCertificate } from "./workload-certificate.js";
+export type { WorkloadCertificateCheck } from "./workload-certificate-error.js";
+export { WorkloadCertificateError } from "./workload-certificate-error.js";
