@@ -1,14 +1,9 @@
 import { ConfspaceError } from "@confspace/core";
-import type { WorkloadPolicy } from "../../workload-policy.js";
+import { validatePolicy } from "../../validate-policy.js";
+import type { ResolvedWorkloadPolicy, WorkloadPolicy } from "../../workload-policy.js";
 
-/** Hardware models a policy accepts when it lists none (confidential-memory TEEs only). */
-export const DEFAULT_HARDWARE_MODELS: readonly string[] = ["GCP_AMD_SEV", "GCP_AMD_SEV_ES", "GCP_INTEL_TDX"];
-/** Support attributes a policy requires when it lists none. */
-export const DEFAULT_SUPPORT_ATTRIBUTES: readonly string[] = ["STABLE"];
-/** The only production `dbgstat`. */
-export const DEBUG_DISABLED = "disabled-since-boot";
-/** `swname` of the Confidential Space image. */
-export const CONFIDENTIAL_SPACE = "CONFIDENTIAL_SPACE";
+export { CONFIDENTIAL_SPACE_SWNAME as CONFIDENTIAL_SPACE, DEBUG_DISABLED } from "../../workload-policy.js";
+
 /** Google's issuer of attestation tokens (no trailing slash: tokens carry none). */
 export const GOOGLE_ISSUER = "https://confidentialcomputing.googleapis.com";
 
@@ -69,37 +64,11 @@ export class PolicyNotExpressibleError extends ConfspaceError {
 }
 
 /** A policy with the verifier's defaults filled in, as every renderer sees it. */
-export interface EffectivePolicy {
-  imageDigests?: readonly string[];
-  imageSignatures?: { keyIds: readonly string[]; threshold: number };
-  projectIds?: readonly string[];
-  projectNumbers?: readonly string[];
-  serviceAccounts?: readonly string[];
-  hardwareModels: readonly string[];
-  supportAttributes: readonly string[];
-  minSwVersion?: number;
-  restartPolicies?: readonly string[];
-  allowDebug: boolean;
-  allowAnyWorkload: boolean;
-  audience?: string;
-}
+export type EffectivePolicy = ResolvedWorkloadPolicy;
 
-/** Fills in the defaults the verifier applies (the policy has been validated already). */
-export function effectivePolicy(policy: WorkloadPolicy): EffectivePolicy {
-  return {
-    ...(policy.imageDigests !== undefined && { imageDigests: policy.imageDigests }),
-    ...(policy.imageSignatures !== undefined && { imageSignatures: policy.imageSignatures }),
-    ...(policy.projectIds !== undefined && { projectIds: policy.projectIds }),
-    ...(policy.projectNumbers !== undefined && { projectNumbers: policy.projectNumbers }),
-    ...(policy.serviceAccounts !== undefined && { serviceAccounts: policy.serviceAccounts }),
-    hardwareModels: policy.hardwareModels ?? DEFAULT_HARDWARE_MODELS,
-    supportAttributes: policy.supportAttributes ?? DEFAULT_SUPPORT_ATTRIBUTES,
-    ...(policy.minSwVersion !== undefined && { minSwVersion: policy.minSwVersion }),
-    ...(policy.restartPolicies !== undefined && { restartPolicies: policy.restartPolicies }),
-    allowDebug: policy.allowDebug === true,
-    allowAnyWorkload: policy.allowAnyWorkload === true,
-    ...(policy.audience !== undefined && { audience: policy.audience }),
-  };
+/** Validates the policy (unless it came from validatePolicy) and fills in the defaults. */
+export function effectivePolicy(policy: WorkloadPolicy | ResolvedWorkloadPolicy): EffectivePolicy {
+  return validatePolicy(policy);
 }
 
 /** Collects what a target cannot express, refusing it unless the caller allowed it. */
