@@ -50,7 +50,13 @@ export function loadCertificateAuthority(certPem: string, keyPem: string | Buffe
   } catch (error) {
     throw new BrokerConfigError("holds a certificate that does not parse", { field: certField, cause: error });
   }
-  if (!cert.ca) throw new BrokerConfigError("is not a CA certificate (basicConstraints CA:TRUE)", { field: certField });
+  // OpenSSL's check: basicConstraints CA:TRUE, and keyCertSign when a keyUsage is present.
+  if (!cert.ca) {
+    throw new BrokerConfigError(
+      "is not a CA certificate (it needs basicConstraints CA:TRUE and, with a keyUsage, keyCertSign)",
+      { field: certField },
+    );
+  }
   const notAfter = new Date(cert.validTo);
   if (now < new Date(cert.validFrom) || now >= notAfter) {
     throw new BrokerConfigError("is not valid now (check its notBefore / notAfter)", { field: certField });

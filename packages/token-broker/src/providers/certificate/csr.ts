@@ -89,7 +89,7 @@ function parseDer(der: Buffer): ParsedCsr {
   const versionValue = expect(version, TAG.integer, "a version").value;
   if (versionValue.length !== 1 || versionValue[0] !== 0) throw new DerError("the version must be 0 (v1)");
   expect(subject, TAG.sequence, "a subject name");
-  expect(spki, TAG.sequence, "a subjectPublicKeyInfo");
+  const publicKeyInfo = expect(spki, TAG.sequence, "a subjectPublicKeyInfo");
   if (extra.length > 0) throw new DerError("unexpected fields after the attributes");
   const dnsNames = attributes === undefined ? [] : readAttributes(expect(attributes, 0xa0, "[0] attributes"));
 
@@ -108,7 +108,7 @@ function parseDer(der: Buffer): ParsedCsr {
 
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: spki.raw, format: "der", type: "spki" });
+    key = createPublicKey({ key: publicKeyInfo.raw, format: "der", type: "spki" });
   } catch {
     throw new CsrError(`the CSR's public key cannot be read (key types: ${ACCEPTED})`);
   }
