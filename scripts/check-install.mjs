@@ -164,8 +164,17 @@ process.stdout.write(JSON.stringify(out));
   // The workload-side packages keep their cold import small by loading the heavy
   // dependencies on first use: importing one (CJS, where require.cache shows every module
   // loaded) must load none of them.
-  const HEAVY = ["undici", "@aws-sdk/client-sts", "@azure/identity"];
-  const LAZY = ["core", "policy", "attestation", "ekm-tls", "azure-credential", "aws-credential", "vault-jwt"];
+  const HEAVY = ["undici", "@aws-sdk/client-sts", "@azure/identity", "google-auth-library"];
+  const LAZY = [
+    "core",
+    "policy",
+    "attestation",
+    "ekm-tls",
+    "azure-credential",
+    "aws-credential",
+    "gcp-federation",
+    "vault-jwt",
+  ];
   for (const short of LAZY) {
     const name = `@confspace/${short}`;
     const run = spawnSync(
