@@ -1,4 +1,4 @@
-export { AWS_TAGS_CLAIM, DEFAULT_TOKEN_AUDIENCE } from "./claims.js";
+export { AWS_TAGS_CLAIM, DEFAULT_TOKEN_AUDIENCE, principalTags } from "./claims.js";
 export { startEmulator } from "./emulator.js";
 export type { Emulator, EmulatorOptions, FailureResponse, RotateKeysOptions } from "./emulator-types.js";
 // CONFSPACE_LAUNCHER_SOCKET and CONFSPACE_TOKEN_FILE are @confspace/attestation's
