@@ -1,0 +1,73 @@
+// Configuration of the certificate provider: the `certificates` section (the CA) and a
+// grant's `certificate` section, read strictly with errors naming the option path.
+import { child, compact, object, optionalInteger, optionalStringList, string } from "../../internal/config-reader.js";
+
+/**
+ * The CA that signs workload client certificates (`provider: "certificate"`), and that the
+ * key service's listener trusts for client certificates. Both files are read when the
+ * broker starts listening, like the TLS key; the key must be the certificate's.
+ */
+export interface CertificatesConfig {
+  /** PEM file with exactly one CA certificate (basicConstraints CA:TRUE, keyCertSign). Required. */
+  caCertFile: string;
+  /** PEM file with its private key, unencrypted (RSA ≥ 2048 bits, EC P-256/P-384/P-521 or Ed25519). Required. */
+  caKeyFile: string;
+}
+
+/**
+ * What a grant gives through `provider: "certificate"`: a short-lived client certificate
+ * whose subjectAltName names the grant (`urn:confspace:grant:<name>`) and the verified
+ * workload (`urn:confspace:workload:<project id>/<zone>/<instance name>`).
+ */
+export interface CertificateGrant {
+  /** Longest certificate lifetime, seconds, 60–86 400; longer requests are capped. Default 3600. */
+  maxLifetimeSeconds?: number;
+  /** Key-service key names a certificate of this grant may use (1–64 of `A-Za-z0-9_.-`). Default: none. */
+  keys?: string[];
+  /**
+   * DNS names a CSR may ask for in its subjectAltName (exact, lower case; `*.example.com`
+   * only matches a CSR asking for exactly `*.example.com`). Default: none (a CSR asking for
+   * any is refused).
+   */
+  dnsNames?: string[];
+}
+
+/** Default and bounds of {@link CertificateGrant.maxLifetimeSeconds}. */
+export const DEFAULT_MAX_LIFETIME_SECONDS = 3600;
+export const MAX_LIFETIME_BOUNDS = [60, 86_400] as const;
+
+const PATH = { maxLength: 4096 };
+const KEY_NAME = {
+  pattern: /^[A-Za-z0-9_.-]{1,64}$/,
+  patternMessage: "must be 1–64 letters, digits, '_', '.', '-'",
+};
+const DNS_NAME = {
+  pattern: /^(?:\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
+  patternMessage: "must be a lower-case DNS name (a leading '*.' allowed)",
+  maxLength: 253,
+};
+
+/** Reads the `certificates` section. @throws {BrokerConfigError} naming the field. */
+export function readCertificatesConfig(value: unknown, path: string): CertificatesConfig {
+  const o = object(value, path, ["caCertFile", "caKeyFile"], {
+    caKey: "the key is never inline: name its file with caKeyFile",
+  });
+  return {
+    caCertFile: string(o.caCertFile, child(path, "caCertFile"), PATH),
+    caKeyFile: string(o.caKeyFile, child(path, "caKeyFile"), PATH),
+  };
+}
+
+/** Reads a grant's `certificate` section. @throws {BrokerConfigError} naming the field. */
+export function readCertificateGrant(value: unknown, path: string): CertificateGrant {
+  const o = object(value, path, ["maxLifetimeSeconds", "keys", "dnsNames"]);
+  return compact({
+    maxLifetimeSeconds: optionalInteger(
+      o.maxLifetimeSeconds,
+      child(path, "maxLifetimeSeconds"),
+      ...MAX_LIFETIME_BOUNDS,
+    ),
+    keys: optionalStringList(o.keys, child(path, "keys"), KEY_NAME),
+    dnsNames: optionalStringList(o.dnsNames, child(path, "dnsNames"), DNS_NAME),
+  });
+}
