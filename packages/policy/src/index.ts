@@ -1,3 +1,9 @@
+export type { ClaimLookup } from "./claim-path.js";
+export { CLAIM_PATH, claimAt, lookupClaim } from "./claim-path.js";
+export type { ClauseProblem, ClauseResult, PolicyClause, PolicyEvaluation } from "./evaluate-policy.js";
+export { evaluatePolicy } from "./evaluate-policy.js";
+export type { ImageSignatureAlgorithm } from "./key-id.js";
+export { imageSignatureAlgorithm, keyIdFromPublicKey } from "./key-id.js";
 export type { ValidatePolicyOptions } from "./validate-policy.js";
 export { isValidatedPolicy, pinsWorkload, validatePolicy } from "./validate-policy.js";
 export type {
@@ -17,3 +23,27 @@ export {
   SUPPORT_ATTRIBUTES,
   WORKLOAD_POLICY_KEYS,
 } from "./workload-policy.js";
+export type {
+  AwsRenderOptions,
+  AwsRendering,
+  AwsTrustPolicy,
+  BrokerRenderOptions,
+  BrokerRendering,
+  GcpRenderOptions,
+  GcpRendering,
+  RenderClause,
+  RenderCommonOptions,
+  UnenforcedClause,
+  VaultAuthConfig,
+  VaultRenderOptions,
+  VaultRendering,
+  VaultRole,
+} from "./render/index.js";
+export {
+  GOOGLE_ISSUER,
+  PolicyNotExpressibleError,
+  renderAws,
+  renderBroker,
+  renderGcp,
+  renderVault,
+} from "./render/index.js";

@@ -71,3 +71,5 @@ export {
   trustCaInProcess,
 } from "@confspace/local";
 export { flush, ManualClock } from "./manual-clock.js";
+export type { PolicyCase } from "./policy-cases.js";
+export { POLICY_CASE_KEY_IDS, POLICY_CASES, policyCasePolicy, preparePolicyClaims } from "./policy-cases.js";

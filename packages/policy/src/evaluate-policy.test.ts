@@ -1,0 +1,171 @@
+import { POLICY_CASE_KEY_IDS, POLICY_CASES, policyCasePolicy, preparePolicyClaims } from "@confspace/testing";
+import { describe, expect, it } from "vitest";
+import { evaluatePolicy } from "./evaluate-policy.js";
+import { validatePolicy } from "./validate-policy.js";
+
+const DIGEST = `sha256:${"a".repeat(64)}`;
+
+/** A good payload, shaped as the attestation service issues it. */
+function goodClaims(): Record<string, unknown> {
+  return preparePolicyClaims({
+    iss: "https://confidentialcomputing.googleapis.com",
+    aud: "https://relying-party.example",
+    hwmodel: "GCP_INTEL_TDX",
+    swname: "CONFIDENTIAL_SPACE",
+    swversion: ["250301"],
+    dbgstat: "disabled-since-boot",
+    secboot: true,
+    google_service_accounts: ["workload@operator-project.iam.gserviceaccount.com"],
+    submods: {
+      confidential_space: { support_attributes: ["LATEST", "STABLE", "USABLE"] },
+      container: { image_digest: DIGEST, restart_policy: "Never", image_reference: "registry.example/app@sha256:…" },
+      gce: { project_id: "operator-project", project_number: "123456789012", instance_id: "42" },
+    },
+  });
+}
+
+describe("evaluatePolicy", () => {
+  it("accepts the good claims and lists every clause it checked, all passing", () => {
+    const claims = goodClaims();
+    const result = evaluatePolicy(policyCasePolicy(claims), claims);
+    expect(result.ok).toBe(true);
+    expect(result.clauses.map((c) => [c.clause, c.ok])).toEqual([
+      ["swname", true],
+      ["hwmodel", true],
+      ["secboot", true],
+      ["dbgstat", true],
+      ["swversion", true],
+      ["support_attributes", true],
+      ["image_digest", true],
+      ["image_signatures", true],
+      ["project_id", true],
+      ["project_number", true],
+      ["restart_policy", true],
+      ["service_account", true],
+    ]);
+  });
+
+  it.each(POLICY_CASES)("refuses $name, naming the clause and claim", ({ mutate, clause, problem, claim }) => {
+    const claims = goodClaims();
+    const policy = policyCasePolicy(claims);
+    mutate(claims);
+    const result = evaluatePolicy(policy, claims);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.failed).toMatchObject({ clause, problem, claim, ok: false });
+    expect(result.clauses.filter((c) => !c.ok)).toEqual([result.failed]);
+  });
+
+  it("shows the failed claim's value, and only key IDs of signatures", () => {
+    const claims = goodClaims();
+    const policy = policyCasePolicy(claims);
+    (claims.submods as { gce: Record<string, unknown> }).gce.project_id = "attacker-project";
+    const result = evaluatePolicy(policy, claims);
+    expect(!result.ok && result.failed.value).toBe("attacker-project");
+    const signatures = result.clauses.find((c) => c.clause === "image_signatures");
+    expect(signatures?.value).toEqual(POLICY_CASE_KEY_IDS.slice(0, 2));
+    expect(signatures?.expected).toBe(`at least 2 of [${POLICY_CASE_KEY_IDS.join(", ")}]`);
+    expect(JSON.stringify(result)).not.toContain("c2ln");
+  });
+
+  it("shortens long values and shows a malformed claim by its type only", () => {
+    const claims = goodClaims();
+    const policy = policyCasePolicy(claims);
+    (claims.submods as { container: Record<string, unknown> }).container.image_digest = "x".repeat(5000);
+    const long = evaluatePolicy(policy, claims);
+    expect(!long.ok && (long.failed.value as string).length).toBe(201);
+    (claims.submods as { container: Record<string, unknown> }).container.image_digest = { secret: "hunter2" };
+    const typed = evaluatePolicy(policy, claims);
+    expect(!typed.ok && typed.failed).toMatchObject({ problem: "claim_type", value: "<object>" });
+    expect(JSON.stringify(typed)).not.toContain("hunter2");
+  });
+
+  it("counts each listed key once: threshold 2 needs two distinct listed signers", () => {
+    const claims = goodClaims();
+    const policy = validatePolicy({ imageSignatures: { keyIds: [...POLICY_CASE_KEY_IDS], threshold: 3 } });
+    expect(evaluatePolicy(policy, claims)).toMatchObject({ ok: false, failed: { clause: "image_signatures" } });
+    const two = validatePolicy({ imageSignatures: { keyIds: [...POLICY_CASE_KEY_IDS], threshold: 2 } });
+    expect(evaluatePolicy(two, claims).ok).toBe(true);
+    const one = validatePolicy({ imageSignatures: { keyIds: [POLICY_CASE_KEY_IDS[1]], threshold: 1 } });
+    expect(evaluatePolicy(one, claims).ok).toBe(true);
+  });
+
+  it("refuses signature entries without a string key_id as a malformed claim", () => {
+    const claims = goodClaims();
+    (claims.submods as { container: Record<string, unknown> }).container.image_signatures = [{ key_id: 7 }];
+    const result = evaluatePolicy(policyCasePolicy(goodClaims()), claims);
+    expect(!result.ok && result.failed).toMatchObject({ clause: "image_signatures", problem: "claim_type" });
+  });
+
+  it("reports a missing claim and a non-object on the way as such", () => {
+    const claims = goodClaims();
+    const policy = policyCasePolicy(claims);
+    delete claims.hwmodel;
+    expect(evaluatePolicy(policy, claims)).toMatchObject({ failed: { clause: "hwmodel", problem: "missing_claim" } });
+    const flat = { ...goodClaims(), submods: "none" };
+    expect(evaluatePolicy(policy, flat)).toMatchObject({
+      failed: { clause: "support_attributes", problem: "claim_type", message: '"submods" must be an object' },
+    });
+  });
+
+  it("treats absent support attributes as none: passes with [] and fails STABLE", () => {
+    const claims = goodClaims();
+    delete (claims.submods as { confidential_space: Record<string, unknown> }).confidential_space.support_attributes;
+    const debugOk = { allowAnyWorkload: true, supportAttributes: [] } as const;
+    expect(evaluatePolicy(debugOk, claims).ok).toBe(true);
+    expect(evaluatePolicy({ allowAnyWorkload: true }, claims)).toMatchObject({
+      failed: { clause: "support_attributes", problem: "mismatch" },
+    });
+  });
+
+  it("admits a debug image only with allowDebug, still requiring dbgstat", () => {
+    const claims = { ...goodClaims(), dbgstat: "enabled" };
+    expect(evaluatePolicy({ allowAnyWorkload: true }, claims).ok).toBe(false);
+    expect(evaluatePolicy({ allowAnyWorkload: true, allowDebug: true }, claims).ok).toBe(true);
+    const { dbgstat: _, ...none } = claims;
+    expect(evaluatePolicy({ allowAnyWorkload: true, allowDebug: true }, none)).toMatchObject({
+      failed: { clause: "dbgstat", problem: "missing_claim" },
+    });
+  });
+
+  it("checks the audience only when the policy names one; a one-element array counts", () => {
+    const claims = goodClaims();
+    const policy = { allowAnyWorkload: true, audience: "https://relying-party.example" };
+    expect(evaluatePolicy(policy, claims).clauses[0]).toMatchObject({ clause: "audience", ok: true });
+    expect(evaluatePolicy(policy, { ...claims, aud: ["https://relying-party.example"] }).ok).toBe(true);
+    expect(evaluatePolicy(policy, { ...claims, aud: "https://other.example" })).toMatchObject({
+      failed: { clause: "audience", problem: "mismatch", value: "https://other.example" },
+    });
+    expect(evaluatePolicy(policy, { ...claims, aud: ["a", "b"] })).toMatchObject({
+      failed: { clause: "audience", problem: "claim_type" },
+    });
+    expect(evaluatePolicy({ allowAnyWorkload: true }, claims).clauses.some((c) => c.clause === "audience")).toBe(false);
+  });
+
+  it("checks the swversion format even without minSwVersion", () => {
+    const claims = { ...goodClaims(), swversion: ["25.03"] };
+    expect(evaluatePolicy({ allowAnyWorkload: true }, claims)).toMatchObject({
+      failed: { clause: "swversion", problem: "claim_type" },
+    });
+  });
+
+  it("needs no second validation for a validated policy, and validates a plain one", () => {
+    const claims = goodClaims();
+    expect(() => evaluatePolicy({ imageDigest: [DIGEST] } as never, claims)).toThrow(/policy\.imageDigest /);
+    const policy = validatePolicy(policyCasePolicy(claims));
+    expect(evaluatePolicy(policy, claims).ok).toBe(true);
+  });
+
+  it("never throws for hostile claims", () => {
+    const policy = validatePolicy(policyCasePolicy(goodClaims()));
+    for (const claims of [
+      {},
+      { submods: null },
+      { submods: [] },
+      Object.create(null),
+      { __proto__: { hwmodel: "GCP_AMD_SEV" } },
+    ]) {
+      expect(evaluatePolicy(policy, claims as Record<string, unknown>).ok).toBe(false);
+    }
+  });
+});
