@@ -50,7 +50,13 @@ export type {
 export { startLocalEntra } from "./microsoft/entra.js";
 export type { VaultFaultProxy, VaultFaultProxyOptions } from "./openbao/fault-proxy.js";
 export { startVaultFaultProxy } from "./openbao/fault-proxy.js";
-export type { OpenBao, OpenBaoOptions, OpenBaoRequest } from "./openbao/openbao.js";
+export type {
+  OpenBao,
+  OpenBaoOptions,
+  OpenBaoRequest,
+  OpenBaoSealStatus,
+  OpenBaoTransitSeal,
+} from "./openbao/openbao.js";
 export { startOpenBao } from "./openbao/openbao.js";
 export { formatEnv } from "./stack/env.js";
 export type { LocalService } from "./stack/services.js";

@@ -1,12 +1,17 @@
 import type { ChildProcess } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { InvalidOptionError } from "@confspace/core";
 import type { TestPki } from "../tls.js";
 import { type AdminResponse, type AdminTls, adminRequest } from "./internal/admin.js";
 import { findServerBinary, type ServerBinary } from "./internal/binary.js";
 import { renderConfig } from "./internal/config.js";
+import { operatorInit } from "./internal/operator-init.js";
 import { startServerProcess, stopServerProcess } from "./internal/process.js";
+import { checkTransitSeal, type OpenBaoTransitSeal, renderTransitSeal } from "./internal/transit-seal.js";
+
+export type { OpenBaoTransitSeal };
 
 /** Options of {@link startOpenBao}. */
 export interface OpenBaoOptions {
@@ -22,6 +27,22 @@ export interface OpenBaoOptions {
    * election at the first start. Default `false`.
    */
   persistent?: boolean;
+  /**
+   * Auto-unseal: a `seal "transit"` stanza pointing at a transit-compatible key service.
+   * The server is then initialised with `bao operator init -recovery-shares=1
+   * -recovery-threshold=1` (recovery key, no unseal key), unseals itself at every start,
+   * and {@link OpenBao.start} fails with OpenBao's own message when the key service refuses.
+   * Default: Shamir with one key share, unsealed by the helper.
+   */
+  seal?: OpenBaoTransitSeal;
+}
+
+/** `sys/seal-status`, the fields tests look at. */
+export interface OpenBaoSealStatus {
+  /** `shamir` or `transit`. */
+  type: string;
+  initialized: boolean;
+  sealed: boolean;
 }
 
 /** A request through {@link OpenBao.request}. */
@@ -55,11 +76,22 @@ export interface OpenBao extends AsyncDisposable {
   request(request: OpenBaoRequest): Promise<AdminResponse>;
   /** `sys/seal`: from now on the server answers 503 `Vault is sealed` until {@link OpenBao.unseal}. */
   seal(): Promise<void>;
-  /** Unseals with the one key share and waits until the server is active again. */
+  /**
+   * Unseals with the one key share and waits until the server is active again. An
+   * auto-unseal server (`seal` option) unseals itself only when it starts: this throws —
+   * use {@link OpenBao.stop} and {@link OpenBao.start}.
+   */
   unseal(): Promise<void>;
+  /** `sys/seal-status` (unauthenticated): initialised, sealed, seal type. */
+  sealStatus(): Promise<OpenBaoSealStatus>;
   /** Stops the process (SIGTERM); the port is then closed (connection refused). */
   stop(): Promise<void>;
-  /** Starts it again on the same port and unseals it (`persistent` servers only: memory storage is gone). */
+  /**
+   * Starts it again on the same port and unseals it (`persistent` servers only: memory
+   * storage is gone). An auto-unseal server unseals itself; when its key service refuses,
+   * OpenBao exits and this rejects with the last lines of its log (e.g. `Error configuring
+   * seal "transit": … Code: 403`), and {@link OpenBao.running} is `false`.
+   */
   start(): Promise<void>;
   /** Stops the process and deletes its temp dir. Safe to call twice. */
   close(): Promise<void>;
@@ -71,6 +103,8 @@ export interface OpenBao extends AsyncDisposable {
  * unseals it, and enables KV version 2 at `secret/`, transit at `transit/` and JWT auth
  * at `auth/jwt/`. About 0.4 s (in-memory storage). The binary is `BAO_BIN`, `VAULT_BIN`
  * or `<repo>/.tools/bin/bao` (run `bash scripts/tools.sh`); without one this throws.
+ * With `seal`, it auto-unseals through a transit key service instead (initialised by
+ * `bao operator init` with one recovery key share).
  *
  * @example
  * ```ts
@@ -80,8 +114,11 @@ export interface OpenBao extends AsyncDisposable {
  */
 export async function startOpenBao(options: OpenBaoOptions = {}): Promise<OpenBao> {
   for (const key of Object.keys(options)) {
-    if (key !== "tls" && key !== "persistent") throw new Error(`startOpenBao: unknown option ${key}`);
+    if (key !== "tls" && key !== "persistent" && key !== "seal") {
+      throw new InvalidOptionError(key, `startOpenBao: unknown option ${key}`);
+    }
   }
+  if (options.seal !== undefined) checkTransitSeal(options.seal);
   const binary = findServerBinary();
   const dir = await mkdtemp(join(tmpdir(), "confspace-openbao-"));
   try {
@@ -116,14 +153,25 @@ class Server implements OpenBao {
     const server = new Server(binary, dir, options);
     try {
       await server.#launch(0);
-      const init = await server.#admin("PUT", "sys/init", { secret_shares: 1, secret_threshold: 1 });
-      const keys = init.body?.keys_base64 as string[] | undefined;
-      if (init.status !== 200 || typeof init.body?.root_token !== "string" || keys?.[0] === undefined) {
-        throw new Error(`sys/init answered ${init.status}`);
+      if (options.seal === undefined) {
+        const init = await server.#admin("PUT", "sys/init", { secret_shares: 1, secret_threshold: 1 });
+        const keys = init.body?.keys_base64 as string[] | undefined;
+        if (init.status !== 200 || typeof init.body?.root_token !== "string" || keys?.[0] === undefined) {
+          throw new Error(`sys/init answered ${init.status}`);
+        }
+        server.#rootToken = init.body.root_token;
+        server.#unsealKey = keys[0];
+        await server.unseal();
+      } else {
+        const pki = options.tls?.pki;
+        const cliTls =
+          pki === undefined
+            ? undefined
+            : { caPath: pki.caPath, clientCertPath: pki.clientCertPath, clientKeyPath: pki.clientKeyPath };
+        const init = await operatorInit(binary.path, server.address, cliTls);
+        server.#rootToken = init.rootToken;
+        await server.#waitActive("initialising");
       }
-      server.#rootToken = init.body.root_token;
-      server.#unsealKey = keys[0];
-      await server.unseal();
       await server.request({
         method: "POST",
         path: "sys/mounts/secret",
@@ -169,20 +217,55 @@ class Server implements OpenBao {
   }
 
   async unseal(): Promise<void> {
+    if (this.#options.seal !== undefined) {
+      throw new Error("OpenBao: an auto-unseal server unseals itself when it starts; stop() and start() it");
+    }
     const unsealed = await this.#admin("PUT", "sys/unseal", { key: this.#unsealKey });
     if (unsealed.status !== 200 || unsealed.body?.sealed !== false)
       throw new Error(`sys/unseal answered ${unsealed.status}`);
-    // Unsealed is not yet active: wait until sys/health says active (200), up to 20 s (Raft elects first).
+    await this.#waitActive("unsealing");
+  }
+
+  async sealStatus(): Promise<OpenBaoSealStatus> {
+    const status = await this.#admin("GET", "sys/seal-status");
+    if (status.status !== 200) throw new Error(`sys/seal-status answered ${status.status}`);
+    return {
+      type: String(status.body?.type ?? ""),
+      initialized: status.body?.initialized === true,
+      sealed: status.body?.sealed !== false,
+    };
+  }
+
+  /**
+   * Unsealed is not yet active: waits until sys/health says active (200), up to 20 s (Raft
+   * elects first; an auto-unseal server first asks its key service). Fails at once, quoting
+   * the log, when the process exits meanwhile.
+   */
+  async #waitActive(after: string): Promise<void> {
     const deadline = Date.now() + 20_000;
     for (;;) {
+      const child = this.#child;
+      if (child === undefined || child.exitCode !== null || child.signalCode !== null) {
+        this.#child = undefined;
+        throw new Error(`OpenBao exited while ${after}; its log:\n${await this.#logTail()}`);
+      }
       const health = await this.#admin("GET", "sys/health").catch(() => undefined);
       if (health?.status === 200) {
         this.#version = String(health.body?.version ?? "");
         return;
       }
-      if (Date.now() > deadline) throw new Error(`not active 20 s after unsealing (sys/health ${health?.status})`);
+      if (Date.now() > deadline) {
+        throw new Error(
+          `not active 20 s after ${after} (sys/health ${health?.status}); its log:\n${await this.#logTail()}`,
+        );
+      }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+  }
+
+  async #logTail(): Promise<string> {
+    const text = await readFile(join(this.#dir, "server.log"), "utf8").catch(() => "");
+    return text.split("\n").slice(-15).join("\n");
   }
 
   async stop(): Promise<void> {
@@ -198,7 +281,8 @@ class Server implements OpenBao {
     }
     if (this.#child !== undefined) return;
     await this.#launch(this.#port);
-    await this.unseal();
+    if (this.#options.seal === undefined) await this.unseal();
+    else await this.#waitActive("starting");
   }
 
   async close(): Promise<void> {
@@ -220,6 +304,7 @@ class Server implements OpenBao {
       port,
       raftPath,
       vault: this.binary.vault,
+      seal: this.#options.seal === undefined ? undefined : renderTransitSeal(this.#options.seal),
       tls:
         pki === undefined
           ? undefined

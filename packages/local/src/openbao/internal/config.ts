@@ -1,10 +1,12 @@
 // The server's HCL configuration: one TCP listener on loopback (port 0 at first, the
-// found port on restarts), in-memory or Raft storage, TLS from the test PKI.
+// found port on restarts), in-memory or Raft storage, TLS from the test PKI, an optional seal.
 export interface ConfigInput {
   port: number;
   /** Raft data dir: storage survives a restart. Absent: in-memory storage. */
   raftPath?: string;
   tls?: { certPath: string; keyPath: string; caPath: string; requireClientCert: boolean };
+  /** A rendered `seal "…" { … }` stanza (auto-unseal). Absent: Shamir, one key share. */
+  seal?: string[];
   /** HashiCorp Vault needs `disable_mlock` without the IPC_LOCK capability; OpenBao has no mlock and warns on it. */
   vault: boolean;
 }
@@ -45,6 +47,7 @@ export function renderConfig(input: ConfigInput): string {
     'cluster_addr = "https://127.0.0.1:1"',
     'log_level = "warn"',
     ...(input.vault ? ["disable_mlock = true"] : []),
+    ...(input.seal ?? []),
     "",
   ].join("\n");
 }
