@@ -2,6 +2,7 @@
 // confspace-emulator: runs the emulator until SIGINT/SIGTERM and prints where to find
 // it as KEY=value lines (`eval "$(confspace-emulator … &)"` or a dotenv file).
 import { jsonLogger } from "@confspace/core";
+import { stopWhenOrphaned } from "@confspace/core/cli";
 import { startEmulator } from "./emulator.js";
 import {
   ATTESTATION_ISSUER_ENV,
@@ -13,7 +14,6 @@ import {
 import { EmulatorOptionError } from "./errors.js";
 import { envLine, parseCliArgs, USAGE } from "./internal/cli-args.js";
 import { identitySummary } from "./internal/identity-summary.js";
-import { stopWhenOrphaned } from "./internal/stop-when-orphaned.js";
 
 async function main(): Promise<void> {
   const command = await parseCliArgs(process.argv.slice(2));

@@ -7,6 +7,7 @@
 // Node 24 reads that flag from anywhere on its command line, the script's arguments included.)
 import { rm, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { stopWhenOrphaned } from "@confspace/core/cli";
 import { formatEnv } from "./stack/env.js";
 import { LOCAL_SERVICES, parseServices } from "./stack/services.js";
 import { startLocalStack } from "./stack/stack.js";
@@ -64,13 +65,13 @@ async function main(argv: string[]): Promise<void> {
     }
     // A wrapper (npx, a shell) that is killed does not pass the signal on: when the parent
     // goes away (this process is re-parented), stop as if signalled instead of living on orphaned.
-    const parent = process.ppid;
-    setInterval(() => {
-      if (process.ppid !== parent) {
+    stopWhenOrphaned(
+      () => {
         signalled ??= "parent exited";
         resolve();
-      }
-    }, 500).unref();
+      },
+      { when: "always" },
+    );
   });
   log("confspace-local — DEVELOPMENT ONLY: local stand-ins with a throwaway CA, never for production");
   const stack = await startLocalStack({ services, log });

@@ -4,10 +4,10 @@
 // With --workers N it is a node:cluster primary forking N such brokers (internal/workers.ts).
 import { parseArgs } from "node:util";
 import { jsonLogger, type LogLevel, optionOrEnv } from "@confspace/core";
+import { stopWhenOrphaned } from "@confspace/core/cli";
 import { createBroker } from "./broker.js";
 import { BROKER_CONFIG_ENV, BROKER_LOG_LEVEL_ENV, BROKER_WORKERS_ENV } from "./env.js";
 import { BrokerConfigError } from "./errors.js";
-import { stopWhenOrphaned } from "./internal/stop-when-orphaned.js";
 import { serveWorkerMetrics, startPrimaryMetrics } from "./internal/worker-metrics.js";
 import { leaveCluster, reportListening, runPrimary, workerId, workerPort } from "./internal/workers.js";
 import { loadBrokerConfig } from "./load-config.js";
