@@ -67,13 +67,15 @@ async function loadRoot(root: KeyServiceRootConfig, path: string, options: LoadR
     } catch (error) {
       throw new BrokerConfigError("the root file cannot be read", { field: `${path}.file`, cause: error });
     }
-    secret = decodeBase64(text, `${path}.file`, "the root file");
+    path = `${path}.file`;
+    secret = decodeBase64(text, path, "the root file");
   } else if ("env" in root) {
     const text = options.env[root.env];
     if (text === undefined || text === "") {
       throw new BrokerConfigError(`the environment variable ${root.env} is not set`, { field: `${path}.env` });
     }
-    secret = decodeBase64(text, `${path}.env`, `the environment variable ${root.env}`);
+    path = `${path}.env`;
+    secret = decodeBase64(text, path, `the environment variable ${root.env}`);
   } else {
     const wrapped = root.kmsWrapped;
     const kmsPath = `${path}.kmsWrapped`;
