@@ -11,6 +11,17 @@ export { BoundConnectionError, EkmArgumentError, EkmError } from "./errors.js";
 export type { ExportKeyingMaterialOptions } from "./export-keying-material.js";
 export { exportKeyingMaterial } from "./export-keying-material.js";
 export type {
+  DataKey,
+  DataKeyOptions,
+  KeyServiceCallOptions,
+  KeyServiceClient,
+  KeyServiceClientOptions,
+  TransitCiphertext,
+} from "./key-service-client.js";
+export { createKeyServiceClient } from "./key-service-client.js";
+export type { KeyServiceErrorCode, KeyServiceErrorOptions } from "./key-service-error.js";
+export { KeyServiceError, SealedStateError } from "./key-service-error.js";
+export type {
   AwsCredentialsReply,
   AwsTokenRequestBody,
   AzureTokenReply,
@@ -27,6 +38,8 @@ export type {
   UncheckedReply,
 } from "./protocol.js";
 export { BROKER_ERROR_STATUS, BROKER_REQUEST_FIELDS, BROKER_TOKEN_PATH } from "./protocol.js";
+export type { SealedStateOptions } from "./sealed-state.js";
+export { openState, SEALED_STATE_FORMAT, sealState } from "./sealed-state.js";
 export type { ServerRequestLike } from "./server-ekm.js";
 export { requestKeyingMaterial } from "./server-ekm.js";
 export type { WorkloadCertificate, WorkloadCertificateRequest, WorkloadKeyType } from "./workload-certificate.js";
