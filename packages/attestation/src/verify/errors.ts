@@ -16,8 +16,11 @@ import { ConfspaceError, type ConfspaceErrorOptions, InvalidOptionError } from "
  * `nonce`.
  *
  * Workload policy: `hwmodel`, `swname`, `swversion`, `dbgstat`, `secboot`,
- * `support_attributes`, `image_digest`, `image_signature` (no signature by a key of
- * `imageSignatureKeyIds`), `project`, `service_account`, `restart_policy`.
+ * `support_attributes`, `image_digest`, `image_signature` (fewer than
+ * `imageSignatures.threshold` distinct keys of `imageSignatures.keyIds` signed the image),
+ * `project`, `service_account`, `restart_policy`, and `audience` again when the policy
+ * names one. Evaluated by `@confspace/policy`'s `evaluatePolicy`: a claim the policy finds
+ * absent or malformed is `missing_claim` or `claim_type`.
  *
  * Caller: `expected_nonce` (the nonces passed to `verify()` are missing, empty, not
  * strings, more than six or duplicated, or an unknown `verify()` option was passed).

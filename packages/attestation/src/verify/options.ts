@@ -1,73 +1,20 @@
+import type { ResolvedWorkloadPolicy, WorkloadPolicy } from "@confspace/policy";
 import type { ConfidentialSpaceClaims } from "../claims.js";
 
 /**
- * What the workload in the token must be. Lists are exact string matches; an empty list
- * and an unknown key (`imageDigest` for `imageDigests`) are refused at construction.
+ * What the workload in the token must be: the `WorkloadPolicy` of `@confspace/policy`,
+ * the one policy that the broker's grants and the renderers (GCP workload identity,
+ * Vault/OpenBao roles, AWS trust policies) read too, evaluated by its one evaluator.
+ * Validated strictly at construction (unknown keys, formats, the workload pin): see that
+ * package's README for every field. The verifier's `policy` option also takes a policy
+ * already returned by its `validatePolicy`, as it is.
  *
- * **A policy must pin the workload**: set `imageDigests`, `imageSignatureKeyIds`, or
- * (`projectIds` or `projectNumbers`) together with `serviceAccounts`. Anyone can run a
- * Confidential Space VM and obtain a Google-signed token for any audience, so issuer
- * and audience alone admit every workload on the planet. `allowAnyWorkload: true` is the
- * explicit opt-out. The other fields default to the secure choice.
- *
- * Always enforced, not configurable: `swname` is `CONFIDENTIAL_SPACE`, `secboot` is
- * `true`, `hwmodel` is never `GCP_SHIELDED_VM` (not a confidential-memory TEE).
+ * **A policy must pin the workload**: `imageDigests`, `imageSignatures` (M of N signing
+ * keys), or (`projectIds` or `projectNumbers`) together with `serviceAccounts`, or the
+ * explicit `allowAnyWorkload: true`. Always enforced: `swname` is `CONFIDENTIAL_SPACE`,
+ * `secboot` is `true`, `hwmodel` is never `GCP_SHIELDED_VM`.
  */
-export interface VerificationPolicy {
-  /**
-   * Allowed `submods.container.image_digest` values (`sha256:…`), exact match.
-   * Default: not checked. Set it for anything that releases secrets.
-   */
-  imageDigests?: readonly string[];
-  /**
-   * Image-signature key IDs: at least one entry of `submods.container.image_signatures`
-   * (signatures the attestation service verified) must have a `key_id` in this list.
-   * Pins every image signed by one of these keys. Default: not checked.
-   */
-  imageSignatureKeyIds?: readonly string[];
-  /** Allowed `submods.gce.project_id` values. Default: not checked. */
-  projectIds?: readonly string[];
-  /** Allowed `submods.gce.project_number` values (decimal strings). Default: not checked. */
-  projectNumbers?: readonly string[];
-  /**
-   * Service accounts allowed to run the workload: at least one entry of the token's
-   * `google_service_accounts` must be listed. Default: not checked.
-   */
-  serviceAccounts?: readonly string[];
-  /**
-   * Allowed `hwmodel` values. Default `["GCP_AMD_SEV", "GCP_AMD_SEV_ES", "GCP_INTEL_TDX"]`.
-   * Listing `GCP_SHIELDED_VM` throws at construction.
-   */
-  hardwareModels?: readonly string[];
-  /**
-   * Attributes that must all be present in `submods.confidential_space.support_attributes`.
-   * Default `["STABLE"]`. `[]` accepts images without support attributes (debug images
-   * have none), the claim must still be an array when present.
-   */
-  supportAttributes?: readonly string[];
-  /**
-   * Lowest accepted Confidential Space image version, compared numerically with the
-   * single element of `swversion` (e.g. `240500`). Default: not checked (the claim must
-   * still be an array of one decimal string).
-   */
-  minSwVersion?: number;
-  /** Allowed `submods.container.restart_policy` values (`Always`, `OnFailure`, `Never`). Default: not checked. */
-  restartPolicies?: readonly string[];
-  /**
-   * Accept debug images (`dbgstat` other than `disabled-since-boot`). Default `false`.
-   * Debug images have no support attributes: also set `supportAttributes: []`.
-   * An operator can read the memory of a debug workload: never for production.
-   */
-  allowDebug?: boolean;
-  /**
-   * DANGER: accept a policy that pins no workload (no `imageDigests`,
-   * `imageSignatureKeyIds`, or projects with `serviceAccounts`): every Confidential
-   * Space workload of anyone, anywhere, that asks for your audience passes. Only for
-   * tests and for relying parties that decide on the returned claims themselves.
-   * Refused together with a pin (the two contradict each other). Default `false`.
-   */
-  allowAnyWorkload?: boolean;
-}
+export type VerificationPolicy = WorkloadPolicy;
 
 /** How the verifier gets the keys that sign the tokens it accepts. */
 export type VerifierTokenType = "OIDC" | "PKI";
@@ -80,7 +27,8 @@ export interface AttestationVerifierOptions {
   /**
    * The one audience accepted: `aud` must be this string or a one-element array holding
    * it. Required. Use a value that names your service; the launcher's default audience
-   * `https://sts.googleapis.com` belongs to Google STS.
+   * `https://sts.googleapis.com` belongs to Google STS. When `policy.audience` is set too,
+   * the two must be equal (refused at construction otherwise).
    */
   audience: string;
   /**
@@ -122,7 +70,7 @@ export interface AttestationVerifierOptions {
    * Workload policy. Required: it must pin the workload or say `allowAnyWorkload: true`
    * (see {@link VerificationPolicy}).
    */
-  policy: VerificationPolicy;
+  policy: VerificationPolicy | ResolvedWorkloadPolicy;
   /**
    * Every `verify()` call must pass `nonce` or `nonces` (channel binding, e.g. TLS EKM),
    * and `eat_nonce` is required. Default `false`.

@@ -33,8 +33,8 @@ describe("createAttestationVerifier options", () => {
     ["no audience", { audience: "" }, "audience", /options\.audience/],
     [
       "GCP_SHIELDED_VM allowed",
-      { policy: { hardwareModels: ["GCP_AMD_SEV", "GCP_SHIELDED_VM"] } },
-      "policy.hardwareModels",
+      { policy: { hardwareModels: ["GCP_AMD_SEV", "GCP_SHIELDED_VM" as never] } },
+      "policy.hardwareModels[1]",
       /GCP_SHIELDED_VM/,
     ],
     ["empty digest allow-list", { policy: { imageDigests: [] } }, "policy.imageDigests", /policy\.imageDigests/],
@@ -46,13 +46,37 @@ describe("createAttestationVerifier options", () => {
     ],
     [
       "empty signature key allow-list",
-      { policy: { imageSignatureKeyIds: [] } },
+      { policy: { imageSignatures: { keyIds: [], threshold: 1 } } },
+      "policy.imageSignatures.keyIds",
+      /imageSignatures\.keyIds/,
+    ],
+    [
+      "a signature threshold above the number of keys",
+      { policy: { imageSignatures: { keyIds: ["key-1"], threshold: 2 } } },
+      "policy.imageSignatures.threshold",
+      /at most the number of keyIds/,
+    ],
+    [
+      "the former imageSignatureKeyIds",
+      { policy: { imageSignatureKeyIds: ["key-1"] } },
       "policy.imageSignatureKeyIds",
-      /imageSignatureKeyIds/,
+      /imageSignatures/,
+    ],
+    [
+      "a digest with a trailing space",
+      { policy: { imageDigests: [`${DIGEST} `] } },
+      "policy.imageDigests[0]",
+      /whitespace/,
+    ],
+    [
+      "a policy audience that is not the verifier's",
+      { policy: { audience: "https://other.example" } },
+      "policy.audience",
+      /options\.audience/,
     ],
     [
       "support attributes as a string",
-      { policy: { supportAttributes: "STABLE" as unknown as string[] } },
+      { policy: { supportAttributes: "STABLE" as never } },
       "policy.supportAttributes",
       /supportAttributes/,
     ],
@@ -92,7 +116,7 @@ describe("createAttestationVerifier options", () => {
       "policy.serviceAccount (singular)",
       { policy: { serviceAccount: [SA] } },
       "policy.serviceAccount",
-      /not an option/,
+      /not a policy field/,
     ],
     ["an unknown option", { audiences: ["x"] }, "audiences", /options\.audiences is not an option/],
     ["requireNonces for requireNonce", { requireNonces: true }, "requireNonces", /requireNonces/],
@@ -109,7 +133,7 @@ describe("createAttestationVerifier options", () => {
   it("refuses options or a policy that are not an object", () => {
     expect(optionError(() => createAttestationVerifier(null as never))).toMatchObject({ option: "options" });
     const arrayPolicy = optionError(() => createAttestationVerifier({ ...base, policy: [] as never }));
-    expect(arrayPolicy).toMatchObject({ option: "policy", message: "options.policy must be an object" });
+    expect(arrayPolicy).toMatchObject({ option: "policy", message: "policy must be an object" });
   });
 
   const accepted: [string, Loose][] = [
@@ -125,6 +149,7 @@ describe("createAttestationVerifier options", () => {
     ["fingerprint as lower-case hex", { tokenType: "PKI", pkiRootFingerprint: FINGERPRINT }],
     ["an empty support-attribute requirement", { policy: { supportAttributes: [] } }],
     ["a clock object", { clock: { now: () => 0 } }],
+    ["the verifier's own audience in the policy", { policy: { audience: "https://relying-party.example" } }],
     ["a known option set to undefined", { issuer: undefined, policy: { projectIds: undefined } }],
   ];
   it.each(accepted)("accepts %s", (_name, options) => {
@@ -148,7 +173,7 @@ describe("the workload pin", () => {
       { hardwareModels: ["GCP_INTEL_TDX"], supportAttributes: ["STABLE"] },
       "policy",
     ],
-    ["project ids without service accounts", { projectIds: ["p"] }, "policy"],
+    ["project ids without service accounts", { projectIds: ["my-project"] }, "policy"],
     ["project numbers without service accounts", { projectNumbers: ["1"] }, "policy"],
     ["service accounts without a project", { serviceAccounts: [SA] }, "policy"],
     ["allowAnyWorkload: false", { allowAnyWorkload: false }, "policy"],
@@ -168,8 +193,8 @@ describe("the workload pin", () => {
 
   const pinned: [string, VerificationPolicy][] = [
     ["image digests", { imageDigests: [DIGEST] }],
-    ["image signature key ids", { imageSignatureKeyIds: ["key-1"] }],
-    ["project ids with service accounts", { projectIds: ["p"], serviceAccounts: [SA] }],
+    ["image signature key ids", { imageSignatures: { keyIds: ["key-1"], threshold: 1 } }],
+    ["project ids with service accounts", { projectIds: ["my-project"], serviceAccounts: [SA] }],
     ["project numbers with service accounts", { projectNumbers: ["1"], serviceAccounts: [SA] }],
     ["the explicit opt-out", { allowAnyWorkload: true }],
   ];

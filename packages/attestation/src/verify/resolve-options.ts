@@ -1,9 +1,10 @@
+import type { ResolvedWorkloadPolicy } from "@confspace/policy";
 import { CONFIDENTIAL_SPACE_ISSUER } from "../claims.js";
 import { bool, duration, invalid, knownKeys, positive } from "./internal/option-checks.js";
 import { fetchableUrlProblem } from "./internal/url.js";
 import type { AttestationVerifierOptions, VerifierTokenType } from "./options.js";
 import { resolvePkiRoot } from "./pki-root.js";
-import { type ResolvedPolicy, resolvePolicy } from "./resolve-policy.js";
+import { resolvePolicy } from "./resolve-policy.js";
 
 /** Every key of {@link AttestationVerifierOptions}; any other is refused. */
 const OPTION_KEYS = [
@@ -34,7 +35,7 @@ export interface ResolvedOptions {
   tokenType: VerifierTokenType;
   pkiRootFingerprint: Buffer | undefined;
   jwksUri: string | undefined;
-  policy: ResolvedPolicy;
+  policy: ResolvedWorkloadPolicy;
   requireNonce: boolean;
   clockToleranceMs: number;
   maxTokenAgeMs: number;
@@ -77,7 +78,7 @@ export function resolveOptions(options: AttestationVerifierOptions): ResolvedOpt
     tokenType,
     pkiRootFingerprint,
     jwksUri: options.jwksUri,
-    policy: resolvePolicy(options.policy),
+    policy: resolvePolicy(options.policy, audience),
     requireNonce: bool(options.requireNonce, false, "requireNonce"),
     clockToleranceMs: duration(options.clockToleranceMs, 30_000, "clockToleranceMs"),
     maxTokenAgeMs: duration(options.maxTokenAgeMs, 3_600_000, "maxTokenAgeMs"),

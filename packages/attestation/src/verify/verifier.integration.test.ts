@@ -1,5 +1,6 @@
 import { createHmac, createPublicKey, generateKeyPairSync, randomUUID } from "node:crypto";
 import { type Emulator, startEmulator } from "@confspace/emulator";
+import { POLICY_CASES, type PolicyCase, policyCasePolicy, preparePolicyClaims } from "@confspace/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signRs256 } from "../../test/verify/test-issuer.js";
 import {
@@ -53,7 +54,7 @@ beforeAll(async () => {
       projectIds: [gce!.project_id!],
       projectNumbers: [gce!.project_number!],
       serviceAccounts: [good.google_service_accounts[0]!],
-      restartPolicies: [container!.restart_policy!],
+      restartPolicies: [container!.restart_policy! as "Never"],
       minSwVersion: Number(good.swversion[0]),
     },
   });
@@ -359,7 +360,7 @@ describe("policy defaults and switches", () => {
     await expect(strict.verify(await mint({ claims: set("exp", NOW_S + 1) }))).resolves.toBeDefined();
   });
 
-  it("with imageSignatureKeyIds, needs a signature by one of the keys", async () => {
+  it("with imageSignatures, needs signatures by at least threshold distinct listed keys", async () => {
     const signature = (keyId: string) => ({
       key_id: keyId,
       signature: "c2ln",
@@ -367,19 +368,25 @@ describe("policy defaults and switches", () => {
     });
     const signed = (...keyIds: string[]) =>
       mint({ claims: set("submods.container.image_signatures", keyIds.map(signature)) });
-    const bySignature = createAttestationVerifier({
-      issuer: emu.issuer,
-      audience: AUDIENCE,
-      clock: () => NOW,
-      policy: { imageSignatureKeyIds: ["key-a", "key-c"] },
-    });
-    await expect(bySignature.verify(await signed("key-b", "key-c"))).resolves.toBeDefined();
+    const verifierWith = (threshold: number) =>
+      createAttestationVerifier({
+        issuer: emu.issuer,
+        audience: AUDIENCE,
+        clock: () => NOW,
+        policy: { imageSignatures: { keyIds: ["key-a", "key-b", "key-c"], threshold } },
+      });
+    const anyOne = verifierWith(1);
+    const twoOfThree = verifierWith(2);
     const path = "submods.container.image_signatures";
-    await expectRejected(bySignature.verify(await signed("key-b")), "image_signature", path);
-    await expectRejected(bySignature.verify(await signed()), "image_signature", path);
-    await expectRejected(bySignature.verify(await mint()), "image_signature", path);
+    await expect(anyOne.verify(await signed("key-x", "key-c"))).resolves.toBeDefined();
+    await expect(twoOfThree.verify(await signed("key-a", "key-x", "key-c"))).resolves.toBeDefined();
+    await expectRejected(twoOfThree.verify(await signed("key-a", "key-x")), "image_signature", path);
+    await expectRejected(twoOfThree.verify(await signed("key-b", "key-b")), "image_signature", path);
+    await expectRejected(anyOne.verify(await signed("key-x")), "image_signature", path);
+    await expectRejected(anyOne.verify(await signed()), "image_signature", path);
+    await expectRejected(anyOne.verify(await mint()), "image_signature", path);
     const notAList = await mint({ claims: set(path, signature("key-a")) });
-    await expectRejected(bySignature.verify(notAList), "claim_type", path);
+    await expectRejected(anyOne.verify(notAList), "claim_type", path);
   });
 
   it("honours a shorter maxTokenAgeMs", async () => {
@@ -413,6 +420,51 @@ describe("policy defaults and switches", () => {
     expect(expired.check).toBe("expired");
     expect(expired.cause).toBeUndefined();
   });
+});
+
+/** The verifier's check for each failed clause of the policy (the verifier names projects as one check). */
+const CHECK_OF: Record<PolicyCase["clause"], PolicyCheck> = {
+  audience: "audience",
+  swname: "swname",
+  hwmodel: "hwmodel",
+  secboot: "secboot",
+  dbgstat: "dbgstat",
+  swversion: "swversion",
+  support_attributes: "support_attributes",
+  image_digest: "image_digest",
+  image_signatures: "image_signature",
+  project_id: "project",
+  project_number: "project",
+  restart_policy: "restart_policy",
+  service_account: "service_account",
+};
+
+describe("the one policy table (shared with @confspace/policy and the broker's grants)", () => {
+  const tableVerifier = () =>
+    createAttestationVerifier({
+      issuer: emu.issuer,
+      audience: AUDIENCE,
+      clock: () => NOW,
+      policy: policyCasePolicy(preparePolicyClaims(structuredClone(good))),
+    });
+
+  it("accepts the table's good token", async () => {
+    await expect(tableVerifier().verify(await mint({ claims: preparePolicyClaims }))).resolves.toBeDefined();
+  });
+
+  it.each(POLICY_CASES)(
+    "refuses $name with the clause's check and claim",
+    async ({ mutate, clause, problem, claim }) => {
+      const token = await mint({
+        claims: (c) => {
+          preparePolicyClaims(c);
+          mutate(c);
+        },
+      });
+      const check = problem === "mismatch" ? CHECK_OF[clause] : problem;
+      await expectRejected(tableVerifier().verify(token), check, claim);
+    },
+  );
 });
 
 describe("OIDC keys of a fresh emulator", () => {

@@ -127,7 +127,7 @@ function requirePin(match: GrantMatch, path: string): void {
 export function readPolicy(value: unknown, path: string): BrokerPolicy {
   const policy = claimConditions(object(value, path, CLAIM_FIELDS), path, true);
   requirePin(policy, path);
-  return policy;
+  return policy as BrokerPolicy;
 }
 
 /** Reads `grants[i].match`; it must pin workloads (or say `allowAnyWorkload: true`). */
