@@ -10,6 +10,7 @@ import { IdentityPoolClient } from "google-auth-library";
 import { benchBroker } from "./bench-broker.ts";
 import { benchFlood } from "./bench-flood.ts";
 import { benchImports, printImportCosts } from "./bench-import.ts";
+import { benchTransit } from "./bench-transit.ts";
 
 const HOUR = 3_600_000;
 const ROUNDS = 5;
@@ -157,5 +158,6 @@ console.log(`confspace bench — Node ${process.version}, ${process.platform}/${
 await cacheHit();
 await fanIn();
 await benchBroker();
+await benchTransit();
 await benchFlood();
 printImportCosts(benchImports());

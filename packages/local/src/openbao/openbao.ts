@@ -68,6 +68,8 @@ export interface OpenBao extends AsyncDisposable {
   readonly binary: ServerBinary;
   /** Whether the process is running. */
   readonly running: boolean;
+  /** The server process's id while it runs (e.g. to read its CPU time from `/proc`), else `undefined`. */
+  readonly pid: number | undefined;
   /**
    * A request with the root token, for setup code (roles, policies, mounts, revocations).
    * Throws an error naming the status and the server's `errors` for any status that is
@@ -201,6 +203,10 @@ class Server implements OpenBao {
 
   get running(): boolean {
     return this.#child !== undefined;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
   }
 
   async request(request: OpenBaoRequest): Promise<AdminResponse> {
