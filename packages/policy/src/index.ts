@@ -2,8 +2,34 @@ export type { ClaimLookup } from "./claim-path.js";
 export { CLAIM_PATH, claimAt, lookupClaim } from "./claim-path.js";
 export type { ClauseProblem, ClauseResult, PolicyClause, PolicyEvaluation } from "./evaluate-policy.js";
 export { evaluatePolicy } from "./evaluate-policy.js";
+export type { ExplainedClause, ExplainFormat, ExplainPolicyOptions, Explanation } from "./explain/index.js";
+export { explainPolicy } from "./explain/index.js";
 export type { ImageSignatureAlgorithm } from "./key-id.js";
 export { imageSignatureAlgorithm, keyIdFromPublicKey } from "./key-id.js";
+export type {
+  AwsRendering,
+  AwsRenderOptions,
+  AwsTrustPolicy,
+  BrokerRendering,
+  BrokerRenderOptions,
+  GcpRendering,
+  GcpRenderOptions,
+  RenderClause,
+  RenderCommonOptions,
+  UnenforcedClause,
+  VaultAuthConfig,
+  VaultRendering,
+  VaultRenderOptions,
+  VaultRole,
+} from "./render/index.js";
+export {
+  GOOGLE_ISSUER,
+  PolicyNotExpressibleError,
+  renderAws,
+  renderBroker,
+  renderGcp,
+  renderVault,
+} from "./render/index.js";
 export type { ValidatePolicyOptions } from "./validate-policy.js";
 export { isValidatedPolicy, pinsWorkload, validatePolicy } from "./validate-policy.js";
 export type {
@@ -23,27 +49,3 @@ export {
   SUPPORT_ATTRIBUTES,
   WORKLOAD_POLICY_KEYS,
 } from "./workload-policy.js";
-export type {
-  AwsRenderOptions,
-  AwsRendering,
-  AwsTrustPolicy,
-  BrokerRenderOptions,
-  BrokerRendering,
-  GcpRenderOptions,
-  GcpRendering,
-  RenderClause,
-  RenderCommonOptions,
-  UnenforcedClause,
-  VaultAuthConfig,
-  VaultRenderOptions,
-  VaultRendering,
-  VaultRole,
-} from "./render/index.js";
-export {
-  GOOGLE_ISSUER,
-  PolicyNotExpressibleError,
-  renderAws,
-  renderBroker,
-  renderGcp,
-  renderVault,
-} from "./render/index.js";

@@ -5,7 +5,7 @@ export type { BrokerRendering, BrokerRenderOptions } from "./broker.js";
 export { renderBroker } from "./broker.js";
 export type { GcpRendering, GcpRenderOptions } from "./gcp.js";
 export { renderGcp } from "./gcp.js";
-export type { PolicyClause, RenderCommonOptions, UnenforcedClause } from "./internal/effective.js";
+export type { RenderClause, RenderCommonOptions, UnenforcedClause } from "./internal/effective.js";
 export { GOOGLE_ISSUER, PolicyNotExpressibleError } from "./internal/effective.js";
 export type { VaultAuthConfig, VaultRendering, VaultRenderOptions, VaultRole } from "./vault.js";
 export { renderVault } from "./vault.js";

@@ -13,7 +13,7 @@ export const GOOGLE_ISSUER = "https://confidentialcomputing.googleapis.com";
  * `allowDebug`), `secboot` and `swversionFormat` (`swversion` is an array of one decimal
  * string).
  */
-export type PolicyClause =
+export type RenderClause =
   | "imageDigests"
   | "imageSignatures"
   | "projectIds"
@@ -29,7 +29,7 @@ export type PolicyClause =
 
 /** A clause the rendered configuration does not enforce, and why the target cannot. */
 export interface UnenforcedClause {
-  clause: PolicyClause;
+  clause: RenderClause;
   reason: string;
 }
 
@@ -42,7 +42,7 @@ export interface RenderCommonOptions {
    * policy makes implicitly (`secboot`, `swversionFormat`) are reported in `unenforced`
    * without being listed. Default: none.
    */
-  allowUnenforced?: readonly PolicyClause[];
+  allowUnenforced?: readonly RenderClause[];
 }
 
 /**
@@ -55,8 +55,8 @@ export class PolicyNotExpressibleError extends ConfspaceError {
   /** The target (`gcp`, `vault`, `aws`, `broker`). */
   readonly target: string;
   /** The clause that cannot be expressed. */
-  readonly clause: PolicyClause;
-  constructor(target: string, clause: PolicyClause, message: string) {
+  readonly clause: RenderClause;
+  constructor(target: string, clause: RenderClause, message: string) {
     super("ERR_POLICY_NOT_EXPRESSIBLE", message);
     this.target = target;
     this.clause = clause;
@@ -74,7 +74,7 @@ export function effectivePolicy(policy: WorkloadPolicy | ResolvedWorkloadPolicy)
 /** Collects what a target cannot express, refusing it unless the caller allowed it. */
 export class Unenforced {
   readonly list: UnenforcedClause[] = [];
-  readonly #allowed: ReadonlySet<PolicyClause>;
+  readonly #allowed: ReadonlySet<RenderClause>;
   readonly #target: string;
 
   constructor(target: string, options: RenderCommonOptions | undefined) {
@@ -83,7 +83,7 @@ export class Unenforced {
   }
 
   /** A clause the policy set that the target cannot express. */
-  refuse(clause: PolicyClause, reason: string): void {
+  refuse(clause: RenderClause, reason: string): void {
     if (!this.#allowed.has(clause)) {
       throw new PolicyNotExpressibleError(
         this.#target,
@@ -95,7 +95,7 @@ export class Unenforced {
   }
 
   /** A check every policy makes implicitly, reported only. */
-  note(clause: PolicyClause, reason: string): void {
+  note(clause: RenderClause, reason: string): void {
     this.list.push({ clause, reason });
   }
 
