@@ -4,12 +4,13 @@ import { type Clock, InvalidOptionError, systemClock } from "@confspace/core";
 import { type BrokerCredentialRequest, requestBrokerCredential } from "./broker-client.js";
 import { checkCertificateReply } from "./internal/certificate-reply.js";
 import { createCsr } from "./internal/csr.js";
+import type { CertificateRequestBody } from "./protocol.js";
 
 /** Key pairs a workload certificate can be requested for. */
 export type WorkloadKeyType = "P-256" | "P-384" | "RSA-2048" | "RSA-3072" | "RSA-4096";
 
 /** Options of {@link requestWorkloadCertificate}: how to reach the broker, as for `requestBrokerCredential`, and what to ask for. */
-export interface WorkloadCertificateRequest extends Omit<BrokerCredentialRequest, "body"> {
+export interface WorkloadCertificateRequest extends Omit<BrokerCredentialRequest<CertificateRequestBody>, "body"> {
   /** The key pair generated for the certificate. Not with `privateKey`. Default `"P-256"` (ECDSA). */
   keyType?: WorkloadKeyType;
   /**
@@ -142,7 +143,7 @@ export async function requestWorkloadCertificate(options: WorkloadCertificateReq
       : generate("rsa", params as { modulusLength: number })));
   }
   const csr = createCsr({ privateKey, publicKey, commonName, dnsNames });
-  const reply = await requestBrokerCredential({
+  const reply = await requestBrokerCredential<CertificateRequestBody>({
     brokerUrl: options.brokerUrl,
     audience: options.audience,
     tokenSource: options.tokenSource,

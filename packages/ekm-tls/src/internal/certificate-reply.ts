@@ -4,6 +4,7 @@
 // valid now. Every failure is a WorkloadCertificateError naming the check; none quotes the
 // reply (a certificate is public, but a hostile reply must not put text in a message).
 import { type KeyObject, X509Certificate } from "node:crypto";
+import type { CertificateReply, UncheckedReply } from "../protocol.js";
 import { type WorkloadCertificateCheck, WorkloadCertificateError } from "../workload-certificate-error.js";
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----/g;
@@ -54,7 +55,7 @@ function altNames(cert: X509Certificate, kind: string): string[] {
 }
 
 export function checkCertificateReply(
-  reply: Record<string, unknown>,
+  reply: UncheckedReply<CertificateReply>,
   publicKey: KeyObject,
   privateKey: KeyObject,
   origin: string,
