@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BrokerConfigError } from "../../errors.js";
 import { type CertificateAuthority, loadCertificateAuthority } from "./ca.js";
-import { CsrError, MAX_CSR_LENGTH, parseCsr } from "./csr.js";
+import { MAX_CSR_LENGTH } from "./config.js";
+import { CsrError, parseCsr } from "./csr.js";
 import { signWorkloadCertificate } from "./sign-certificate.js";
 
 let dir: string;

@@ -32,6 +32,9 @@ export interface CertificateGrant {
   dnsNames?: string[];
 }
 
+/** Longest CSR accepted, characters of PEM (a 4096-bit RSA CSR is about 1.7 KiB). */
+export const MAX_CSR_LENGTH = 16_384;
+
 /** Default and bounds of {@link CertificateGrant.maxLifetimeSeconds}. */
 export const DEFAULT_MAX_LIFETIME_SECONDS = 3600;
 export const MAX_LIFETIME_BOUNDS = [60, 86_400] as const;

@@ -4,10 +4,8 @@
 // are used; the subject and every other requested extension are ignored (the broker
 // decides what the certificate says).
 import { createPublicKey, type KeyObject, verify } from "node:crypto";
+import { MAX_CSR_LENGTH } from "./config.js";
 import { children, DerError, decodeOid, expect, readDer, TAG, type Tlv } from "./der.js";
-
-/** Longest CSR accepted, characters of PEM (a 4096-bit RSA CSR is about 1.7 KiB). */
-export const MAX_CSR_LENGTH = 16_384;
 
 /**
  * The CSR cannot be used. The message says what is wrong with it in general terms (key
