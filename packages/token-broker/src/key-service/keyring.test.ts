@@ -26,7 +26,9 @@ async function opensslHkdf(root: Buffer, info: Buffer): Promise<string> {
 }
 
 const roots = (...versions: number[]) =>
-  new Map(versions.map((version) => [version, Buffer.alloc(32, version).map((byte, i) => byte ^ i)]));
+  new Map(
+    versions.map((version) => [version, Buffer.from(Array.from({ length: 32 }, (_, i) => (version * 31 + i) & 0xff))]),
+  );
 
 describe("key derivation", () => {
   it("derives the pinned vector for a fixed root (HKDF-SHA256, salt confspace-key-service)", () => {
@@ -137,7 +139,7 @@ describe("Keyring", () => {
 
   it("does not decrypt with another root of the same version (another broker)", () => {
     const ciphertext = new Keyring(roots(1)).encrypt("a", "k", Buffer.from("secret")).ciphertext;
-    const other = new Keyring(new Map([[1, Buffer.alloc(32, 0x5a).map((b, i) => b ^ (i * 3))]]));
+    const other = new Keyring(new Map([[1, Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 7 + 3) & 0xff))]]));
     expect(() => other.decrypt("a", "k", ciphertext)).toThrow(KeyringError);
   });
 

@@ -109,7 +109,7 @@ export async function handleTransitRequest(
       );
     }
     if (found.key !== undefined) {
-      fields.key = found.key;
+      fields.keyName = found.key;
       if (!KEY_NAME.pattern!.test(found.key)) throw new TransitError(400, "invalid_request", "invalid key name");
       if (!keys.includes(found.key)) {
         throw new TransitError(
