@@ -126,6 +126,7 @@ function openBaoPki(pki: KeyServicePki, client: { certFile: string; keyFile: str
     dir: pki.dir,
     caPem: pki.caPem,
     caPath: pki.caFile,
+    caKeyPath: join(pki.dir, "workload-ca.key"),
     serverCertPem: readFileSync(pki.serverCertFile, "utf8"),
     serverKeyPem: readFileSync(pki.serverKeyFile, "utf8"),
     serverCertPath: pki.serverCertFile,

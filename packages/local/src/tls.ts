@@ -26,6 +26,11 @@ export interface TestPki {
   caPem: string;
   /** Path of the CA certificate, e.g. for `NODE_EXTRA_CA_CERTS` in a child process. */
   caPath: string;
+  /**
+   * Path of the CA's private key (PEM), for a local server that signs certificates with
+   * this CA itself, e.g. the token broker's workload certificates (`certificates.caKeyFile`).
+   */
+  caKeyPath: string;
   /** Server certificate (PEM, EC P-256) for `hosts`, signed by the CA. */
   serverCertPem: string;
   /** Server private key (PKCS#8 PEM). */
@@ -103,6 +108,7 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
       dir,
       caPem: caPem!,
       caPath: ca.certFile,
+      caKeyPath: ca.keyFile,
       serverCertPem: serverCertPem!,
       serverKeyPem: serverKeyPem!,
       serverCertPath: path("server.pem"),
