@@ -1,30 +1,20 @@
-import cluster from "node:cluster";
-import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createServer, type Server } from "node:https";
-import type { AddressInfo } from "node:net";
-import { type AttestationVerifier, createAttestationVerifier } from "@confspace/attestation/verify";
-import { type Clock, ConfspaceError, type Logger, noopLogger, redactingLogger, systemClock } from "@confspace/core";
+import type { Server } from "node:https";
+import { type Clock, type Logger, noopLogger, redactingLogger, systemClock } from "@confspace/core";
 import { brokerEkmOptions } from "@confspace/ekm-tls";
 import type { BrokerConfig } from "./config-types.js";
-import { BrokerConfigError } from "./errors.js";
-import { AwsUpstream } from "./internal/aws-upstream.js";
-import { AzureUpstream } from "./internal/azure-upstream.js";
-import {
-  CONNECTION_DEFAULTS,
-  FD_HEADROOM,
-  fileDescriptorLimit,
-  guardConnections,
-  LISTEN_BACKLOG,
-  sourceKey,
-} from "./internal/connection-guard.js";
+import { sourceKey } from "./internal/connection-guard.js";
 import { compileGrants } from "./internal/grants.js";
 import { sendJson } from "./internal/http.js";
 import { type MetricsListener, startMetricsListener } from "./internal/metrics-listener.js";
 import { RateLimiter } from "./internal/rate-limiter.js";
 import { handleTokenRequest, type TokenHandlerContext } from "./internal/token-handler.js";
+import { requestParser } from "./internal/token-request.js";
+import { buildVerifier, createTokenServer, listenOn } from "./internal/token-server.js";
 import { rateLimitKey } from "./internal/workload-identity.js";
 import { BrokerMetrics } from "./metrics.js";
+import type { AnyProviderRuntime, BrokerSetup, ServiceRuntime } from "./providers/provider.js";
+import { PROVIDERS, SERVICES } from "./providers/registry.js";
 import { validateBrokerConfig } from "./validate-config.js";
 
 /** Options of {@link createBroker}. */
@@ -74,6 +64,8 @@ export interface Broker extends AsyncDisposable {
   readonly metricsAddress: BrokerAddress | undefined;
   /** The metrics served by `GET /metrics`. */
   readonly metrics: BrokerMetrics;
+  /** Where a service of the broker (its own listener, e.g. `"keyService"`) listens once listening; undefined when not configured. */
+  serviceAddress(name: string): BrokerAddress | undefined;
   /**
    * Graceful shutdown: stops accepting connections, lets in-flight requests finish (until
    * the deadline, then cuts connections), then disposes caches and upstream clients.
@@ -101,30 +93,24 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
   // No logger: skip redaction work on every request (there is nothing to protect).
   const logger = options.logger === undefined ? noopLogger : redactingLogger(options.logger);
   const clock = options.clock ?? systemClock;
-  const env = options.env ?? process.env;
   const metrics = new BrokerMetrics();
   const limits = valid.limits ?? {};
-  const timeoutMs = (limits.upstreamTimeoutSeconds ?? 10) * 1000;
+  const setup: BrokerSetup = {
+    config: valid,
+    env: options.env ?? process.env,
+    clock,
+    metrics,
+    logger,
+    logging: options.logger !== undefined,
+    upstreamTimeoutMs: (limits.upstreamTimeoutSeconds ?? 10) * 1000,
+  };
 
   const verifier = buildVerifier(valid, clock, options.fetch);
-  const azureTenants = valid.upstreams?.azure;
-  const azure =
-    azureTenants === undefined
-      ? undefined
-      : new AzureUpstream({ tenants: azureTenants, env, clock, metrics, timeoutMs });
-  let aws: AwsUpstream | undefined;
-  try {
-    aws =
-      valid.upstreams?.aws === undefined
-        ? undefined
-        : new AwsUpstream({ config: valid.upstreams.aws, env, metrics, timeoutMs });
-  } catch (error) {
-    azure?.dispose();
-    throw error;
-  }
+  const { runtimes, services } = startParts(setup);
   let server: Server | undefined;
   let address: BrokerAddress | undefined;
   let metricsListener: MetricsListener | undefined;
+  const serviceAddresses = new Map<string, BrokerAddress>();
   let closing: Promise<void> | undefined;
   const inflight = new Set<Promise<void>>();
   const rate = limits.rateLimit ?? {};
@@ -135,9 +121,10 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
       ...brokerEkmOptions(valid.attestation.audience),
       context: Buffer.from(valid.attestation.audience, "utf8"),
     },
-    grants: compileGrants(valid.grants),
-    azure,
-    aws,
+    grants: compileGrants(valid.grants, PROVIDERS),
+    providers: new Map(PROVIDERS.map((p) => [p.name, p])),
+    parse: requestParser(PROVIDERS),
+    runtimes,
     rateLimiter: new RateLimiter({
       ratePerSecond: rate.ratePerSecond ?? 1,
       burst: rate.burst ?? 10,
@@ -154,7 +141,7 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
     logger,
     clock,
     maxBodyBytes: limits.maxBodyBytes ?? 65_536,
-    logging: options.logger !== undefined,
+    logging: setup.logging,
     shuttingDown: () => closing !== undefined,
   };
   const metricsConfig = valid.metrics === false ? undefined : valid.metrics === true ? {} : (valid.metrics ?? {});
@@ -191,103 +178,49 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
       return { url, host, port };
     },
     metrics,
+    serviceAddress: (name) => serviceAddresses.get(name),
     async listen() {
       if (server !== undefined) throw new Error("the broker is already listening");
       if (closing !== undefined) throw new Error("the broker has been closed");
-      const tls = await readTlsFiles(valid);
-      await azure?.checkFiles();
-      const requestTimeoutMs = (limits.requestTimeoutSeconds ?? 10) * 1000;
-      const options = {
-        ...tls,
-        // No client CA: an empty store, not the process's default trust store. The server
-        // then sends certFile's chain as it is, rather than OpenSSL rebuilding (and checking)
-        // a chain from that store on every handshake when the process trusts the broker's
-        // own CA (NODE_EXTRA_CA_CERTS, as in the demo): ~0.07 ms per connection.
-        ca: tls.ca ?? [],
-        // TLS 1.3 only: exported keying material is only bound to one connection there.
-        minVersion: "TLSv1.3",
-        maxVersion: "TLSv1.3",
-        ALPNProtocols: ["http/1.1"],
-        requestCert: tls.ca !== undefined,
-        rejectUnauthorized: tls.ca !== undefined && valid.tls.requireClientCertificate !== false,
-        requestTimeout: requestTimeoutMs,
-        headersTimeout: Math.min(requestTimeoutMs, 10_000),
-        // Node checks the two timeouts above only this often (default 30 s): a slow client
-        // would hold its connection three times longer than configured.
-        connectionsCheckingInterval: 1_000,
-        keepAliveTimeout: 5_000,
-        maxHeaderSize: 16_384,
-        // Node's default is 120 s: a client that never sends a ClientHello would hold a
-        // descriptor for two minutes.
-        handshakeTimeout: (limits.handshakeTimeoutSeconds ?? CONNECTION_DEFAULTS.handshakeTimeoutSeconds) * 1000,
-      } as const;
-      try {
-        server = createServer(options, route);
-      } catch (error) {
-        // OpenSSL refuses a malformed PEM or a key that does not match the certificate here.
-        throw new BrokerConfigError(
-          "the certificate and key cannot be used together (malformed PEM or mismatched key)",
-          {
-            field: "tls",
-            cause: error,
-          },
-        );
-      }
-      server.on("tlsClientError", (error: Error & { code?: string }) => {
-        logger.debug("TLS handshake refused", { code: error.code, reason: error.message });
-      });
-      const maxConnections = limits.maxConnections ?? CONNECTION_DEFAULTS.maxConnections;
-      guardConnections(server, {
-        maxConnections,
-        maxConnectionsPerSource: limits.maxConnectionsPerSource ?? CONNECTION_DEFAULTS.maxConnectionsPerSource,
-        onRefused: (reason) => metrics.connectionsRefused.inc({ reason }),
-        onOpenChange: (open) => metrics.openConnections.set(open),
-      });
-      const fdLimit = fileDescriptorLimit();
-      if (fdLimit !== undefined && maxConnections + FD_HEADROOM > fdLimit) {
-        logger.warn("the file-descriptor limit leaves too little room for limits.maxConnections", {
-          fileDescriptorLimit: fdLimit,
-          maxConnections,
-          advice: `raise ulimit -n to at least ${maxConnections + FD_HEADROOM}, or lower limits.maxConnections`,
-        });
-      }
+      const created = await createTokenServer(valid, route, logger, metrics);
+      for (const runtime of runtimes.values()) await runtime.checkFiles?.();
+      server = created;
       const host = valid.listen?.host ?? "0.0.0.0";
       const port = valid.listen?.port ?? 8443;
-      const listening = server;
+      let bound: BrokerAddress;
       try {
-        await new Promise<void>((resolve, reject) => {
-          listening.once("error", reject);
-          // A `--workers` worker binds its own socket (exclusive: not through the cluster
-          // primary) with SO_REUSEPORT, so all workers share the port (internal/workers.ts).
-          const shared = cluster.isWorker ? { exclusive: true, reusePort: true } : {};
-          listening.listen({ port, host, backlog: LISTEN_BACKLOG, ...shared }, () => {
-            listening.off("error", reject);
-            resolve();
-          });
-        });
+        bound = await listenOn(created, host, port);
       } catch (error) {
         server = undefined;
-        const code = (error as { code?: string }).code ?? "an error";
-        throw new ConfspaceError("ERR_BROKER_LISTEN", `The broker cannot listen on ${host}:${port} (${code}).`, {
-          cause: error,
-        });
+        throw error;
       }
-      if (metricsConfig !== undefined) {
-        try {
+      // Then the metrics listener and the services; a failure closes what already listens.
+      try {
+        if (metricsConfig !== undefined) {
           metricsListener = await startMetricsListener(metricsConfig, () => metrics.render());
-        } catch (error) {
-          server = undefined;
-          await new Promise<void>((resolve) => listening.close(() => resolve()));
-          throw error;
         }
+        for (const [name, service] of services) {
+          const at = await service.listen();
+          if (at !== undefined) serviceAddresses.set(name, at);
+        }
+      } catch (error) {
+        server = undefined;
+        const listener = metricsListener;
+        metricsListener = undefined;
+        serviceAddresses.clear();
+        await Promise.all([
+          new Promise<void>((resolve) => created.close(() => resolve())),
+          listener?.close(),
+          ...[...services.values()].map((service) => service.close(0)),
+        ]);
+        throw error;
       }
-      const bound = listening.address() as AddressInfo;
-      const shownHost = bound.address.includes(":") ? `[${bound.address}]` : bound.address;
-      address = { url: `https://${shownHost}:${bound.port}`, host: bound.address, port: bound.port };
+      address = bound;
       logger.info("broker listening", {
         url: address.url,
         grants: valid.grants.length,
         ...(metricsListener === undefined ? {} : { metrics: `${metricsListener.url}/metrics` }),
+        ...Object.fromEntries([...serviceAddresses].map(([name, at]) => [name, at.url])),
       });
       verifier.ready().catch((error: unknown) => {
         logger.warn("the attestation issuer's keys could not be fetched at startup; retrying on demand", { error });
@@ -305,6 +238,8 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
 
   async function shutdown(deadlineMs: number): Promise<void> {
     const current = server;
+    // The services drain alongside the token listener, under the same deadline.
+    const servicesClosed = Promise.all([...services.values()].map((service) => service.close(deadlineMs)));
     if (current !== undefined) {
       const closed = new Promise<void>((resolve) => current.close(() => resolve()));
       current.closeIdleConnections();
@@ -321,53 +256,38 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
       await closed;
       clearTimeout(timer);
     }
+    await servicesClosed;
     await metricsListener?.close();
-    azure?.dispose();
-    aws?.dispose();
+    await Promise.all([...runtimes.values()].map((runtime) => runtime.dispose?.()));
     logger.info("broker closed");
   }
 
   return broker;
 }
 
-function buildVerifier(
-  config: BrokerConfig,
-  clock: Clock,
-  fetch: typeof globalThis.fetch | undefined,
-): AttestationVerifier {
-  const a = config.attestation;
+/**
+ * Starts every configured provider and service, in registry order. If one throws (an
+ * unset variable, an unreadable file), those already started are disposed.
+ */
+function startParts(setup: BrokerSetup): {
+  runtimes: Map<string, AnyProviderRuntime>;
+  services: Map<string, ServiceRuntime>;
+} {
+  const runtimes = new Map<string, AnyProviderRuntime>();
+  const services = new Map<string, ServiceRuntime>();
   try {
-    return createAttestationVerifier({
-      audience: a.audience,
-      requireNonce: true,
-      clock: () => clock.now(),
-      ...(a.issuer === undefined ? {} : { issuer: a.issuer }),
-      ...(a.tokenType === undefined ? {} : { tokenType: a.tokenType }),
-      ...(a.pkiRootFingerprint === undefined ? {} : { pkiRootFingerprint: a.pkiRootFingerprint }),
-      ...(a.jwksUri === undefined ? {} : { jwksUri: a.jwksUri }),
-      policy: a.policy,
-      ...(a.clockToleranceSeconds === undefined ? {} : { clockToleranceMs: a.clockToleranceSeconds * 1000 }),
-      ...(a.maxTokenAgeSeconds === undefined ? {} : { maxTokenAgeMs: a.maxTokenAgeSeconds * 1000 }),
-      ...(fetch === undefined ? {} : { fetch }),
-    });
-  } catch (error) {
-    const message = error instanceof Error ? error.message : "is invalid";
-    throw new BrokerConfigError(message, { field: "attestation", cause: error });
-  }
-}
-
-async function readTlsFiles(config: BrokerConfig): Promise<{ cert: Buffer; key: Buffer; ca?: Buffer }> {
-  const read = async (path: string, field: string) => {
-    try {
-      return await readFile(path);
-    } catch (error) {
-      throw new BrokerConfigError("the file cannot be read", { field, cause: error });
+    for (const provider of PROVIDERS) {
+      const runtime = provider.start(setup);
+      if (runtime !== undefined) runtimes.set(provider.name, runtime);
     }
-  };
-  const [cert, key, ca] = await Promise.all([
-    read(config.tls.certFile, "tls.certFile"),
-    read(config.tls.keyFile, "tls.keyFile"),
-    config.tls.clientCaFile === undefined ? undefined : read(config.tls.clientCaFile, "tls.clientCaFile"),
-  ]);
-  return ca === undefined ? { cert, key } : { cert, key, ca };
+    for (const service of SERVICES) {
+      const runtime = service.start(setup);
+      if (runtime !== undefined) services.set(service.name, runtime);
+    }
+  } catch (error) {
+    for (const runtime of runtimes.values()) void runtime.dispose?.();
+    for (const service of services.values()) void service.close(0);
+    throw error;
+  }
+  return { runtimes, services };
 }

@@ -1,20 +1,11 @@
+import type { BrokerErrorReplyCode } from "@confspace/ekm-tls";
 import { Counter, Gauge, Histogram, type Metric } from "./internal/prometheus.js";
 
 /**
  * Outcome of one `POST /v1/token`, as counted and logged: the `error` code of the reply,
  * `ok`, or `client_closed` (the client went away before the answer; nothing was sent).
  */
-export type RequestOutcome =
-  | "ok"
-  | "client_closed"
-  | "invalid_request"
-  | "invalid_token"
-  | "access_denied"
-  | "request_too_large"
-  | "rate_limited"
-  | "upstream_unavailable"
-  | "verifier_unavailable"
-  | "server_error";
+export type RequestOutcome = "ok" | "client_closed" | BrokerErrorReplyCode;
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -92,7 +83,7 @@ export class BrokerMetrics {
   ];
 
   /** Records one upstream call and its latency. */
-  observeUpstream(provider: "azure" | "aws", outcome: "ok" | "error", seconds: number): void {
+  observeUpstream(provider: string, outcome: "ok" | "error", seconds: number): void {
     this.upstreamRequests.inc({ provider, outcome });
     this.upstreamDuration.observe(seconds, { provider, outcome });
   }

@@ -1,10 +1,6 @@
 import { access, constants } from "node:fs/promises";
-import {
-  type AccessToken,
-  ClientCertificateCredential,
-  ClientSecretCredential,
-  type TokenCredential,
-} from "@azure/identity";
+// Types only: the SDK is imported when an AzureUpstream is built (upstreams.azure configured).
+import type { AccessToken, TokenCredential } from "@azure/identity";
 import { type Clock, systemClock, TokenCache, TokenUnavailableError } from "@confspace/core";
 import type { AzureTenantConfig } from "../config-types.js";
 import { BrokerConfigError } from "../errors.js";
@@ -26,7 +22,7 @@ export interface AzureUpstreamOptions {
   clock?: Clock;
   /** Where upstream calls and cache lookups are counted. Default: not counted. */
   metrics?: BrokerMetrics;
-  /** Builds a credential (tests). Default: `ClientSecretCredential` / `ClientCertificateCredential`. */
+  /** Builds a credential (tests; no SDK import then). Default: `ClientSecretCredential` / `ClientCertificateCredential` of `@azure/identity`, imported on construction. */
   credentialFactory?: (tenant: AzureTenantConfig, secret: string | undefined, ca?: string[]) => TokenCredential;
 }
 
@@ -54,7 +50,8 @@ const SKEW_MS = 30_000;
  * client id is fixed per tenant entry, so (tenant, scope) identifies the credential.
  */
 export class AzureUpstream {
-  readonly #credentials = new Map<string, TokenCredential>();
+  /** By tenant name; resolves once `@azure/identity` is imported (at once with `credentialFactory`). */
+  readonly #credentials: Promise<ReadonlyMap<string, TokenCredential>>;
   readonly #tenants: Readonly<Record<string, AzureTenantConfig>>;
   readonly #cache: TokenCache<Key, AzureToken>;
   readonly #clock: Clock;
@@ -70,7 +67,7 @@ export class AzureUpstream {
     this.#tenants = options.tenants;
     this.#clock = options.clock ?? systemClock;
     this.#metrics = options.metrics;
-    const factory = options.credentialFactory ?? createCredential;
+    const inputs: Array<[name: string, tenant: AzureTenantConfig, secret: string | undefined, ca?: string[]]> = [];
     for (const [name, tenant] of Object.entries(options.tenants)) {
       let secret: string | undefined;
       if (tenant.clientSecretEnv !== undefined) {
@@ -82,8 +79,17 @@ export class AzureUpstream {
         }
       }
       const ca = tenant.caFile === undefined ? undefined : readCaFile(tenant.caFile, `upstreams.azure.${name}.caFile`);
-      this.#credentials.set(name, factory(tenant, secret, ca));
+      inputs.push([name, tenant, secret, ca]);
     }
+    const build = (factory: NonNullable<AzureUpstreamOptions["credentialFactory"]>) =>
+      new Map(inputs.map(([name, tenant, secret, ca]) => [name, factory(tenant, secret, ca)] as const));
+    const factory = options.credentialFactory;
+    this.#credentials =
+      factory !== undefined
+        ? Promise.resolve(build(factory))
+        : import("@azure/identity").then((sdk) => build((...args) => createCredential(sdk, ...args)));
+    // A failed import surfaces in each token fetch (UpstreamUnavailableError), not as an unhandled rejection.
+    this.#credentials.catch(() => {});
     const timeoutMs = options.timeoutMs ?? 10_000;
     const windowMs = options.refreshWindowMs ?? 300_000;
     this.#cache = new TokenCache<Key, AzureToken>({
@@ -143,11 +149,11 @@ export class AzureUpstream {
   }
 
   async #fetch(key: Key, signal: AbortSignal, windowMs: number) {
-    const credential = this.#credentials.get(key.tenant);
-    if (credential === undefined) throw new TypeError(`no Azure tenant named ${key.tenant}`);
     const started = performance.now();
     let token: AccessToken | null;
     try {
+      const credential = (await this.#credentials).get(key.tenant);
+      if (credential === undefined) throw new TypeError(`no Azure tenant named ${key.tenant}`);
       token = await credential.getToken(key.scope, { abortSignal: signal });
       if (token === null) throw new Error("the credential returned no token");
     } catch (error) {
@@ -173,7 +179,12 @@ export class AzureUpstream {
   }
 }
 
-function createCredential(tenant: AzureTenantConfig, secret: string | undefined, ca?: string[]): TokenCredential {
+function createCredential(
+  sdk: typeof import("@azure/identity"),
+  tenant: AzureTenantConfig,
+  secret: string | undefined,
+  ca?: string[],
+): TokenCredential {
   const options = {
     // The pipeline's TLS settings reach MSAL's token requests too (it sends them through the pipeline).
     ...(ca === undefined ? {} : { tlsOptions: { ca } }),
@@ -183,8 +194,8 @@ function createCredential(tenant: AzureTenantConfig, secret: string | undefined,
       ? {}
       : { authorityHost: tenant.authorityHost, disableInstanceDiscovery: true }),
   };
-  if (secret !== undefined) return new ClientSecretCredential(tenant.tenantId, tenant.clientId, secret, options);
-  return new ClientCertificateCredential(
+  if (secret !== undefined) return new sdk.ClientSecretCredential(tenant.tenantId, tenant.clientId, secret, options);
+  return new sdk.ClientCertificateCredential(
     tenant.tenantId,
     tenant.clientId,
     { certificatePath: tenant.clientCertificateFile! },

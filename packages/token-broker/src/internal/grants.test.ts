@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { GrantConfig, GrantMatch } from "../config-types.js";
-import { compileGrants, findAwsGrant, findAzureGrant } from "./grants.js";
+import { awsProvider } from "../providers/aws.js";
+import { azureProvider } from "../providers/azure.js";
+import { compileGrants, findGrant } from "./grants.js";
+
+const PROVIDERS = [azureProvider, awsProvider];
 
 const DIGEST = `sha256:${"1a".repeat(32)}`;
 const SCOPE = "https://storage.azure.com/.default";
@@ -25,7 +29,7 @@ function claims(): Record<string, unknown> {
 }
 
 const matchOf = (match: GrantMatch) =>
-  compileGrants([{ name: "g", match, azure: [{ tenant: "t", scopes: [SCOPE] }] }])[0]!.matches;
+  compileGrants([{ name: "g", match, azure: [{ tenant: "t", scopes: [SCOPE] }] }], PROVIDERS)[0]!.matches;
 
 describe("grant matching", () => {
   it.each<[string, GrantMatch, boolean]>([
@@ -96,7 +100,7 @@ describe("grant matching", () => {
   });
 });
 
-describe("findAzureGrant / findAwsGrant", () => {
+describe("findGrant", () => {
   const grants: GrantConfig[] = [
     {
       name: "other-image",
@@ -113,7 +117,13 @@ describe("findAzureGrant / findAwsGrant", () => {
     },
     { name: "s3", match: { projectIds: ["my-project"] }, aws: [{ roleArn: ROLE, maxDurationSeconds: 900 }] },
   ];
-  const compiled = compileGrants(grants);
+  const compiled = compileGrants(grants, PROVIDERS);
+  const findAzureGrant = (grants: typeof compiled, c: Record<string, unknown>, scope: string) =>
+    findGrant(grants, c, azureProvider, { scope });
+  const findAwsGrant = (grants: typeof compiled, c: Record<string, unknown>, roleArn: string) =>
+    findGrant(grants, c, awsProvider, { roleArn }) as
+      | { granted: true; value: { maxDurationSeconds: number } }
+      | { granted: false };
 
   it("picks the first matching grant listing the scope, and its first tenant", () => {
     const found = findAzureGrant(compiled, claims(), SCOPE);
@@ -138,7 +148,10 @@ describe("findAzureGrant / findAwsGrant", () => {
       sessionTags: undefined,
       setSourceIdentity: false,
     });
-    const defaulted = compileGrants([{ name: "d", match: { imageDigests: [DIGEST] }, aws: [{ roleArn: ROLE }] }]);
+    const defaulted = compileGrants(
+      [{ name: "d", match: { imageDigests: [DIGEST] }, aws: [{ roleArn: ROLE }] }],
+      PROVIDERS,
+    );
     const value = findAwsGrant(defaulted, claims(), ROLE);
     expect(value.granted && value.value.maxDurationSeconds).toBe(3600);
     expect(findAwsGrant(compiled, claims(), `${ROLE}2`).granted).toBe(false);

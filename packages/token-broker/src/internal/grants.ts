@@ -1,53 +1,27 @@
 import type { GrantConfig, GrantMatch } from "../config-types.js";
-import { claimAt } from "./session-tags.js";
+import type { AnyProvider } from "../providers/provider.js";
+import { compileGrantMatch } from "./grant-match.js";
 
-/** The production value of `dbgstat`. */
-const DEBUG_DISABLED = "disabled-since-boot";
-
-/** An AWS role as one grant gives it. */
-export interface GrantedRole {
-  roleArn: string;
-  /** Longest session, seconds. */
-  maxDurationSeconds: number;
-  /** Tag key → claim path. */
-  sessionTags: Readonly<Record<string, string>> | undefined;
-  /** Send the verified session name as `SourceIdentity`. */
-  setSourceIdentity: boolean;
-}
-
-/** A grant prepared for matching: lists turned into sets, defaults applied. */
+/** A grant prepared for matching: each provider's section compiled, the match compiled. */
 export interface CompiledGrant {
   readonly name: string;
   readonly match: GrantMatch;
-  /** Scope → tenant name, first listing wins. */
-  readonly azureScopes: ReadonlyMap<string, string>;
-  /** Role ARN → role. */
-  readonly awsRoles: ReadonlyMap<string, GrantedRole>;
+  /** Provider name → its compiled section (only the providers this grant gives). */
+  readonly sections: ReadonlyMap<string, unknown>;
   /** Whether these claims satisfy `match`. */
   matches(claims: Record<string, unknown>): boolean;
 }
 
-/** Default longest AWS session a grant gives, seconds. */
-export const DEFAULT_MAX_DURATION_SECONDS = 3600;
-
-/** Prepares validated grants for {@link findAzureGrant} / {@link findAwsGrant}. */
-export function compileGrants(grants: readonly GrantConfig[]): CompiledGrant[] {
+/** Prepares validated grants for {@link findGrant}. */
+export function compileGrants(grants: readonly GrantConfig[], providers: readonly AnyProvider[]): CompiledGrant[] {
   return grants.map((grant) => {
-    const azureScopes = new Map<string, string>();
-    for (const entry of grant.azure ?? []) {
-      for (const scope of entry.scopes) if (!azureScopes.has(scope)) azureScopes.set(scope, entry.tenant);
+    const sections = new Map<string, unknown>();
+    for (const provider of providers) {
+      const section = grant[provider.grant.key];
+      if (section !== undefined) sections.set(provider.name, provider.grant.compile(section));
     }
-    const awsRoles = new Map<string, GrantedRole>();
-    for (const entry of grant.aws ?? []) {
-      awsRoles.set(entry.roleArn, {
-        roleArn: entry.roleArn,
-        maxDurationSeconds: entry.maxDurationSeconds ?? DEFAULT_MAX_DURATION_SECONDS,
-        sessionTags: entry.sessionTags,
-        setSourceIdentity: entry.setSourceIdentity === true,
-      });
-    }
-    const matcher = compileMatch(grant.match);
-    return Object.freeze({ name: grant.name, match: grant.match, azureScopes, awsRoles, matches: matcher });
+    const matches = compileGrantMatch(grant.match);
+    return Object.freeze({ name: grant.name, match: grant.match, sections, matches });
   });
 }
 
@@ -57,94 +31,22 @@ export type GrantLookup<T> =
   | { granted: false; reason: "no_matching_grant" | "not_granted" };
 
 /**
- * The first grant (in configuration order) that matches `claims` and lists `scope`, with
- * the tenant it names. Exact string comparison throughout.
+ * The first grant (in configuration order) that matches `claims` and whose section of
+ * `provider` gives `request` (`provider.grant.select`), with what it gives.
  */
-export function findAzureGrant(
+export function findGrant(
   grants: readonly CompiledGrant[],
   claims: Record<string, unknown>,
-  scope: string,
-): GrantLookup<string> {
-  return find(grants, claims, (grant) => grant.azureScopes.get(scope));
-}
-
-/** The first grant (in configuration order) that matches `claims` and lists `roleArn`. */
-export function findAwsGrant(
-  grants: readonly CompiledGrant[],
-  claims: Record<string, unknown>,
-  roleArn: string,
-): GrantLookup<GrantedRole> {
-  return find(grants, claims, (grant) => grant.awsRoles.get(roleArn));
-}
-
-function find<T>(
-  grants: readonly CompiledGrant[],
-  claims: Record<string, unknown>,
-  pick: (grant: CompiledGrant) => T | undefined,
-): GrantLookup<T> {
+  provider: AnyProvider,
+  request: unknown,
+): GrantLookup<unknown> {
   let anyMatch = false;
   for (const grant of grants) {
     if (!grant.matches(claims)) continue;
     anyMatch = true;
-    const value = pick(grant);
+    const section = grant.sections.get(provider.name);
+    const value = section === undefined ? undefined : provider.grant.select(section, request);
     if (value !== undefined) return { granted: true, grant, value };
   }
   return { granted: false, reason: anyMatch ? "not_granted" : "no_matching_grant" };
-}
-
-function compileMatch(match: GrantMatch): (claims: Record<string, unknown>) => boolean {
-  const set = (values: readonly string[] | undefined) => (values === undefined ? undefined : new Set(values));
-  const imageDigests = set(match.imageDigests);
-  const projectIds = set(match.projectIds);
-  const projectNumbers = set(match.projectNumbers);
-  const serviceAccounts = set(match.serviceAccounts);
-  const signatureKeyIds = set(match.imageSignatureKeyIds);
-  const hardwareModels = set(match.hardwareModels);
-  const restartPolicies = set(match.restartPolicies);
-  const supportAttributes = match.supportAttributes;
-  const minSwVersion = match.minSwVersion;
-  const allowDebug = match.allowDebug === true;
-
-  return (claims) => {
-    if (!inSet(imageDigests, claimAt(claims, "submods.container.image_digest"))) return false;
-    if (!inSet(projectIds, claimAt(claims, "submods.gce.project_id"))) return false;
-    if (!inSet(projectNumbers, claimAt(claims, "submods.gce.project_number"))) return false;
-    if (!inSet(hardwareModels, claims.hwmodel)) return false;
-    if (!inSet(restartPolicies, claimAt(claims, "submods.container.restart_policy"))) return false;
-    if (claims.dbgstat !== DEBUG_DISABLED && !allowDebug) return false;
-    if (serviceAccounts !== undefined) {
-      const accounts = claims.google_service_accounts;
-      if (!Array.isArray(accounts) || !accounts.some((a) => typeof a === "string" && serviceAccounts.has(a))) {
-        return false;
-      }
-    }
-    if (signatureKeyIds !== undefined) {
-      // Signatures the attestation service verified; any one by a listed key will do.
-      const signatures = claimAt(claims, "submods.container.image_signatures");
-      const signed =
-        Array.isArray(signatures) &&
-        signatures.some((s: unknown) => {
-          const keyId = typeof s === "object" && s !== null ? (s as { key_id?: unknown }).key_id : undefined;
-          return typeof keyId === "string" && signatureKeyIds.has(keyId);
-        });
-      if (!signed) return false;
-    }
-    if (supportAttributes !== undefined) {
-      // An array is an array: "UNSTABLE".includes("STABLE") is true, so never test a string.
-      const present = claimAt(claims, "submods.confidential_space.support_attributes");
-      if (!Array.isArray(present) || !supportAttributes.every((a) => present.includes(a))) return false;
-    }
-    if (minSwVersion !== undefined) {
-      const versions = claims.swversion;
-      const version = Array.isArray(versions) && versions.length === 1 ? versions[0] : undefined;
-      if (typeof version !== "string" || !/^[0-9]{1,15}$/.test(version) || Number(version) < minSwVersion) {
-        return false;
-      }
-    }
-    return true;
-  };
-}
-
-function inSet(allowed: ReadonlySet<string> | undefined, value: unknown): boolean {
-  return allowed === undefined || (typeof value === "string" && allowed.has(value));
 }

@@ -1,17 +1,6 @@
 import type { ServerResponse } from "node:http";
-import type { RequestOutcome } from "../metrics.js";
+import { BROKER_ERROR_STATUS, type BrokerErrorReply, type BrokerErrorReplyCode } from "@confspace/ekm-tls";
 import { sendJson } from "./http.js";
-
-const STATUS: Record<Exclude<RequestOutcome, "ok" | "client_closed">, number> = {
-  invalid_request: 400,
-  invalid_token: 401,
-  access_denied: 403,
-  request_too_large: 413,
-  rate_limited: 429,
-  upstream_unavailable: 503,
-  verifier_unavailable: 503,
-  server_error: 500,
-};
 
 /**
  * A refusal the broker sends as `{"error","error_description"[,"check"]}`. The description
@@ -22,12 +11,12 @@ export class ReplyError extends Error {
   readonly status: number;
 
   constructor(
-    readonly error: Exclude<RequestOutcome, "ok" | "client_closed">,
+    readonly error: BrokerErrorReplyCode,
     readonly description: string,
     readonly extra: { check?: string; retryAfterMs?: number; closeConnection?: boolean } = {},
   ) {
     super(description);
-    this.status = STATUS[error];
+    this.status = BROKER_ERROR_STATUS[error];
   }
 
   send(res: ServerResponse): void {
@@ -37,7 +26,7 @@ export class ReplyError extends Error {
     }
     if (this.status === 401) headers["www-authenticate"] = 'Attestation error="invalid_token"';
     if (this.extra.closeConnection) headers.connection = "close";
-    const body: Record<string, string> = { error: this.error, error_description: this.description };
+    const body: BrokerErrorReply = { error: this.error, error_description: this.description };
     if (this.extra.check !== undefined) body.check = this.extra.check;
     sendJson(res, this.status, body, headers);
   }

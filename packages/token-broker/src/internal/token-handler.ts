@@ -8,20 +8,12 @@ import {
 import type { Clock, LogFields, Logger } from "@confspace/core";
 import { brokerNonce, EkmError, type ExportKeyingMaterialOptions, requestKeyingMaterial } from "@confspace/ekm-tls";
 import type { BrokerMetrics, RequestOutcome } from "../metrics.js";
-import type { AwsUpstream } from "./aws-upstream.js";
-import { type AzureUpstream, refreshInSeconds } from "./azure-upstream.js";
-import { type CompiledGrant, findAwsGrant, findAzureGrant } from "./grants.js";
+import type { AnyProvider, AnyProviderRuntime } from "../providers/provider.js";
+import { type CompiledGrant, findGrant } from "./grants.js";
 import { BodyReadError, BodyTooLargeError, readBody, sendJson } from "./http.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import { ReplyError } from "./reply-error.js";
-import { sessionName, verifiedSessionBase } from "./session-name.js";
-import { deriveSessionTags, SessionTagError } from "./session-tags.js";
-import {
-  type AwsTokenRequest,
-  type AzureTokenRequest,
-  InvalidBrokerRequestError,
-  parseTokenRequest,
-} from "./token-request.js";
+import { InvalidBrokerRequestError, type RequestParser } from "./token-request.js";
 import { UpstreamUnavailableError } from "./upstream-error.js";
 import { type WorkloadIdentity, workloadIdentity } from "./workload-identity.js";
 
@@ -31,8 +23,12 @@ export interface TokenHandlerContext {
   /** Exporter inputs of the binding (`brokerEkmOptions(audience)`). */
   ekmOptions: ExportKeyingMaterialOptions;
   grants: readonly CompiledGrant[];
-  azure: AzureUpstream | undefined;
-  aws: AwsUpstream | undefined;
+  /** The registered providers by name (for their error mapping). */
+  providers: ReadonlyMap<string, AnyProvider>;
+  /** Parses a body for the registered providers. */
+  parse: RequestParser;
+  /** The started providers by name; a registered provider that is not configured is absent. */
+  runtimes: ReadonlyMap<string, AnyProviderRuntime>;
   rateLimiter: RateLimiter;
   rateLimitKey: (identity: WorkloadIdentity) => string;
   /** Per source address, taken before the body is read: the cheap refusal comes first. */
@@ -78,7 +74,11 @@ export async function handleTokenRequest(ctx: TokenHandlerContext, req: Incoming
       status = 499;
       return;
     }
-    const reply = toReply(error, fields);
+    const reply = toReply(
+      error,
+      fields,
+      fields.provider === undefined ? undefined : ctx.providers.get(String(fields.provider)),
+    );
     outcome = reply.error;
     status = reply.status;
     if (reply.extra.check !== undefined) ctx.metrics.verificationFailures.inc({ check: reply.extra.check });
@@ -110,14 +110,13 @@ async function issue(ctx: TokenHandlerContext, req: IncomingMessage, fields: Log
   if (type !== undefined && !/^application\/json\s*(?:;|$)/i.test(type)) {
     throw new ReplyError("invalid_request", "the body must be JSON (Content-Type: application/json)");
   }
-  const request = parseTokenRequest(await readBody(req, ctx.maxBodyBytes));
-  fields.provider = request.provider;
-  if (request.provider === "azure") fields.scope = request.scope;
-  else fields.roleArn = request.roleArn;
+  const { provider, attestationToken, request } = ctx.parse(await readBody(req, ctx.maxBodyBytes));
+  fields.provider = provider.name;
+  if (provider.logFields !== undefined) Object.assign(fields, provider.logFields(request));
 
   // The nonce the token must carry, recomputed from the connection this request arrived on.
   const nonce = brokerNonce(requestKeyingMaterial(req, ctx.ekmOptions));
-  const claims = (await ctx.verifier.verify(request.attestationToken, { nonce })) as Record<string, unknown>;
+  const claims = (await ctx.verifier.verify(attestationToken, { nonce })) as Record<string, unknown>;
   const identity = workloadIdentity(claims);
   fields.workload = identity;
 
@@ -127,66 +126,20 @@ async function issue(ctx: TokenHandlerContext, req: IncomingMessage, fields: Log
       retryAfterMs: decision.retryAfterMs,
     });
   }
-  return request.provider === "azure"
-    ? issueAzure(ctx, request, claims, fields, signal)
-    : issueAws(ctx, request, claims, identity, fields, signal);
-}
-
-async function issueAzure(
-  ctx: TokenHandlerContext,
-  request: AzureTokenRequest,
-  claims: Record<string, unknown>,
-  fields: LogFields,
-  signal: AbortSignal,
-) {
-  const lookup = findAzureGrant(ctx.grants, claims, request.scope);
-  if (!lookup.granted) throw denied(lookup.reason, "this scope");
+  const lookup = findGrant(ctx.grants, claims, provider, request);
+  if (!lookup.granted) throw denied(lookup.reason, provider.grant.deniedWhat);
   fields.grant = lookup.grant.name;
-  if (ctx.azure === undefined) throw new Error("a grant names an Azure tenant but no Azure upstream is configured");
-  const token = await ctx.azure.getToken(lookup.value, request.scope, signal);
-  return {
-    access_token: token.token,
-    token_type: "Bearer",
-    expires_on: Math.floor(token.expiresOnTimestamp / 1000),
-    refresh_in: refreshInSeconds(token, ctx.clock.now()),
-  };
-}
-
-async function issueAws(
-  ctx: TokenHandlerContext,
-  request: AwsTokenRequest,
-  claims: Record<string, unknown>,
-  identity: WorkloadIdentity,
-  fields: LogFields,
-  signal: AbortSignal,
-) {
-  const lookup = findAwsGrant(ctx.grants, claims, request.roleArn);
-  if (!lookup.granted) throw denied(lookup.reason, "this role");
-  fields.grant = lookup.grant.name;
-  if (ctx.aws === undefined) throw new Error("a grant names an AWS role but no AWS upstream is configured");
-  const role = lookup.value;
-  const durationSeconds = Math.min(request.durationSeconds ?? role.maxDurationSeconds, role.maxDurationSeconds);
-  const base = verifiedSessionBase(identity);
-  const name = sessionName(base, request.sessionName);
-  fields.durationSeconds = durationSeconds;
-  fields.sessionName = name;
-  const tags = deriveSessionTags(role.sessionTags, claims);
-  const session = await ctx.aws.assumeRole(
-    {
-      roleArn: role.roleArn,
-      sessionName: name,
-      durationSeconds,
-      tags,
-      ...(role.setSourceIdentity ? { sourceIdentity: base } : {}),
-    },
+  const runtime = ctx.runtimes.get(provider.name);
+  if (runtime === undefined)
+    throw new Error(`a grant gives ${provider.name} credentials but ${provider.name} is not configured`);
+  return runtime.issue({
+    request,
+    claims,
+    identity,
+    grant: { name: lookup.grant.name, value: lookup.value },
+    fields,
     signal,
-  );
-  return {
-    access_key_id: session.accessKeyId,
-    secret_access_key: session.secretAccessKey,
-    session_token: session.sessionToken,
-    expiration: new Date(session.expiration).toISOString(),
-  };
+  });
 }
 
 function denied(reason: "no_matching_grant" | "not_granted", what: string): ReplyError {
@@ -198,8 +151,10 @@ function denied(reason: "no_matching_grant" | "not_granted", what: string): Repl
   );
 }
 
-function toReply(error: unknown, fields: LogFields): ReplyError {
+function toReply(error: unknown, fields: LogFields, provider: AnyProvider | undefined): ReplyError {
   if (error instanceof ReplyError) return error;
+  const own = provider?.toReply?.(error, fields);
+  if (own !== undefined) return own;
   if (error instanceof BodyTooLargeError) {
     return new ReplyError("request_too_large", `the body exceeds ${error.limitBytes} bytes`, { closeConnection: true });
   }
@@ -220,10 +175,6 @@ function toReply(error: unknown, fields: LogFields): ReplyError {
     return new ReplyError("verifier_unavailable", "the attestation issuer's keys are unavailable; retry later", {
       retryAfterMs: Math.max(1_000, error.retryAfterMs),
     });
-  }
-  if (error instanceof SessionTagError) {
-    fields.sessionTag = error.tag;
-    return new ReplyError("access_denied", `${error.message}; the grant cannot be used by this workload`);
   }
   if (error instanceof UpstreamUnavailableError) {
     fields.upstreamError = error.cause;

@@ -1,32 +1,6 @@
 import { ConfspaceError } from "@confspace/core";
-
-/** `POST /v1/token` asking for an Azure access token. */
-export interface AzureTokenRequest {
-  provider: "azure";
-  /** The EKM-bound attestation token. */
-  attestationToken: string;
-  /** One scope, `{resource}/.default`. */
-  scope: string;
-}
-
-/** `POST /v1/token` asking for AWS role credentials. */
-export interface AwsTokenRequest {
-  provider: "aws";
-  /** The EKM-bound attestation token. */
-  attestationToken: string;
-  /** ARN of the role to assume. */
-  roleArn: string;
-  /**
-   * Suffix of the `RoleSessionName`, appended to the verified `{project number}-{instance id}`
-   * after a `.`. Default: none (the session is named after the instance alone).
-   */
-  sessionName?: string;
-  /** Requested session length, seconds, 900–43 200; clamped to the grant's maximum. Default: the grant's maximum. */
-  durationSeconds?: number;
-}
-
-/** A parsed, well-formed `POST /v1/token` body. */
-export type TokenRequest = AzureTokenRequest | AwsTokenRequest;
+import { BROKER_REQUEST_FIELDS, type BrokerProvider } from "@confspace/ekm-tls";
+import type { AnyProvider } from "../providers/provider.js";
 
 /**
  * The request body is malformed: not a JSON object, an unknown field, a missing or
@@ -42,71 +16,71 @@ export class InvalidBrokerRequestError extends ConfspaceError {
   }
 }
 
-const FIELDS = {
-  azure: ["attestation_token", "provider", "scope"],
-  aws: ["attestation_token", "provider", "role_arn", "session_name", "duration_seconds"],
-} as const;
-
-/** The workload's part of a `RoleSessionName`: `[\w+=,.@-]`, 1 to 64 characters (the total must fit in 64). */
-export const SESSION_NAME = /^[\w+=,.@-]{1,64}$/;
-/** Longest attestation token read, bytes (the verifier has its own, smaller, limit). */
-const MAX_TOKEN_LENGTH = 65_536;
-
-/**
- * Parses a `POST /v1/token` body (protocol v1):
- * `{"attestation_token","provider":"azure","scope"}` or
- * `{"attestation_token","provider":"aws","role_arn","session_name"?,"duration_seconds"?}`.
- * Unknown fields and wrong types are refused.
- *
- * @throws {InvalidBrokerRequestError} the body is not a valid request.
- */
-export function parseTokenRequest(body: Buffer | string): TokenRequest {
-  let value: unknown;
-  try {
-    value = JSON.parse(typeof body === "string" ? body : body.toString("utf8"));
-  } catch {
-    throw new InvalidBrokerRequestError("the body is not valid JSON");
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new InvalidBrokerRequestError("the body must be a JSON object");
-  }
-  const o = value as Record<string, unknown>;
-  const provider = o.provider;
-  if (provider !== "azure" && provider !== "aws") {
-    throw new InvalidBrokerRequestError('"provider" must be "azure" or "aws"');
-  }
-  for (const key of Object.keys(o)) {
-    if (!(FIELDS[provider] as readonly string[]).includes(key)) {
-      throw new InvalidBrokerRequestError(`unknown field ${JSON.stringify(key.slice(0, 64))} for provider ${provider}`);
-    }
-  }
-  const attestationToken = requiredString(o, "attestation_token", MAX_TOKEN_LENGTH);
-  if (provider === "azure") {
-    const scope = requiredString(o, "scope", 1024);
-    if (/\s/.test(scope)) throw new InvalidBrokerRequestError('"scope" must be a single scope');
-    return { provider, attestationToken, scope };
-  }
-  const request: AwsTokenRequest = { provider, attestationToken, roleArn: requiredString(o, "role_arn", 2048) };
-  if (o.session_name !== undefined) {
-    const name = requiredString(o, "session_name", 64);
-    if (!SESSION_NAME.test(name)) {
-      throw new InvalidBrokerRequestError(
-        '"session_name" must be letters, digits and +=,.@_- (at most 64 with the verified name)',
-      );
-    }
-    request.sessionName = name;
-  }
-  if (o.duration_seconds !== undefined) {
-    const duration = o.duration_seconds;
-    if (typeof duration !== "number" || !Number.isInteger(duration) || duration < 900 || duration > 43_200) {
-      throw new InvalidBrokerRequestError('"duration_seconds" must be an integer from 900 to 43200');
-    }
-    request.durationSeconds = duration;
-  }
-  return request;
+/** A parsed, well-formed `POST /v1/token` body: the provider that reads it and its request. */
+export interface TokenRequest {
+  provider: AnyProvider;
+  /** The EKM-bound attestation token. */
+  attestationToken: string;
+  /** What `provider.readRequest` made of the provider's fields. */
+  request: unknown;
 }
 
-function requiredString(o: Record<string, unknown>, field: string, maxLength: number): string {
+/** Longest attestation token read, bytes (the verifier has its own, smaller, limit). */
+const MAX_TOKEN_LENGTH = 65_536;
+const COMMON_FIELDS = ["attestation_token", "provider"];
+
+/** The providers by name, with each one's allowed fields: built once per broker. */
+export type RequestParser = (body: Buffer | string) => TokenRequest;
+
+/**
+ * A parser of `POST /v1/token` bodies (protocol v1) for these providers:
+ * `{"attestation_token","provider", …the provider's fields}`. Unknown providers, unknown
+ * fields and wrong types are refused; the provider's `readRequest` reads its fields.
+ */
+export function requestParser(providers: readonly AnyProvider[]): RequestParser {
+  const byName = new Map<string, { provider: AnyProvider; fields: ReadonlySet<string> }>();
+  for (const provider of providers) {
+    const fields = BROKER_REQUEST_FIELDS[provider.name as BrokerProvider] as readonly string[];
+    byName.set(provider.name, { provider, fields: new Set([...COMMON_FIELDS, ...fields]) });
+  }
+  const names = providers.map((p) => JSON.stringify(p.name));
+  const choice = names.length <= 1 ? names.join("") : `${names.slice(0, -1).join(", ")} or ${names.at(-1)}`;
+
+  return (body) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(typeof body === "string" ? body : body.toString("utf8"));
+    } catch {
+      throw new InvalidBrokerRequestError("the body is not valid JSON");
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      throw new InvalidBrokerRequestError("the body must be a JSON object");
+    }
+    const o = value as Record<string, unknown>;
+    const entry = typeof o.provider === "string" ? byName.get(o.provider) : undefined;
+    if (entry === undefined) throw new InvalidBrokerRequestError(`"provider" must be ${choice}`);
+    for (const key of Object.keys(o)) {
+      if (!entry.fields.has(key)) {
+        throw new InvalidBrokerRequestError(
+          `unknown field ${JSON.stringify(key.slice(0, 64))} for provider ${entry.provider.name}`,
+        );
+      }
+    }
+    const attestationToken = requiredString(o, "attestation_token", MAX_TOKEN_LENGTH);
+    return { provider: entry.provider, attestationToken, request: entry.provider.readRequest(o) };
+  };
+}
+
+/**
+ * A required non-empty string field of at most `maxLength` characters.
+ *
+ * @throws {InvalidBrokerRequestError} naming the field.
+ */
+export function requiredString<F extends string>(
+  o: { readonly [K in F]?: unknown },
+  field: F,
+  maxLength: number,
+): string {
   const value = o[field];
   if (value === undefined) throw new InvalidBrokerRequestError(`"${field}" is required`);
   if (typeof value !== "string" || value.length === 0) {
@@ -114,5 +88,24 @@ function requiredString(o: Record<string, unknown>, field: string, maxLength: nu
   }
   if (value.length > maxLength)
     throw new InvalidBrokerRequestError(`"${field}" is longer than ${maxLength} characters`);
+  return value;
+}
+
+/**
+ * An optional integer field from `min` to `max`.
+ *
+ * @throws {InvalidBrokerRequestError} naming the field and the range.
+ */
+export function optionalInteger<F extends string>(
+  o: { readonly [K in F]?: unknown },
+  field: F,
+  min: number,
+  max: number,
+): number | undefined {
+  const value = o[field];
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidBrokerRequestError(`"${field}" must be an integer from ${min} to ${max}`);
+  }
   return value;
 }

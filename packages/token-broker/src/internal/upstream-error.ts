@@ -1,7 +1,7 @@
 import { ConfspaceError, type ConfspaceErrorOptions } from "@confspace/core";
 
 /** Which upstream a {@link UpstreamUnavailableError} is about. */
-export type UpstreamProvider = "azure" | "aws";
+export type UpstreamProvider = string;
 
 /** Options of {@link UpstreamUnavailableError}. */
 export interface UpstreamUnavailableErrorOptions extends ConfspaceErrorOptions {
