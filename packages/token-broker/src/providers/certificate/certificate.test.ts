@@ -224,6 +224,51 @@ describe("signWorkloadCertificate", () => {
     expect(aki).toBe(ski);
   });
 
+  it("issues certificates python cryptography's strict DER parser reads and verifies", () => {
+    // An independent X.509 implementation (pyca/cryptography, Rust; from scripts/tools.sh's venv).
+    const python = join(import.meta.dirname, "../../../../../.tools/venv/bin/python");
+    const script = [
+      "import sys, json",
+      "from cryptography import x509",
+      "from cryptography.x509.oid import ExtendedKeyUsageOID",
+      "leaf = x509.load_pem_x509_certificate(open(sys.argv[1], 'rb').read())",
+      "ca = x509.load_pem_x509_certificate(open(sys.argv[2], 'rb').read())",
+      "leaf.verify_directly_issued_by(ca)",
+      "ext = leaf.extensions",
+      "san = ext.get_extension_for_class(x509.SubjectAlternativeName)",
+      "bc = ext.get_extension_for_class(x509.BasicConstraints)",
+      "ku = ext.get_extension_for_class(x509.KeyUsage)",
+      "eku = ext.get_extension_for_class(x509.ExtendedKeyUsage)",
+      "aki = ext.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier",
+      "ski = ca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest",
+      "print(json.dumps({'uris': san.value.get_values_for_type(x509.UniformResourceIdentifier),",
+      "  'dns': san.value.get_values_for_type(x509.DNSName), 'ca': bc.value.ca, 'bcCritical': bc.critical,",
+      "  'digitalSignature': ku.value.digital_signature, 'keyEncipherment': ku.value.key_encipherment, 'kuCritical': ku.critical,",
+      "  'eku': [o.dotted_string for o in eku.value], 'akiIsCaSki': aki == ski, 'version': leaf.version.name,",
+      "  'serialBits': leaf.serial_number.bit_length()}))",
+    ].join("\n");
+    for (const csr of ["p256", "rsa2048", "ed25519"]) {
+      writeFileSync(join(dir, "py.crt"), issue(ca, pems[csr] as string, ["app.example.com"]).pem);
+      const out = JSON.parse(execFileSync(python, ["-c", script, "py.crt", "ca.crt"], { cwd: dir }).toString());
+      expect(out).toMatchObject({
+        uris: [
+          "urn:confspace:grant:openbao",
+          "urn:confspace:workload:confspace-emulator/us-central1-a/confspace-workload",
+        ],
+        dns: ["app.example.com"],
+        ca: false,
+        bcCritical: true,
+        digitalSignature: true,
+        keyEncipherment: false,
+        kuCritical: true,
+        eku: ["1.3.6.1.5.5.7.3.2"],
+        akiIsCaSki: true,
+        version: "v3",
+      });
+      expect(out.serialBits).toBeGreaterThan(100);
+    }
+  });
+
   it("gives every certificate a new 128-bit serial and the requested validity", () => {
     const a = new X509Certificate(issue(ca, pems.p384 as string).pem);
     const b = new X509Certificate(issue(ca, pems.p384 as string).pem);
