@@ -1,4 +1,5 @@
 import type { Logger } from "@confspace/core";
+import type { ImageSigner } from "./image-signers.js";
 import type { FailureResponse } from "./internal/fault-queue.js";
 import type { PkiChain } from "./pki-chain.js";
 import type { EmulatorProfile } from "./profile.js";
@@ -39,6 +40,15 @@ export interface EmulatorOptions {
   now?: () => number;
   /** The PKI chain behind `PKI` tokens (reuse one to keep a pinned root stable across restarts). Default: a fresh chain. */
   pkiChain?: PkiChain;
+  /**
+   * Keys that signed the workload image with cosign (what `tee-signed-image-repos` would
+   * offer): every token lists one `submods.container.image_signatures` entry per signer,
+   * with the `key_id` Google computes (SHA-256 of the DER public key) and its
+   * `signature_algorithm`; `signature` is real when the signer gives its private key. A
+   * profile that sets `image_signatures` itself is refused next to it. Default: an
+   * unsigned image (no `image_signatures`).
+   */
+  imageSigners?: readonly ImageSigner[];
 }
 
 /** Options of `Emulator.rotateKeys()`. */

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { type Logger, noopLogger, redactingLogger } from "@confspace/core";
 import type { Emulator, EmulatorOptions, FailureResponse, RotateKeysOptions } from "./emulator-types.js";
 import { EmulatorError, EmulatorOptionError } from "./errors.js";
+import { signImage } from "./image-signers.js";
 import { FaultQueue } from "./internal/fault-queue.js";
 import { SigningKeyRing } from "./internal/signing-keys.js";
 import { IssuerServer } from "./issuer-server.js";
@@ -176,6 +177,15 @@ async function runCleanups(cleanups: Cleanup[]): Promise<void> {
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   checkOptions(options);
   const profile = resolveProfile(options.profile);
+  if (options.imageSigners !== undefined) {
+    if (profile.submods.container.image_signatures !== undefined) {
+      throw invalid(
+        "imageSigners",
+        "imageSigners and a profile that sets image_signatures contradict each other: keep one.",
+      );
+    }
+    profile.submods.container.image_signatures = signImage(options.imageSigners, profile.submods.container);
+  }
   const logger = redactingLogger(options.logger ?? noopLogger);
   const now = options.now ?? Date.now;
   const lifetimeSeconds = options.tokenLifetimeSeconds ?? 3600;

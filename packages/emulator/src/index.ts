@@ -6,6 +6,7 @@ export type { Emulator, EmulatorOptions, FailureResponse, RotateKeysOptions } fr
 export { ATTESTATION_ISSUER_ENV, ATTESTATION_JWKS_URI_ENV, PKI_ROOT_FINGERPRINT_ENV } from "./env.js";
 export type { EmulatorErrorCode } from "./errors.js";
 export { EmulatorError, EmulatorOptionError } from "./errors.js";
+export type { ImageSigner } from "./image-signers.js";
 export { LAUNCHER_LIMITS } from "./launcher-server.js";
 export type { PkiCertificate, PkiCertificateOptions, PkiChain, PkiChainOptions } from "./pki-chain.js";
 export { generatePkiChain } from "./pki-chain.js";
