@@ -50,10 +50,10 @@ describe("confspace-policy", () => {
     return path;
   };
   const run = async (argv: string[]) => {
-    let stdout = "";
-    let stderr = "";
-    const status = await runCli(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
-    return { status, stdout, stderr };
+    const out: string[] = [];
+    const err: string[] = [];
+    const status = await runCli(argv, { stdout: (t) => out.push(t), stderr: (t) => err.push(t) });
+    return { status, stdout: out.join(""), stderr: err.join("") };
   };
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "confspace-policy-cli-"));

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
+import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import { ConfspaceError } from "@confspace/core";
 import { parse as parseYaml } from "yaml";
 import { explainPolicy } from "../explain/explain-policy.js";
@@ -27,8 +27,8 @@ const FORMATS: readonly ExplainFormat[] = ["policy", "gcp", "vault-role", "vault
 
 /** Where the CLI writes. */
 export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
+  stdout(text: string): unknown;
+  stderr(text: string): unknown;
 }
 
 class UsageError extends Error {}
@@ -57,7 +57,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
-function args(argv: readonly string[], options: Parameters<typeof parseArgs>[0]["options"]) {
+function args(argv: readonly string[], options: ParseArgsOptionsConfig) {
   try {
     return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as Record<
       string,
