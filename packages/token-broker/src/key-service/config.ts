@@ -134,10 +134,10 @@ const BASE64: StringRules = {
 export const MAX_KEY_VERSION = 1_000_000;
 
 /**
- * Checks a `keyService` section and returns a clean copy. `grantKeys` are the key names
- * the grants list: a `keys` entry no grant lists is a typo, refused.
+ * Checks a `keyService` section and returns a clean copy. With `grantKeys` (the key names
+ * the grants list), also {@link checkKeyServiceKeys}.
  */
-export function readKeyServiceConfig(value: unknown, path: string, grantKeys: ReadonlySet<string>): KeyServiceConfig {
+export function readKeyServiceConfig(value: unknown, path: string, grantKeys?: ReadonlySet<string>): KeyServiceConfig {
   const o = object(value, path, ["listen", "tls", "mountPath", "roots", "keys", "maxBodyBytes"], {
     root: "use roots: a list of { version, file | env | kmsWrapped }",
     secret: "secrets are never inline: name a file or environment variable under roots",
@@ -183,7 +183,6 @@ export function readKeyServiceConfig(value: unknown, path: string, grantKeys: Re
       Object.entries(keys).map(([name, raw]) => {
         const keyPath = child(keysPath, name);
         string(name, keyPath, KEY_NAME);
-        if (!grantKeys.has(name)) fail(keyPath, "is listed by no grant (grants[].certificate.keys)");
         const k = object(raw, keyPath, ["minDecryptionVersion"]);
         const min = optionalInteger(k.minDecryptionVersion, child(keyPath, "minDecryptionVersion"), 1, MAX_KEY_VERSION);
         if (min !== undefined && min > latest) {
@@ -195,7 +194,16 @@ export function readKeyServiceConfig(value: unknown, path: string, grantKeys: Re
   }
   if (o.maxBodyBytes !== undefined)
     config.maxBodyBytes = integer(o.maxBodyBytes, child(path, "maxBodyBytes"), 1_024, 16_777_216);
+  if (grantKeys !== undefined) checkKeyServiceKeys(config, path, grantKeys);
   return config;
+}
+
+/** Refuses a `keys` entry that no grant lists (`grantKeys`): a typo would silently retire nothing. */
+export function checkKeyServiceKeys(config: KeyServiceConfig, path: string, grantKeys: ReadonlySet<string>): void {
+  for (const name of Object.keys(config.keys ?? {})) {
+    if (!grantKeys.has(name))
+      fail(child(child(path, "keys"), name), "is listed by no grant (grants[].certificate.keys)");
+  }
 }
 
 function readRoot(value: unknown, path: string): KeyServiceRootConfig {
