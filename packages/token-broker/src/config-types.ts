@@ -15,6 +15,8 @@ export interface BrokerConfig {
   attestation: AttestationConfig;
   /** The credentials the broker itself uses to obtain tokens upstream. */
   upstreams?: UpstreamsConfig;
+  /** The CA that signs workload client certificates (`provider: "certificate"`). Default: none (no certificates). */
+  certificates?: CertificatesConfig;
   /** Which workloads may obtain which credentials. At least one; each must pin workloads (see {@link GrantMatch}). */
   grants: GrantConfig[];
   /** Request limits, rate limit and timeouts. Defaults below. */
@@ -191,6 +193,38 @@ export interface GrantConfig {
   azure?: AzureGrant[];
   /** AWS roles this grant gives. */
   aws?: AwsGrant[];
+  /** Client certificates this grant gives (`provider: "certificate"`; needs `certificates`). */
+  certificate?: CertificateGrant;
+}
+
+/**
+ * The CA that signs workload client certificates (`provider: "certificate"`), and that the
+ * key service's listener trusts for client certificates. Both files are read when the
+ * broker starts listening, like the TLS key; the key must be the certificate's.
+ */
+export interface CertificatesConfig {
+  /** PEM file with exactly one CA certificate (basicConstraints CA:TRUE, keyCertSign). Required. */
+  caCertFile: string;
+  /** PEM file with its private key, unencrypted (RSA ≥ 2048 bits, EC P-256/P-384/P-521 or Ed25519). Required. */
+  caKeyFile: string;
+}
+
+/**
+ * What a grant gives through `provider: "certificate"`: a short-lived client certificate
+ * whose subjectAltName names the grant (`urn:confspace:grant:<name>`) and the verified
+ * workload (`urn:confspace:workload:<project id>/<zone>/<instance name>`).
+ */
+export interface CertificateGrant {
+  /** Longest certificate lifetime, seconds, 60–86 400; longer requests are capped. Default 3600. */
+  maxLifetimeSeconds?: number;
+  /** Key-service key names a certificate of this grant may use (1–64 of `A-Za-z0-9_.-`). Default: none. */
+  keys?: string[];
+  /**
+   * DNS names a CSR may ask for in its subjectAltName (exact, lower case; `*.example.com`
+   * only matches a CSR asking for exactly `*.example.com`). Default: none (a CSR asking for
+   * any is refused).
+   */
+  dnsNames?: string[];
 }
 
 /**

@@ -9,6 +9,8 @@ export type {
   AzureTenantConfig,
   BrokerConfig,
   BrokerPolicy,
+  CertificateGrant,
+  CertificatesConfig,
   GrantConfig,
   GrantMatch,
   LimitsConfig,

@@ -3,10 +3,11 @@
 // its configuration types in config-types.ts).
 import { awsProvider } from "./aws.js";
 import { azureProvider } from "./azure.js";
+import { certificateProvider } from "./certificate.js";
 import type { AnyProvider, BrokerService } from "./provider.js";
 
 /** The `/v1/token` providers, in the order "provider must be …" lists them. */
-export const PROVIDERS: readonly AnyProvider[] = [azureProvider, awsProvider];
+export const PROVIDERS: readonly AnyProvider[] = [azureProvider, awsProvider, certificateProvider];
 
 /** Services with their own listener (started after the token listener, closed before it). */
 export const SERVICES: readonly BrokerService[] = [];

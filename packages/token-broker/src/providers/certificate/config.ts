@@ -1,36 +1,7 @@
 // Configuration of the certificate provider: the `certificates` section (the CA) and a
 // grant's `certificate` section, read strictly with errors naming the option path.
+import type { CertificateGrant, CertificatesConfig } from "../../config-types.js";
 import { child, compact, object, optionalInteger, optionalStringList, string } from "../../internal/config-reader.js";
-
-/**
- * The CA that signs workload client certificates (`provider: "certificate"`), and that the
- * key service's listener trusts for client certificates. Both files are read when the
- * broker starts listening, like the TLS key; the key must be the certificate's.
- */
-export interface CertificatesConfig {
-  /** PEM file with exactly one CA certificate (basicConstraints CA:TRUE, keyCertSign). Required. */
-  caCertFile: string;
-  /** PEM file with its private key, unencrypted (RSA ≥ 2048 bits, EC P-256/P-384/P-521 or Ed25519). Required. */
-  caKeyFile: string;
-}
-
-/**
- * What a grant gives through `provider: "certificate"`: a short-lived client certificate
- * whose subjectAltName names the grant (`urn:confspace:grant:<name>`) and the verified
- * workload (`urn:confspace:workload:<project id>/<zone>/<instance name>`).
- */
-export interface CertificateGrant {
-  /** Longest certificate lifetime, seconds, 60–86 400; longer requests are capped. Default 3600. */
-  maxLifetimeSeconds?: number;
-  /** Key-service key names a certificate of this grant may use (1–64 of `A-Za-z0-9_.-`). Default: none. */
-  keys?: string[];
-  /**
-   * DNS names a CSR may ask for in its subjectAltName (exact, lower case; `*.example.com`
-   * only matches a CSR asking for exactly `*.example.com`). Default: none (a CSR asking for
-   * any is refused).
-   */
-  dnsNames?: string[];
-}
 
 /** Longest CSR accepted, characters of PEM (a 4096-bit RSA CSR is about 1.7 KiB). */
 export const MAX_CSR_LENGTH = 16_384;

@@ -1,10 +1,11 @@
 // The certificate provider's work for one verified request: check the CSR against the
 // grant, work out the lifetime, sign. Loaded only when `certificates` is configured.
 import { readFile } from "node:fs/promises";
+import type { CertificateGrant, CertificatesConfig } from "../../config-types.js";
 import { BrokerConfigError } from "../../errors.js";
-import { claimAt } from "../../internal/session-tags.js";
+import { claimAt } from "@confspace/policy";
 import { type CertificateAuthority, loadCertificateAuthority } from "./ca.js";
-import { type CertificateGrant, type CertificatesConfig, DEFAULT_MAX_LIFETIME_SECONDS } from "./config.js";
+import { DEFAULT_MAX_LIFETIME_SECONDS } from "./config.js";
 import { CsrError, parseCsr } from "./csr.js";
 import { signWorkloadCertificate } from "./sign-certificate.js";
 
