@@ -20,9 +20,10 @@ it("counts both collaborators' words for the approved build; a build collaborato
   expect(run.kmsCallsForUnknown).toBe(0);
 
   expect(run.newBuild.decrypted).toEqual({ "collaborator-1": 2, "collaborator-2": 0 });
+  // Collaborator 2's rendered condition pins the digests it approved: its STS refuses the new build's token.
   expect(run.newBuild.refused).toEqual([
-    { collaborator: "collaborator-2", reason: "PERMISSION_DENIED" },
-    { collaborator: "collaborator-2", reason: "PERMISSION_DENIED" },
+    { collaborator: "collaborator-2", reason: "unauthorized_client" },
+    { collaborator: "collaborator-2", reason: "unauthorized_client" },
     { collaborator: "collaborator-3", reason: "UNKNOWN_COLLABORATOR" },
   ]);
   expect(Object.fromEntries(run.newBuild.counts)).toEqual({

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_PROFILE } from "@confspace/emulator";
 import { startLocalStack } from "@confspace/local";
+import { type GcpRendering, renderGcp, type WorkloadPolicy } from "@confspace/policy";
 import { KeyManagementServiceClient } from "@google-cloud/kms";
 import { OAuth2Client } from "google-auth-library";
 import { countWords, type EncryptedMessage, MESSAGE_AAD, type WordCountResult } from "./app.js";
@@ -19,24 +20,41 @@ export const NEW_BUILD_DIGEST = "sha256:5f1d7a0c2b3e4f5061728394a5b6c7d8e9f00112
 const OPERATOR_PROJECT = DEFAULT_PROFILE.submods.gce.project_id;
 const OPERATOR_SA = DEFAULT_PROFILE.google_service_accounts[0]!;
 
-/** Attribute mapping and condition each collaborator gives its provider (see README). */
-const MAPPING =
-  "google.subject=assertion.sub,attribute.image_reference=assertion.submods.container.image_reference,attribute.image_digest=assertion.submods.container.image_digest";
-const CONDITION = `assertion.swname == 'CONFIDENTIAL_SPACE' && 'STABLE' in assertion.submods.confidential_space.support_attributes && assertion.submods.gce.project_id == '${OPERATOR_PROJECT}' && '${OPERATOR_SA}' in assertion.google_service_accounts`;
+/**
+ * The workload policy each collaborator approves: the operator's project and service
+ * account, production images only (the policy's defaults), and the builds it approved.
+ * `@confspace/policy` renders it as the provider's attribute mapping and condition and
+ * as the decrypter binding's members — what `confspace-policy render --target gcp` prints
+ * as gcloud commands (see README).
+ */
+export function collaboratorPolicy(approvedDigests: string[]): WorkloadPolicy {
+  return {
+    imageDigests: approvedDigests,
+    projectIds: [OPERATOR_PROJECT],
+    serviceAccounts: [OPERATOR_SA],
+    audience: "https://sts.googleapis.com",
+  };
+}
 
 const SENT: Record<string, string[]> = {
   "collaborator-1": ["The quick brown fox", "jumps over the lazy dog"],
   "collaborator-2": ["The dog barks at the fox", "and the fox runs"],
 };
 
-function collaborator(index: number): Collaborator & { pool: string; owner: string; ownerToken: string } {
-  const projectNumber = `${index}00000000000`;
-  const pool = `projects/${projectNumber}/locations/global/workloadIdentityPools/trusted-workload-pool`;
+function collaborator(
+  index: number,
+  approvedDigests: string[],
+): Collaborator & { provider: GcpRendering; owner: string; ownerToken: string } {
+  const provider = renderGcp(collaboratorPolicy(approvedDigests), {
+    poolProjectNumber: `${index}00000000000`,
+    poolId: "trusted-workload-pool",
+    providerId: "attestation-verifier",
+  });
   return {
     name: `collaborator-${index}`,
-    audience: `//iam.googleapis.com/${pool}/providers/attestation-verifier`,
+    audience: provider.providerResourceName,
     keyName: `projects/collaborator-${index}-project/locations/global/keyRings/kr1/cryptoKeys/key1`,
-    pool,
+    provider,
     owner: `user:owner@collaborator-${index}.example`,
     ownerToken: `local-user-token-${index}`,
   };
@@ -51,7 +69,8 @@ export interface LocalRun {
 
 export async function runLocal(log: (line: string) => void = console.log): Promise<LocalRun> {
   const dir = await mkdtemp(join(tmpdir(), "confspace-wordcount-"));
-  const [one, two] = [collaborator(1), collaborator(2)];
+  // Collaborator 1 approved both builds, collaborator 2 only the first.
+  const [one, two] = [collaborator(1, [APPROVED_DIGEST, NEW_BUILD_DIGEST]), collaborator(2, [APPROVED_DIGEST])];
   const stack = await startLocalStack({
     services: ["gcp"],
     emulator: { profile: { submods: { container: { image_reference: `${REPOSITORY}@${APPROVED_DIGEST}` } } } },
@@ -60,9 +79,9 @@ export async function runLocal(log: (line: string) => void = console.log): Promi
       // Each provider trusts the emulator's issuer (Google: https://confidentialcomputing.googleapis.com/).
       providers: [one, two].map((c) => ({
         audience: c.audience,
-        allowedAudiences: ["https://sts.googleapis.com"],
-        attributeMapping: MAPPING,
-        attributeCondition: CONDITION,
+        allowedAudiences: c.provider.allowedAudiences,
+        attributeMapping: c.provider.attributeMapping,
+        attributeCondition: c.provider.attributeCondition,
       })),
       staticTokens: [one, two].map((c) => ({ token: c.ownerToken, member: c.owner })),
       keys: [
@@ -70,23 +89,14 @@ export async function runLocal(log: (line: string) => void = console.log): Promi
           name: one.keyName,
           bindings: [
             { role: "roles/cloudkms.cryptoKeyEncrypter", members: [one.owner] },
-            {
-              role: "roles/cloudkms.cryptoKeyDecrypter",
-              members: [APPROVED_DIGEST, NEW_BUILD_DIGEST].map(
-                (digest) =>
-                  `principalSet://iam.googleapis.com/${one.pool}/attribute.image_reference/${REPOSITORY}@${digest}`,
-              ),
-            },
+            { role: "roles/cloudkms.cryptoKeyDecrypter", members: one.provider.members },
           ],
         },
         {
           name: two.keyName,
           bindings: [
             { role: "roles/cloudkms.cryptoKeyEncrypter", members: [two.owner] },
-            {
-              role: "roles/cloudkms.cryptoKeyDecrypter",
-              members: [`principalSet://iam.googleapis.com/${two.pool}/attribute.image_digest/${APPROVED_DIGEST}`],
-            },
+            { role: "roles/cloudkms.cryptoKeyDecrypter", members: two.provider.members },
           ],
         },
       ],
