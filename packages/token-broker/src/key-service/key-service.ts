@@ -2,10 +2,10 @@
 // the handshake, the transit API behind it. Started and closed with the broker.
 import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
-import type { AddressInfo } from "node:net";
-import { type Clock, ConfspaceError, type Logger, noopLogger, systemClock } from "@confspace/core";
+import { type Clock, type Logger, noopLogger, systemClock } from "@confspace/core";
 import { BrokerConfigError } from "../errors.js";
-import { CONNECTION_DEFAULTS, guardConnections, LISTEN_BACKLOG } from "../internal/connection-guard.js";
+import { CONNECTION_DEFAULTS, guardConnections } from "../internal/connection-guard.js";
+import { listenOn } from "../internal/token-server.js";
 import type { KeyServiceConfig } from "./config.js";
 import { Keyring } from "./keyring.js";
 import { KeyServiceMetrics } from "./metrics.js";
@@ -162,24 +162,15 @@ export async function startKeyService(config: KeyServiceConfig, options: KeyServ
   });
   const host = config.listen?.host ?? KEY_SERVICE_DEFAULTS.host;
   const port = config.listen?.port ?? KEY_SERVICE_DEFAULTS.port;
+  let bound: { url: string; host: string; port: number };
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen({ host, port, backlog: LISTEN_BACKLOG }, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
+    // A `--workers` worker binds its own socket with SO_REUSEPORT, as the token listener does.
+    bound = await listenOn(server, host, port, "The key service");
   } catch (error) {
     keyring.dispose();
-    const code = (error as { code?: string }).code ?? "an error";
-    throw new ConfspaceError("ERR_BROKER_LISTEN", `The key service cannot listen on ${host}:${port} (${code}).`, {
-      cause: error,
-    });
+    throw error;
   }
-  const bound = server.address() as AddressInfo;
-  const shownHost = bound.address.includes(":") ? `[${bound.address}]` : bound.address;
-  const url = `https://${shownHost}:${bound.port}`;
+  const { url } = bound;
   logger.info("key service listening", { url, mountPath: context.mountPath, keyVersion: keyring.latestVersion });
 
   async function shutdown(deadlineMs: number): Promise<void> {
@@ -203,7 +194,7 @@ export async function startKeyService(config: KeyServiceConfig, options: KeyServ
 
   return {
     url,
-    host: bound.address,
+    host: bound.host,
     port: bound.port,
     metrics,
     latestVersion: keyring.latestVersion,
