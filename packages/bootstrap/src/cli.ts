@@ -7,6 +7,7 @@ import { customTokenSource, defaultTokenSource } from "@confspace/attestation";
 import { ConfspaceError, jsonLogger, type LogLevel } from "@confspace/core";
 import { awsCredentialProcess } from "./aws-credential-process.js";
 import { runBootstrap } from "./bootstrap.js";
+import { CERTIFICATE_USAGE, runCertificateCommand } from "./certificate-command.js";
 import { loadBootstrapConfig } from "./config.js";
 import { BootstrapConfigError, CommandStartError } from "./errors.js";
 import {
@@ -24,13 +25,16 @@ const USAGE = `Usage:
       [--broker-url URL --broker-audience AUD [--broker-ca FILE]]
       [--web-identity-audience AUD [--region R] [--sts-endpoint URL]]
   confspace-bootstrap google-executable-source [--token-audience AUD] [--expiry-skew-seconds N]
+${CERTIFICATE_USAGE}
 
 The first form resolves the secrets of FILE (default: $${CONFIG_ENV}) into environment
 variables or files in a private tmpfs directory, starts the Azure managed-identity
 endpoint when configured, then runs COMMAND, forwarding signals and its exit code.
 aws-credential-process prints AWS credential_process JSON (broker by default; web identity
 with --web-identity-audience). google-executable-source prints a Google executable-source
-response with the attestation token.
+response with the attestation token. certificate writes the broker's workload client
+certificate (tls.crt, tls.key 0600, workload-ca.crt, ca.crt) into DIR, and with --renew
+keeps it fresh until SIGTERM.
 `;
 
 class UsageError extends Error {}
@@ -158,6 +162,12 @@ async function runCommandLine(argv: string[]): Promise<number> {
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "aws-credential-process") return awsCommand(argv.slice(1));
   if (argv[0] === "google-executable-source") return googleCommand(argv.slice(1));
+  if (argv[0] === "certificate") {
+    const stopSignal = new Promise<string>((resolve) => {
+      for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => resolve(signal));
+    });
+    return runCertificateCommand(argv.slice(1), { env: process.env, stopSignal });
+  }
   return runCommandLine(argv);
 }
 
