@@ -93,6 +93,15 @@ export class BrokerMetrics {
     this.upstreamDuration.observe(seconds, { provider, outcome });
   }
 
+  /**
+   * Adds metrics of a provider or service (e.g. the key service's) to `GET /metrics`,
+   * rendered with the broker's own. Names must start with `confspace_broker_`; labels hold
+   * fixed vocabularies only.
+   */
+  register(family: Metric): void {
+    this.#families.push(family);
+  }
+
   /** The Prometheus text exposition of every metric. */
   render(): string {
     return this.#families.map((family) => family.render()).join("") + this.keyService.render();
