@@ -76,6 +76,12 @@ export function renderAws(policy: WorkloadPolicy, options: AwsRenderOptions): Aw
       p.supportAttributes,
       p.supportAttributes.length,
     );
+    if (!p.allowDebug) {
+      unenforced.note(
+        "dbgstat",
+        "Google's principal tags carry no dbgstat; the required support attribute excludes debug images, which carry none",
+      );
+    }
   } else if (!p.allowDebug) {
     unenforced.refuse("dbgstat", "Google's principal tags carry no dbgstat; require a support attribute instead");
   }
