@@ -1,4 +1,4 @@
-import type { VerificationPolicy } from "@confspace/attestation/verify";
+import type { WorkloadPolicy } from "@confspace/policy";
 
 /**
  * The broker's configuration, as read from a YAML or JSON file by `loadBrokerConfig` or
@@ -89,29 +89,22 @@ export interface AttestationConfig {
   /** Maximum token age (`now - iat`), seconds. Default 3600. */
   maxTokenAgeSeconds?: number;
   /**
-   * Policy every token must satisfy before any grant is considered (image digests,
-   * projects, service accounts, hardware, support attributes, debug…). A failure is
-   * `401 invalid_token` with the failed `check`. Besides the verifier's defaults
-   * (production images with `STABLE` support, debug refused) it must pin workloads: at
-   * least one of `imageDigests`, `projectIds`, `projectNumbers`, `serviceAccounts`, or
-   * `allowAnyWorkload: true`. Required.
+   * Policy every token must satisfy before any grant is considered: a `WorkloadPolicy` of
+   * `@confspace/policy` (image digests, image signatures M of N, projects, service
+   * accounts, hardware, support attributes, debug…), with its secure defaults (production
+   * images with `STABLE` support, debug refused). A failure is `401 invalid_token` with the
+   * failed `check`. It must pin workloads: `imageDigests`, `imageSignatures`, or
+   * `projectIds`/`projectNumbers` with `serviceAccounts`, or `allowAnyWorkload: true`.
+   * Required.
    */
   policy: BrokerPolicy;
 }
 
 /**
- * The broker's verifier policy: the verifier's {@link VerificationPolicy} plus the
- * explicit opt-out from pinning workloads.
+ * The broker's verifier policy: `@confspace/policy`'s `WorkloadPolicy`, the same type as
+ * a grant's {@link GrantMatch} and the verifier's `VerificationPolicy`.
  */
-export interface BrokerPolicy extends VerificationPolicy {
-  /**
-   * Accept tokens of any workload (the grants still decide what each gets). Anyone can
-   * run a Confidential Space VM and obtain a Google-signed token for any audience: issuer
-   * and audience alone admit every workload on the planet. Default `false`: the policy
-   * must pin workloads (see {@link AttestationConfig.policy}).
-   */
-  allowAnyWorkload?: boolean;
-}
+export type BrokerPolicy = WorkloadPolicy;
 
 /** Upstream identity providers, by kind. */
 export interface UpstreamsConfig {
@@ -228,43 +221,18 @@ export interface CertificateGrant {
 }
 
 /**
- * Conditions on the verified claims. Fields combine with AND; a list matches when the
- * claim equals one of its entries exactly. The match must pin workloads, as the verifier
- * policy must: `imageDigests`, `imageSignatureKeyIds`, or `projectIds`/`projectNumbers`
- * together with `serviceAccounts`; so no grant can match every workload by accident,
- * unless `allowAnyWorkload: true` says so explicitly.
+ * Which workloads a grant is for: a `WorkloadPolicy` of `@confspace/policy`, evaluated by
+ * the same `evaluatePolicy` as the verifier's policy, so a grant's `match` and
+ * `attestation.policy` mean the same thing field for field. Fields combine with AND; a
+ * list matches when the claim equals one of its entries exactly; `imageSignatures` needs
+ * `threshold` distinct listed keys. The defaults are the policy's secure ones (the
+ * confidential-memory `hardwareModels`, `supportAttributes: ["STABLE"]`, no debug): a grant
+ * for debug images says `allowDebug: true` and `supportAttributes: []`. The match must pin
+ * workloads (`imageDigests`, `imageSignatures`, or `projectIds`/`projectNumbers` with
+ * `serviceAccounts`), unless `allowAnyWorkload: true` says so explicitly, for a broker
+ * whose `attestation.policy` pins workloads itself. An `audience` must be the broker's.
  */
-export interface GrantMatch {
-  /**
-   * Match every workload the verifier policy accepts, without pinning an image, project
-   * or service account. Default `false`. Only for a broker whose `attestation.policy`
-   * pins workloads itself.
-   */
-  allowAnyWorkload?: boolean;
-  /** `submods.container.image_digest` values (`sha256:` + 64 lowercase hex). */
-  imageDigests?: string[];
-  /** Image-signature key IDs: some `submods.container.image_signatures[].key_id` must be listed. */
-  imageSignatureKeyIds?: string[];
-  /** `submods.gce.project_id` values. */
-  projectIds?: string[];
-  /** `submods.gce.project_number` values (decimal strings). */
-  projectNumbers?: string[];
-  /** At least one entry of `google_service_accounts` must be listed. */
-  serviceAccounts?: string[];
-  /** `hwmodel` values. Default: any the verifier accepts. */
-  hardwareModels?: string[];
-  /** Attributes that must all be in `submods.confidential_space.support_attributes`. Default: none beyond the verifier's. */
-  supportAttributes?: string[];
-  /** Lowest `swversion`, compared numerically. Default: none beyond the verifier's. */
-  minSwVersion?: number;
-  /** `submods.container.restart_policy` values. Default: any. */
-  restartPolicies?: string[];
-  /**
-   * Whether a debug image (`dbgstat` other than `disabled-since-boot`) matches. The
-   * verifier policy must allow debug too. Default `false`.
-   */
-  allowDebug?: boolean;
-}
+export type GrantMatch = WorkloadPolicy;
 
 /** Azure scopes granted in one tenant. */
 export interface AzureGrant {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { BrokerConfig } from "./config-types.js";
+import type { BrokerConfig, GrantMatch } from "./config-types.js";
 import { BrokerConfigError } from "./errors.js";
 import { validateBrokerConfig } from "./validate-config.js";
 
@@ -38,6 +38,23 @@ function good(): BrokerConfig & Record<string, unknown> {
       },
     ],
     limits: { rateLimit: { ratePerSecond: 2, burst: 5, per: "image" } },
+  };
+}
+
+/** The defaults every WorkloadPolicy gets from @confspace/policy's validatePolicy. */
+const POLICY_DEFAULTS = {
+  hardwareModels: ["GCP_AMD_SEV", "GCP_AMD_SEV_ES", "GCP_INTEL_TDX"],
+  supportAttributes: ["STABLE"],
+  allowDebug: false,
+  allowAnyWorkload: false,
+} as const satisfies GrantMatch;
+
+/** `config` as validateBrokerConfig returns it: the policy and every match with the policy defaults. */
+function withPolicyDefaults(config: BrokerConfig): BrokerConfig {
+  return {
+    ...config,
+    attestation: { ...config.attestation, policy: { ...POLICY_DEFAULTS, ...config.attestation.policy } },
+    grants: config.grants.map((grant) => ({ ...grant, match: { ...POLICY_DEFAULTS, ...grant.match } })),
   };
 }
 
@@ -215,8 +232,28 @@ const rows: Array<[string, Mutation, string]> = [
   ],
   [
     "grant signature key id malformed",
-    (c) => (c.grants[0].match = { imageSignatureKeyIds: ["a b"] }),
-    "grants[0].match.imageSignatureKeyIds[0]",
+    (c) => (c.grants[0].match = { imageSignatures: { keyIds: ["a b"], threshold: 1 } }),
+    "grants[0].match.imageSignatures.keyIds[0]",
+  ],
+  [
+    "grant signature threshold above the number of keys",
+    (c) => (c.grants[0].match = { imageSignatures: { keyIds: ["k1", "k2"], threshold: 3 } }),
+    "grants[0].match.imageSignatures.threshold",
+  ],
+  [
+    "grant with the former imageSignatureKeyIds",
+    (c) => (c.grants[0].match = { imageSignatureKeyIds: ["k1"] }),
+    "grants[0].match.imageSignatureKeyIds",
+  ],
+  [
+    "grant digest with a trailing space",
+    (c) => (c.grants[0].match.imageDigests = [`${DIGEST} `]),
+    "grants[0].match.imageDigests[0]",
+  ],
+  [
+    "grant audience that is not the broker's",
+    (c) => (c.grants[0].match.audience = "https://other.example"),
+    "grants[0].match.audience",
   ],
   ["grant opt-out false", (c) => (c.grants[0].match = { allowAnyWorkload: false }), "grants[0].match"],
   ["grant unknown match field", (c) => (c.grants[0].match.imageDigest = DIGEST), "grants[0].match.imageDigest"],
@@ -247,9 +284,9 @@ const rows: Array<[string, Mutation, string]> = [
 ];
 
 describe("validateBrokerConfig", () => {
-  it("accepts the known-good configuration and returns an equal copy", () => {
+  it("accepts the known-good configuration and returns an equal copy, policies with their defaults", () => {
     const config = good();
-    expect(validateBrokerConfig(config)).toEqual(config);
+    expect(validateBrokerConfig(config)).toEqual(withPolicyDefaults(config));
   });
 
   it.each(rows)("refuses %s, naming the field", (_name, mutate, field) => {
@@ -279,7 +316,7 @@ describe("validateBrokerConfig", () => {
       sourceRateLimit: { ratePerSecond: 5, burst: 20 },
     };
     config.metrics = { host: "0.0.0.0", port: 0 };
-    expect(validateBrokerConfig(config)).toEqual(config);
+    expect(validateBrokerConfig(config)).toEqual(withPolicyDefaults(config));
     expect(validateBrokerConfig({ ...good(), metrics: false }).metrics).toBe(false);
   });
 
@@ -287,7 +324,7 @@ describe("validateBrokerConfig", () => {
     const config = good();
     config.grants[0]!.match = {};
     expect(() => validateBrokerConfig(config)).toThrow(
-      /imageDigests, imageSignatureKeyIds, or projectIds\/projectNumbers together with serviceAccounts \(or set allowAnyWorkload: true/,
+      /imageDigests, imageSignatures, or projectIds\/projectNumbers together with serviceAccounts \(or allowAnyWorkload: true/,
     );
   });
 

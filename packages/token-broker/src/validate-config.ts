@@ -72,6 +72,12 @@ export function readBrokerConfig(
     limits: root.limits === undefined ? undefined : readLimits(root.limits, "limits"),
     metrics: readMetrics(root.metrics, "metrics"),
   }) as BrokerConfig;
+  config.grants.forEach((grant, index) => {
+    // The broker accepts one audience; a grant naming another could never match.
+    if (grant.match.audience !== undefined && grant.match.audience !== config.attestation.audience) {
+      fail(`grants[${index}].match.audience`, "must equal attestation.audience, the one audience the broker accepts");
+    }
+  });
   for (const part of [...providers, ...services]) part.check?.(config);
   return config;
 }

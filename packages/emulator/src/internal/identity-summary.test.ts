@@ -25,7 +25,7 @@ describe("acceptingPolicy", () => {
     const digest = DEBUG_PROFILE.submods.container.image_digest;
     expect(acceptingPolicy(claims("debug"))).toEqual({
       policy: { imageDigests: [digest], supportAttributes: [], allowDebug: true },
-      match: { imageDigests: [digest], allowDebug: true },
+      match: { imageDigests: [digest], supportAttributes: [], allowDebug: true },
     });
   });
 

@@ -1,12 +1,13 @@
-/** The verifier's default `hardwareModels` and `supportAttributes` (a policy repeats them only when the claims differ). */
-const DEFAULT_HARDWARE = ["GCP_AMD_SEV", "GCP_AMD_SEV_ES", "GCP_INTEL_TDX"];
-const DEBUG_DISABLED = "disabled-since-boot";
+import { DEBUG_DISABLED, DEFAULT_HARDWARE_MODELS } from "@confspace/policy";
+
+/** The policy's default `hardwareModels` (a policy repeats them only when the claims differ). */
+const DEFAULT_HARDWARE: readonly string[] = DEFAULT_HARDWARE_MODELS;
 
 /** What a first verifier policy or broker grant needs to accept the emulator's workload. */
 export interface AcceptingPolicy {
   /** For `createAttestationVerifier({ policy })` and the broker's `attestation.policy`. */
   policy: Record<string, unknown>;
-  /** For a broker grant's `match`. */
+  /** For a broker grant's `match`: the same `WorkloadPolicy`, read the same way. */
   match: Record<string, unknown>;
 }
 
@@ -31,7 +32,7 @@ export function acceptingPolicy(claims: Record<string, unknown>): AcceptingPolic
     ...(stable ? {} : { supportAttributes: [] }),
     ...(debug ? { allowDebug: true } : {}),
   };
-  return { policy, match: { ...pin, ...(debug ? { allowDebug: true } : {}) } };
+  return { policy, match: { ...policy } };
 }
 
 /**

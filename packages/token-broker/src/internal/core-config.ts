@@ -92,7 +92,7 @@ export function readAttestation(value: unknown, path: string): AttestationConfig
       o.policy === undefined
         ? fail(
             `${path}.policy`,
-            "is required: pin the workloads (imageDigests, projectIds, projectNumbers or serviceAccounts), or set allowAnyWorkload: true",
+            "is required: pin the workloads (imageDigests, imageSignatures, or projectIds/projectNumbers with serviceAccounts), or set allowAnyWorkload: true",
           )
         : readPolicy(o.policy, `${path}.policy`),
   });

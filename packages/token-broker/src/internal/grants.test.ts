@@ -1,3 +1,4 @@
+import { POLICY_CASES, policyCasePolicy, preparePolicyClaims } from "@confspace/testing";
 import { describe, expect, it } from "vitest";
 import type { GrantConfig, GrantMatch } from "../config-types.js";
 import { awsProvider } from "../providers/aws.js";
@@ -8,11 +9,14 @@ const PROVIDERS = [azureProvider, awsProvider];
 
 const DIGEST = `sha256:${"1a".repeat(32)}`;
 const SCOPE = "https://storage.azure.com/.default";
+const SA_B = "b@p.iam.gserviceaccount.com";
 const ROLE = "arn:aws:iam::123456789012:role/reader";
 
 function claims(): Record<string, unknown> {
   return {
     hwmodel: "GCP_AMD_SEV",
+    swname: "CONFIDENTIAL_SPACE",
+    secboot: true,
     swversion: ["250301"],
     dbgstat: "disabled-since-boot",
     google_service_accounts: ["a@p.iam.gserviceaccount.com", "b@p.iam.gserviceaccount.com"],
@@ -35,14 +39,13 @@ describe("grant matching", () => {
   it.each<[string, GrantMatch, boolean]>([
     ["the digest", { imageDigests: [DIGEST] }, true],
     ["another digest", { imageDigests: [`sha256:${"2b".repeat(32)}`] }, false],
-    ["the digest in upper case", { imageDigests: [DIGEST.toUpperCase()] }, false],
-    ["project id", { projectIds: ["my-project"] }, true],
-    ["project id prefix", { projectIds: ["my-proj"] }, false],
-    ["project number", { projectNumbers: ["42"] }, true],
-    ["one of the service accounts", { serviceAccounts: ["b@p.iam.gserviceaccount.com"] }, true],
-    ["no service account", { serviceAccounts: ["c@p.iam.gserviceaccount.com"] }, false],
-    ["a signature key", { imageSignatureKeyIds: ["kid-0", "kid-1"] }, true],
-    ["no signature key", { imageSignatureKeyIds: ["kid-2"] }, false],
+    ["project id with a service account", { projectIds: ["my-project"], serviceAccounts: [SA_B] }, true],
+    ["project id prefix", { projectIds: ["my-proj"], serviceAccounts: [SA_B] }, false],
+    ["project number with a service account", { projectNumbers: ["42"], serviceAccounts: [SA_B] }, true],
+    ["no service account", { projectNumbers: ["42"], serviceAccounts: ["c@p.iam.gserviceaccount.com"] }, false],
+    ["a signature key, one of two", { imageSignatures: { keyIds: ["kid-0", "kid-1"], threshold: 1 } }, true],
+    ["no listed signature key", { imageSignatures: { keyIds: ["kid-2"], threshold: 1 } }, false],
+    ["two of two keys, one signed", { imageSignatures: { keyIds: ["kid-0", "kid-1"], threshold: 2 } }, false],
     ["any workload", { allowAnyWorkload: true, hardwareModels: ["GCP_AMD_SEV"] }, true],
     ["hardware", { imageDigests: [DIGEST], hardwareModels: ["GCP_INTEL_TDX"] }, false],
     ["support attributes present", { imageDigests: [DIGEST], supportAttributes: ["STABLE", "LATEST"] }, true],
@@ -50,7 +53,8 @@ describe("grant matching", () => {
     ["min version met", { imageDigests: [DIGEST], minSwVersion: 250301 }, true],
     ["min version not met", { imageDigests: [DIGEST], minSwVersion: 250302 }, false],
     ["restart policy", { imageDigests: [DIGEST], restartPolicies: ["Always"] }, false],
-    ["all conditions (AND)", { imageDigests: [DIGEST], projectIds: ["other"] }, false],
+    ["all conditions (AND)", { imageDigests: [DIGEST], projectIds: ["other-project"], serviceAccounts: [SA_B] }, false],
+    ["an audience the claims lack", { imageDigests: [DIGEST], audience: "x" }, false],
   ])("%s", (_name, match, expected) => {
     expect(matchOf(match)(claims())).toBe(expected);
   });
@@ -93,10 +97,33 @@ describe("grant matching", () => {
     expect(match(claims())).toBe(true);
   });
 
-  it("matches a debug image only when the grant allows debug", () => {
-    const c = { ...claims(), dbgstat: "enabled" };
+  it("matches a debug image only when the grant allows debug (and no support attributes, as debug images have none)", () => {
+    const c: Record<string, unknown> = { ...claims(), dbgstat: "enabled" };
     expect(matchOf({ imageDigests: [DIGEST] })(c)).toBe(false);
     expect(matchOf({ imageDigests: [DIGEST], allowDebug: true })(c)).toBe(true);
+    delete (c.submods as { confidential_space: Record<string, unknown> }).confidential_space.support_attributes;
+    expect(matchOf({ imageDigests: [DIGEST], allowDebug: true })(c)).toBe(false);
+    expect(matchOf({ imageDigests: [DIGEST], allowDebug: true, supportAttributes: [] })(c)).toBe(true);
+  });
+
+  it("refuses a match that is not a valid policy when compiled", () => {
+    expect(() => matchOf({ projectIds: ["my-project"] })).toThrow(/pins no workload/);
+    expect(() => matchOf({ imageDigests: [`${DIGEST} `] })).toThrow(/match\.imageDigests\[0\]/);
+  });
+});
+
+describe("the one policy table (shared with @confspace/policy and the verifier)", () => {
+  const good = () => preparePolicyClaims(claims());
+  const match = () => matchOf(policyCasePolicy(good()));
+
+  it("matches the table's good claims", () => {
+    expect(match()(good())).toBe(true);
+  });
+
+  it.each(POLICY_CASES)("does not match $name", ({ mutate }) => {
+    const c = good();
+    mutate(c);
+    expect(match()(c)).toBe(false);
   });
 });
 
@@ -115,7 +142,11 @@ describe("findGrant", () => {
         { tenant: "b", scopes: [SCOPE] },
       ],
     },
-    { name: "s3", match: { projectIds: ["my-project"] }, aws: [{ roleArn: ROLE, maxDurationSeconds: 900 }] },
+    {
+      name: "s3",
+      match: { projectIds: ["my-project"], serviceAccounts: [SA_B] },
+      aws: [{ roleArn: ROLE, maxDurationSeconds: 900 }],
+    },
   ];
   const compiled = compileGrants(grants, PROVIDERS);
   const findAzureGrant = (grants: typeof compiled, c: Record<string, unknown>, scope: string) =>

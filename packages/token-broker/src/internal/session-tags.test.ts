@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkTagKey, claimAt, deriveSessionTags, SessionTagError } from "./session-tags.js";
+import { checkTagKey, deriveSessionTags, SessionTagError } from "./session-tags.js";
 
 const claims = {
   hwmodel: "GCP_AMD_SEV",
@@ -59,7 +59,7 @@ describe("deriveSessionTags", () => {
   });
 });
 
-describe("checkTagKey / claimAt", () => {
+describe("checkTagKey", () => {
   it.each([
     ["ok", undefined],
     ["container.image_digest", undefined],
@@ -71,11 +71,5 @@ describe("checkTagKey / claimAt", () => {
     const result = checkTagKey(key);
     if (problem === undefined) expect(result).toBeUndefined();
     else expect(result).toContain(problem);
-  });
-
-  it("walks own properties only", () => {
-    expect(claimAt({ a: { b: 1 } }, "a.b")).toBe(1);
-    expect(claimAt({ a: {} }, "a.toString")).toBeUndefined();
-    expect(claimAt({ a: [1] }, "a.0")).toBeUndefined();
   });
 });

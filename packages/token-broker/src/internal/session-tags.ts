@@ -1,10 +1,8 @@
 import { ConfspaceError } from "@confspace/core";
+import { claimAt } from "@confspace/policy";
 
 /** AWS accepts at most 50 session tags per `AssumeRole`. */
 export const MAX_SESSION_TAGS = 50;
-
-/** A dotted claim path from the token's root, e.g. `submods.container.image_digest`. */
-export const CLAIM_PATH = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
 
 // AWS STS `Tag`: key 1–128, value 0–256 characters, both `[\p{L}\p{Z}\p{N}_.:/=+\-@]`
 // (https://docs.aws.amazon.com/STS/latest/APIReference/API_Tag.html).
@@ -45,17 +43,6 @@ export function checkTagKey(key: string): string | undefined {
   if (!TAG_CHARS.test(key)) return "tag keys may only contain letters, digits, spaces and _ . : / = + - @";
   if (key.toLowerCase().startsWith("aws:")) return 'tag keys must not start with "aws:" (reserved by AWS)';
   return undefined;
-}
-
-/** The value at a dotted path, own properties only (never the prototype chain). */
-export function claimAt(claims: Record<string, unknown>, path: string): unknown {
-  let current: unknown = claims;
-  for (const part of path.split(".")) {
-    if (typeof current !== "object" || current === null || Array.isArray(current)) return undefined;
-    if (!Object.hasOwn(current, part)) return undefined;
-    current = (current as Record<string, unknown>)[part];
-  }
-  return current;
 }
 
 /**

@@ -1,5 +1,5 @@
+import { claimAt } from "@confspace/policy";
 import type { RateLimitConfig } from "../config-types.js";
-import { claimAt } from "./session-tags.js";
 
 /** Who a verified token says the workload is: what the broker logs and rate-limits by. No secrets. */
 export interface WorkloadIdentity {

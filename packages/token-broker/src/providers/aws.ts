@@ -1,4 +1,5 @@
 // provider "aws": STS AssumeRole sessions for a role a grant lists, named after the verified VM.
+import { CLAIM_PATH } from "@confspace/policy";
 import type { AwsGrant, AwsUpstreamConfig } from "../config-types.js";
 import { AwsUpstream } from "../internal/aws-upstream.js";
 import {
@@ -16,13 +17,7 @@ import {
 import { ENV_NAME, HTTP_URL } from "../internal/config-rules.js";
 import { ReplyError } from "../internal/reply-error.js";
 import { sessionName, verifiedSessionBase } from "../internal/session-name.js";
-import {
-  CLAIM_PATH,
-  checkTagKey,
-  deriveSessionTags,
-  MAX_SESSION_TAGS,
-  SessionTagError,
-} from "../internal/session-tags.js";
+import { checkTagKey, deriveSessionTags, MAX_SESSION_TAGS, SessionTagError } from "../internal/session-tags.js";
 import {
   InvalidBrokerRequestError,
   optionalInteger as optionalIntegerField,

@@ -1,9 +1,9 @@
 // The certificate provider's work for one verified request: check the CSR against the
 // grant, work out the lifetime, sign. Loaded only when `certificates` is configured.
 import { readFile } from "node:fs/promises";
+import { claimAt } from "@confspace/policy";
 import type { CertificateGrant, CertificatesConfig } from "../../config-types.js";
 import { BrokerConfigError } from "../../errors.js";
-import { claimAt } from "@confspace/policy";
 import { type CertificateAuthority, loadCertificateAuthority } from "./ca.js";
 import { DEFAULT_MAX_LIFETIME_SECONDS } from "./config.js";
 import { CsrError, parseCsr } from "./csr.js";
