@@ -1,6 +1,5 @@
 import type { BrokerErrorReplyCode } from "@confspace/ekm-tls";
 import { Counter, Gauge, Histogram, type Metric } from "./internal/prometheus.js";
-import { KeyServiceMetrics } from "./key-service/metrics.js";
 
 /**
  * Outcome of one `POST /v1/token`, as counted and logged: the `error` code of the reply,
@@ -24,7 +23,8 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  * - `confspace_broker_open_connections` — client connections open on the token listener;
  * - `confspace_broker_connections_refused_total{reason}` — connections closed at accept:
  *   `max_connections` (the global cap) or `per_source` (one source's cap);
- * - `confspace_broker_key_*` — the key service's ({@link BrokerMetrics.keyService}).
+ * - those of providers and services added with {@link BrokerMetrics.register} (the key
+ *   service's `confspace_broker_key_*`).
  *
  * Labels hold only fixed vocabularies (outcomes, checks, providers), never claim values,
  * so series stay bounded.
@@ -72,9 +72,6 @@ export class BrokerMetrics {
     "Connections closed at accept: max_connections (global cap) or per_source (one source's cap).",
   );
 
-  /** The key service's metrics (`confspace_broker_key_*`), rendered with these. */
-  readonly keyService = new KeyServiceMetrics();
-
   readonly #families: Metric[] = [
     this.requests,
     this.requestDuration,
@@ -104,7 +101,7 @@ export class BrokerMetrics {
 
   /** The Prometheus text exposition of every metric. */
   render(): string {
-    return this.#families.map((family) => family.render()).join("") + this.keyService.render();
+    return this.#families.map((family) => family.render()).join("");
   }
 }
 

@@ -58,10 +58,16 @@ export class KeyServiceMetrics {
     "TLS handshakes the key service refused (missing, expired or foreign client certificate, …).",
   );
 
-  readonly #families: Metric[] = [this.requests, this.requestDuration, this.openConnections, this.handshakeFailures];
+  /** Every family, for `BrokerMetrics.register`. */
+  readonly families: readonly Metric[] = [
+    this.requests,
+    this.requestDuration,
+    this.openConnections,
+    this.handshakeFailures,
+  ];
 
   /** The Prometheus text exposition of every metric. */
   render(): string {
-    return this.#families.map((family) => family.render()).join("");
+    return this.families.map((family) => family.render()).join("");
   }
 }
