@@ -24,6 +24,14 @@ export type {
 export { BROKER_CONFIG_ENV, BROKER_LOG_LEVEL_ENV, BROKER_WORKERS_ENV } from "./env.js";
 export type { BrokerConfigErrorOptions } from "./errors.js";
 export { BrokerConfigError } from "./errors.js";
+export type {
+  KeyServiceConfig,
+  KeyServiceKeyConfig,
+  KeyServiceListenConfig,
+  KeyServiceRootConfig,
+  KeyServiceTlsConfig,
+  KmsWrappedRootConfig,
+} from "./key-service/config.js";
 export type { ParseBrokerConfigOptions } from "./load-config.js";
 export { loadBrokerConfig, parseBrokerConfig } from "./load-config.js";
 export type { RequestOutcome } from "./metrics.js";
