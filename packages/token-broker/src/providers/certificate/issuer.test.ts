@@ -91,6 +91,20 @@ describe("CertificateIssuer", () => {
     expect(Date.parse(new X509Certificate(reply.certificate).validTo)).toBe(Math.floor(caEnd / 1000) * 1000);
   });
 
+  it("fails (not a refusal of the workload) once the CA itself has expired", () => {
+    const caEnd = Date.parse(new X509Certificate(readFileSync(join(dir, "ca.crt"))).validTo);
+    const run = () =>
+      issuer.issue({
+        csr,
+        grantName: "g",
+        grant: {},
+        claims: { ...claims(), iat: caEnd / 1000, exp: caEnd / 1000 + 60 },
+        now: caEnd,
+      });
+    expect(run).toThrow(/workload CA certificate \(certificates.caCertFile\) has expired/);
+    expect(run).not.toThrow(CertificateRefusal);
+  });
+
   it("refuses a token at its age limit with check too_old", () => {
     const refusal = catchRefusal(() =>
       issuer.issue({ csr, grantName: "g", grant: {}, claims: claims({ iat: NOW / 1000 - 3600 }), now: NOW }),

@@ -106,6 +106,12 @@ export class CertificateIssuer {
       );
     }
     const workload = workloadUriPart(request.claims);
+    if (this.#ca.notAfter.getTime() - request.now < 1000) {
+      // Not the workload's fault: a 500, logged, until the operator renews the CA.
+      throw new Error(
+        "the workload CA certificate (certificates.caCertFile) has expired: renew it and restart the broker",
+      );
+    }
     const notAfter = certificateNotAfter(request, this.#maxTokenAgeMs, this.#ca.notAfter.getTime());
     const lifetimeSeconds = Math.floor((notAfter - request.now) / 1000);
     if (lifetimeSeconds < 1) {
