@@ -78,6 +78,21 @@ describe("CertificateIssuer", () => {
     expect(Date.parse(new X509Certificate(reply.certificate).validFrom)).toBe(NOW - 60_000);
   });
 
+  it("issues a 1 s certificate when 1 s is asked for, whatever the milliseconds of now", () => {
+    for (const now of [NOW, NOW + 1, NOW + 500, NOW + 999]) {
+      const { reply, log } = issuer.issue({
+        csr,
+        lifetimeSeconds: 1,
+        grantName: "g",
+        grant: {},
+        claims: claims(),
+        now,
+      });
+      expect(Date.parse(new X509Certificate(reply.certificate).validTo)).toBe(NOW + 1000);
+      expect([log.lifetimeSeconds, reply.refresh_in]).toEqual([1, 1]);
+    }
+  });
+
   it("never issues past the CA's own expiry", () => {
     const caEnd = Date.parse(new X509Certificate(readFileSync(join(dir, "ca.crt"))).validTo);
     const now = caEnd - 30_000;

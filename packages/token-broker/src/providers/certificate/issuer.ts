@@ -113,14 +113,16 @@ export class CertificateIssuer {
       );
     }
     const notAfter = certificateNotAfter(request, this.#maxTokenAgeMs, this.#ca.notAfter.getTime());
-    const lifetimeSeconds = Math.floor((notAfter - request.now) / 1000);
-    if (lifetimeSeconds < 1) {
+    // notAfter is floored to the second: a 1 s request still leaves (0, 1] s. Nothing left
+    // can only come from the token's limits (the CA's was checked above).
+    if (notAfter <= request.now) {
       throw new CertificateRefusal(
         "invalid_token",
         "the attestation token has reached its age limit; attest again for a certificate",
         "too_old",
       );
     }
+    const lifetimeSeconds = Math.max(1, Math.round((notAfter - request.now) / 1000));
     const signed = signWorkloadCertificate(this.#ca, {
       spki: csr.spki,
       grant: request.grantName,
