@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { jsonLogger } from "@confspace/core";
+import { type Clock, jsonLogger, systemClock } from "@confspace/core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type CallOptions, call } from "../../test/key-service-client.js";
 import { type ClientPair, createKeyServicePki, type KeyServicePki } from "../../test/key-service-pki.js";
@@ -45,7 +45,11 @@ afterAll(async () => {
   await pki?.cleanup();
 });
 
-async function start(overrides: Partial<KeyServiceConfig> = {}, env: Record<string, string> = {}): Promise<KeyService> {
+async function start(
+  overrides: Partial<KeyServiceConfig> = {},
+  env: Record<string, string> = {},
+  clock?: Clock,
+): Promise<KeyService> {
   grants = new Map([
     ["a", ["openbao-unseal", "shared"]],
     ["b", ["other"]],
@@ -64,6 +68,7 @@ async function start(overrides: Partial<KeyServiceConfig> = {}, env: Record<stri
       defaultTls: { certFile: pki.serverCertFile, keyFile: pki.serverKeyFile },
       grantKeys: (grant) => grants.get(grant),
       env,
+      ...(clock === undefined ? {} : { clock }),
       logger: jsonLogger({ level: "debug", stream: { write: (line: string) => lines.push(line) } }),
     },
   );
@@ -187,6 +192,14 @@ describe("key service: who may use which key", () => {
     expect(reply.body.errors[0]).toBe(
       "permission denied: the client certificate must name exactly one grant (URI SAN urn:confspace:grant:<name>)",
     );
+  });
+
+  it("refuses a certificate that expired after the handshake (a keep-alive connection outliving it)", async () => {
+    // The service's clock two days on: the one-day certificate passed the handshake but is over.
+    const service = await start({}, {}, { ...systemClock, now: () => Date.now() + 2 * 86_400_000 });
+    const reply = await as(service, certs.a, "/v1/transit/encrypt/openbao-unseal", { body: { plaintext: "" } });
+    expect(reply.status).toBe(403);
+    expect(reply.body.errors[0]).toBe("permission denied: the client certificate has expired");
   });
 
   it("refuses a grant that is not in the configuration", async () => {

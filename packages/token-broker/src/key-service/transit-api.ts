@@ -100,6 +100,10 @@ export async function handleTransitRequest(
     fields.grant = identity.grant;
     if (identity.workload !== undefined) fields.workload = identity.workload;
     fields.certificateSerial = identity.serial;
+    // The handshake checked the dates; a keep-alive connection can outlive the certificate.
+    if (identity.expiresAt <= ctx.clock.now()) {
+      throw new TransitError(403, "permission_denied", "permission denied: the client certificate has expired");
+    }
     const keys = ctx.grantKeys(identity.grant);
     if (keys === undefined) {
       throw new TransitError(
