@@ -25,6 +25,11 @@ const EXAMPLES = [
   { name: "gcp-kms-multiparty", script: "start", success: /^ {2}word counts: the=5 fox=3 dog=2/m },
   { name: "vault-kv", script: "local", success: /^\d+ logins, \d+ renewals .* 0 other refused requests$/m },
   {
+    name: "openbao-autounseal",
+    script: "local",
+    success: /^restarted: unsealed by itself \(seal type transit, sealed: false\), secret read back: true$/m,
+  },
+  {
     name: "python-bootstrap",
     script: "local",
     success: /secrets in my command line: False[\s\S]*exit code 1; the app did not start/,

@@ -1,4 +1,4 @@
-// `pnpm demo [azure|aws|gcp|vault|all]`: each example end to end, entirely on this machine,
+// `pnpm demo [azure|aws|gcp|vault|openbao|all]`: each example end to end, entirely on this machine,
 // against the development stack of @confspace/local (emulator, broker, local cloud
 // endpoints, real OpenBao). Default `all`, one after the other. Each prints its steps.
 // Exit code 0 only when every step of every scenario did what it should, 1 otherwise
@@ -9,10 +9,11 @@
 import { demoAws } from "./demo/aws.ts";
 import { demoAzure, runningAzure } from "./demo/azure.ts";
 import { demoGcp } from "./demo/gcp.ts";
+import { demoOpenBao } from "./demo/openbao.ts";
 import { type DemoContext, DemoFailure } from "./demo/support.ts";
 import { demoVault } from "./demo/vault.ts";
 
-const SCENARIOS = { azure: demoAzure, aws: demoAws, gcp: demoGcp, vault: demoVault } as const;
+const SCENARIOS = { azure: demoAzure, aws: demoAws, gcp: demoGcp, vault: demoVault, openbao: demoOpenBao } as const;
 type Scenario = keyof typeof SCENARIOS;
 const DEADLINE_MS = 55_000;
 

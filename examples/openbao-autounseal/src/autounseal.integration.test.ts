@@ -1,0 +1,93 @@
+// Issue 12's end-to-end steps against a real OpenBao, a real broker with its key service and
+// the real bootstrap code: only the emulator stands in for Confidential Space. The steps
+// share one lab and run in order (each leaves OpenBao stopped).
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { OpenBao } from "@confspace/local";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GRANT, type Lab, OTHER_KEY, startLab } from "./lab.js";
+
+const SECRET = { password: "correct horse battery staple" };
+
+describe("OpenBao auto-unseal through the broker's key service", () => {
+  let lab: Lab;
+  let bao: OpenBao;
+  const secretReadsBack = async () =>
+    expect((await bao.request({ method: "GET", path: "secret/data/app/db" })).body?.data).toMatchObject({
+      data: SECRET,
+    });
+
+  beforeAll(async () => {
+    lab = await startLab();
+    await lab.startBroker();
+  }, 30_000);
+  afterAll(async () => {
+    await lab?.close();
+  });
+
+  it("1–2: the bootstrap writes the certificate, OpenBao initialises against the key service, and after a restart it is unsealed by itself with its secret", async () => {
+    expect((await lab.bootstrap()).grant).toBe(GRANT);
+    bao = await lab.startOpenBao();
+    expect(await bao.sealStatus()).toEqual({ type: "transit", initialized: true, sealed: false });
+    await bao.request({ method: "POST", path: "secret/data/app/db", body: { data: SECRET } });
+    await bao.stop();
+    await lab.bootstrap();
+    await bao.start();
+    expect(await bao.sealStatus()).toMatchObject({ sealed: false });
+    await secretReadsBack();
+    await bao.stop();
+  });
+
+  it("3: image B's bootstrap is refused with the failed check, and OpenBao without a certificate stays sealed", async () => {
+    const refused = await lab.bootstrap({ image: "B", outDir: join(lab.dir, "image-b") }).then(
+      () => undefined,
+      (error: Error & { code?: string; check?: string }) => error,
+    );
+    expect(refused).toMatchObject({ check: expect.stringMatching(/image_digest/) });
+    // Image B's container has no certificate (its bootstrap failed): OpenBao cannot reach the key service.
+    await rm(join(lab.certDir, "tls.crt"));
+    await rm(join(lab.certDir, "tls.key"));
+    await expect(bao.start()).rejects.toThrow(/Error configuring seal "transit"/);
+    expect(bao.running).toBe(false);
+  });
+
+  it("4: a certificate for grant openbao cannot use another grant's key (the key service answers 403)", async () => {
+    await lab.bootstrap();
+    await expect(lab.startOpenBao({ keyName: OTHER_KEY })).rejects.toThrow(
+      /Error configuring seal "transit"[\s\S]*Code: 403/,
+    );
+  });
+
+  it("4: an expired certificate is refused at the handshake; a fresh one unseals again", async () => {
+    const { expiresAt } = await lab.bootstrap({ lifetimeSeconds: 2 });
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now()) + 1_100));
+    await expect(bao.start()).rejects.toThrow(/Error configuring seal "transit"/);
+    await lab.bootstrap();
+    await bao.start();
+    await secretReadsBack();
+    await bao.stop();
+  });
+
+  it("4: a broker restart with the same root keeps unseal working", async () => {
+    await lab.stopBroker();
+    await lab.startBroker({ roots: [1] });
+    await lab.bootstrap();
+    await bao.start();
+    await secretReadsBack();
+    await bao.stop();
+  });
+
+  it("4: after a root rotation the v1 ciphertexts still unseal, OpenBao re-encrypts them with v2, and v1 can then be retired", async () => {
+    await lab.startBroker({ roots: [1, 2] });
+    await lab.bootstrap();
+    await bao.start();
+    await secretReadsBack();
+    await bao.stop();
+    // Only v2 decrypts now: OpenBao's stored keys must have been rewritten as vault:v2:… at the last start.
+    await lab.startBroker({ roots: [1, 2], minDecryptionVersion: 2 });
+    await lab.bootstrap();
+    await bao.start();
+    await secretReadsBack();
+    await bao.stop();
+  });
+}, 60_000);

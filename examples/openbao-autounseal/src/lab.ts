@@ -1,0 +1,205 @@
+// The local stand-in for the real deployment, on loopback: the Confidential Space emulator
+// (image A), the token broker with a workload CA, a grant for image A with the key
+// `openbao-unseal` and its key service, the workload's bootstrap step that writes the
+// certificate files, and a real OpenBao whose `seal "transit"` points at the key service.
+// Every part is the real one except the emulator; development only.
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LauncherClient } from "@confspace/attestation";
+import { startCertificateRenewal } from "@confspace/bootstrap";
+import { type Emulator, startEmulator } from "@confspace/emulator";
+import { createTestPki, type OpenBao, startOpenBao, type TestPki } from "@confspace/local";
+import { type Broker, type BrokerConfig, createBroker } from "@confspace/token-broker";
+
+/** The grant OpenBao's image gets, and the one transit key it lists. */
+export const GRANT = "openbao";
+export const UNSEAL_KEY = "openbao-unseal";
+/** Another workload's grant and key, which OpenBao's certificate must not be able to use. */
+export const OTHER_GRANT = "billing-app";
+export const OTHER_KEY = "billing-state";
+export const AUDIENCE = "https://broker.confspace.example";
+/** An image no grant lists (a modified OpenBao image, say): the broker refuses it. */
+export const IMAGE_B = `sha256:${"b".repeat(64)}`;
+/** The other workload's image, approved for {@link OTHER_GRANT} only. */
+export const IMAGE_C = `sha256:${"c".repeat(64)}`;
+
+export interface LabOptions {
+  log?: (line: string) => void;
+}
+
+/** Options of {@link Lab.startBroker}. */
+export interface BrokerStart {
+  /** Root versions to configure (each its own file, created once). Default `[1]`. */
+  roots?: number[];
+  /** `keyService.keys.openbao-unseal.minDecryptionVersion`. Default: none. */
+  minDecryptionVersion?: number;
+}
+
+/** Options of {@link Lab.bootstrap}. */
+export interface BootstrapRun {
+  /** Directory for tls.crt, tls.key, workload-ca.crt, ca.crt. Default the lab's `certDir`. */
+  outDir?: string;
+  /** Attest as image B instead of the emulator's image A. */
+  image?: "A" | "B";
+  /** Requested certificate lifetime, seconds. Default: the grant's maximum. */
+  lifetimeSeconds?: number;
+}
+
+export interface Lab {
+  readonly dir: string;
+  /** Where the bootstrap writes the certificate files OpenBao reads. */
+  readonly certDir: string;
+  readonly pki: TestPki;
+  readonly emulator: Emulator;
+  /** `https://127.0.0.1:PORT` of the key service, the same across broker restarts. */
+  readonly keyServiceUrl: string;
+  readonly brokerUrl: string;
+  /** (Re)starts the broker on the same ports with this root set. */
+  startBroker(options?: BrokerStart): Promise<void>;
+  stopBroker(): Promise<void>;
+  /** The workload's bootstrap step: attest, obtain the certificate, write its files. Resolves with the grant. */
+  bootstrap(options?: BootstrapRun): Promise<{ grant: string; expiresAt: number }>;
+  /** A persistent OpenBao auto-unsealing through the key service with the files in `certDir`. */
+  startOpenBao(options?: { keyName?: string }): Promise<OpenBao>;
+  close(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function startLab(options: LabOptions = {}): Promise<Lab> {
+  const log = options.log ?? (() => {});
+  const dir = await mkdtemp(join(tmpdir(), "confspace-autounseal-"));
+  const certDir = join(dir, "run-confspace");
+  const opened: Array<{ close(): Promise<void> }> = [];
+  try {
+    const pki = await createTestPki();
+    opened.push({ close: () => pki.cleanup() });
+    const emulator = await startEmulator({ writeTokenFile: false });
+    opened.push({ close: () => emulator.stop() });
+    const imageA = (emulator.claims().submods as { container: { image_digest: string } }).container.image_digest;
+    const [brokerPort, keyServicePort] = [await freePort(), await freePort()];
+    const rootFile = (version: number) => join(dir, `root-v${version}`);
+    let broker: Broker | undefined;
+    const bao: OpenBao[] = [];
+
+    const config = (start: BrokerStart): BrokerConfig => ({
+      listen: { host: "127.0.0.1", port: brokerPort },
+      tls: { certFile: pki.serverCertPath, keyFile: pki.serverKeyPath },
+      attestation: { audience: AUDIENCE, issuer: emulator.issuer, policy: { imageDigests: [imageA, IMAGE_C] } },
+      // The workload CA: signs the certificates the `certificate` provider issues; the key service trusts only it.
+      certificates: { caCertFile: pki.caPath, caKeyFile: pki.caKeyPath },
+      keyService: {
+        listen: { host: "127.0.0.1", port: keyServicePort },
+        roots: (start.roots ?? [1]).map((version) => ({ version, file: rootFile(version) })),
+        ...(start.minDecryptionVersion !== undefined && {
+          keys: { [UNSEAL_KEY]: { minDecryptionVersion: start.minDecryptionVersion } },
+        }),
+      },
+      grants: [
+        {
+          name: GRANT,
+          match: { imageDigests: [imageA] },
+          certificate: { keys: [UNSEAL_KEY], maxLifetimeSeconds: 900 },
+        },
+        { name: OTHER_GRANT, match: { imageDigests: [IMAGE_C] }, certificate: { keys: [OTHER_KEY] } },
+      ],
+      metrics: { host: "127.0.0.1", port: 0 },
+    });
+
+    const lab: Lab = {
+      dir,
+      certDir,
+      pki,
+      emulator,
+      keyServiceUrl: `https://127.0.0.1:${keyServicePort}`,
+      brokerUrl: `https://127.0.0.1:${brokerPort}`,
+      async startBroker(start = {}) {
+        await lab.stopBroker();
+        for (const version of start.roots ?? [1]) {
+          // A root is 32 random bytes, base64, created once: a restart with the same files is the same root.
+          await writeFile(rootFile(version), randomBytes(32).toString("base64"), { mode: 0o600, flag: "wx" }).catch(
+            (error: NodeJS.ErrnoException) => {
+              if (error.code !== "EEXIST") throw error;
+            },
+          );
+        }
+        broker = createBroker(config(start));
+        await broker.listen();
+        log(`broker: ${lab.brokerUrl}, key service ${lab.keyServiceUrl}, roots v${(start.roots ?? [1]).join(", v")}`);
+      },
+      async stopBroker() {
+        const running = broker;
+        broker = undefined;
+        await running?.close({ timeoutMs: 1_000 });
+      },
+      async bootstrap(run = {}) {
+        const outDir = run.outDir ?? certDir;
+        await mkdir(outDir, { recursive: true, mode: 0o700 });
+        const renewal = startCertificateRenewal({
+          outDir,
+          brokerUrl: lab.brokerUrl,
+          audience: AUDIENCE,
+          tls: { ca: pki.caPem },
+          // The key service's server certificate chains to the test CA: OpenBao's tls_ca_cert.
+          serverCaPem: pki.caPem,
+          ...(run.lifetimeSeconds !== undefined && { lifetimeSeconds: run.lifetimeSeconds }),
+          ...(run.image === "B"
+            ? {
+                // The same emulator's issuer, but the claims of another image (as if image B ran).
+                tokenSource: {
+                  getToken: ({ nonces }: { nonces: string[] }) =>
+                    emulator.mintToken({
+                      audience: AUDIENCE,
+                      nonces,
+                      mutateClaims: (claims) => {
+                        (claims.submods as { container: { image_digest: string } }).container.image_digest = IMAGE_B;
+                      },
+                    }),
+                },
+              }
+            : { launcher: new LauncherClient({ socketPath: emulator.socketPath }) }),
+        });
+        try {
+          const certificate = await renewal.ready;
+          return { grant: certificate.grant, expiresAt: certificate.expiresAt };
+        } finally {
+          renewal.stop();
+        }
+      },
+      async startOpenBao(start = {}) {
+        const server = await startOpenBao({
+          persistent: true,
+          seal: {
+            address: lab.keyServiceUrl,
+            keyName: start.keyName ?? UNSEAL_KEY,
+            tlsCaCert: join(certDir, "ca.crt"),
+            tlsClientCert: join(certDir, "tls.crt"),
+            tlsClientKey: join(certDir, "tls.key"),
+          },
+        });
+        bao.push(server);
+        return server;
+      },
+      async close() {
+        await Promise.allSettled(bao.map((server) => server.close()));
+        await lab.stopBroker();
+        for (const part of opened.reverse()) await part.close().catch(() => {});
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+    return lab;
+  } catch (error) {
+    for (const part of opened.reverse()) await part.close().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
