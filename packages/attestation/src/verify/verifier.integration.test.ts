@@ -1,5 +1,6 @@
 import { createHmac, createPublicKey, generateKeyPairSync, randomUUID } from "node:crypto";
 import { type Emulator, startEmulator } from "@confspace/emulator";
+import { keyIdFromPublicKey } from "@confspace/policy";
 import { POLICY_CASES, type PolicyCase, policyCasePolicy, preparePolicyClaims } from "@confspace/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signRs256 } from "../../test/verify/test-issuer.js";
@@ -524,5 +525,29 @@ describe("OIDC keys of a fresh emulator", () => {
     own.failNextJwks({ status: 503, body: "down", count: Number.POSITIVE_INFINITY });
     const cold = createAttestationVerifier({ issuer: own.issuer, audience: AUDIENCE, clock: () => NOW, policy: ANY });
     await expect(cold.ready()).rejects.toMatchObject({ code: "ERR_VERIFIER_UNAVAILABLE" });
+  });
+});
+
+describe("signed images, end to end", () => {
+  it("accepts an emulated image signed by 2 of 3 cosign keys under threshold 2, and refuses it under 3", async () => {
+    const [builder, alice, bob] = [0, 1, 2].map(() => generateKeyPairSync("ec", { namedCurve: "P-256" }));
+    const pem = (key: typeof builder) => key!.publicKey.export({ type: "spki", format: "pem" }).toString();
+    await using signed = await startEmulator({
+      now: () => NOW,
+      writeTokenFile: false,
+      imageSigners: [{ privateKey: builder!.privateKey }, { publicKey: pem(bob) }],
+    });
+    const keyIds = [builder, alice, bob].map((key) => keyIdFromPublicKey(pem(key)));
+    const withThreshold = (threshold: number) =>
+      createAttestationVerifier({
+        issuer: signed.issuer,
+        audience: AUDIENCE,
+        clock: () => NOW,
+        policy: { imageSignatures: { keyIds, threshold } },
+      });
+    const token = await signed.mintToken({ audience: AUDIENCE, issuedAt: NOW_S - 60 });
+    const claims = await withThreshold(2).verify(token);
+    expect(claims.submods.container?.image_signatures?.map((s) => s.key_id)).toEqual([keyIds[0], keyIds[2]]);
+    await expectRejected(withThreshold(3).verify(token), "image_signature", "submods.container.image_signatures");
   });
 });
