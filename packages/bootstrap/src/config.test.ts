@@ -68,9 +68,9 @@ describe("parseBootstrapConfig", () => {
     ["another scheme's field", (c) => (c.secrets[0].path = "a"), "secrets[0].path: unknown field"],
     ["unknown scheme", (c) => (c.secrets[0].from = "aws-sm"), 'secrets[0].from: unknown scheme "aws-sm"'],
     [
-      "planned scheme",
-      (c) => (c.secrets[0].from = "broker-datakey"),
-      'secrets[0].from: "broker-datakey" is not available',
+      "broker-datakey without a keyService section",
+      (c) => (c.secrets[0] = { name: "db", from: "broker-datakey", key: "k", sealedFile: "/s", env: "DB" }),
+      "secrets[0].from: broker-datakey needs a keyService: section",
     ],
     ["no target", (c) => delete c.secrets[0].env, "secrets[0]: needs exactly one of env and file"],
     ["two targets", (c) => (c.secrets[0].file = "db"), "secrets[0]: needs exactly one of env and file"],
