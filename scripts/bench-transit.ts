@@ -1,6 +1,6 @@
 // Transit encrypt + decrypt round trips per second: the token broker's attested key service
 // next to OpenBao's own transit engine, on this machine, in one run. Both servers run in
-// their own process (the key service in a child Node process, OpenBao as `bao server`) and
+// their own process (the broker CLI with a `keyService` section, OpenBao as `bao server`) and
 // get the identical client: node:https with one keep-alive Agent per server (mTLS, TLS 1.3,
 // the same EC P-256 client certificate, CONCURRENCY sockets), the same 32-byte plaintext (a
 // seal's key is 32 bytes), one round trip = PUT encrypt, then PUT decrypt of its answer,
@@ -16,6 +16,7 @@ import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { Agent, request } from "node:https";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type OpenBao, startOpenBao, type TestPki } from "../packages/local/src/index.ts";
@@ -31,6 +32,8 @@ const MAX_SECONDS = 20;
 const GRANT = "bench";
 const KEY = "bench-key";
 const PLAINTEXT = randomBytes(32).toString("base64");
+const IMAGE = `sha256:${"0".repeat(64)}`;
+const CLI = fileURLToPath(new URL("../packages/token-broker/src/cli.ts", import.meta.url));
 
 interface Target {
   name: string;
@@ -158,42 +161,47 @@ async function startOpenBaoTarget(pki: TestPki): Promise<{ bao: OpenBao; token: 
   return { bao, token };
 }
 
-/** The key service in a child process (this file with BENCH_KEY_SERVICE set); resolves with its port. */
-async function startKeyServiceChild(pki: KeyServicePki): Promise<{ child: ChildProcess; port: number }> {
+/** The broker CLI (`confspace-broker --config`) with a key service, in a child process; resolves with its port. */
+async function startBrokerCli(pki: KeyServicePki): Promise<{ child: ChildProcess; port: number }> {
   const rootFile = join(pki.dir, "bench-root");
   await writeFile(rootFile, randomBytes(32).toString("base64"), { mode: 0o600 });
-  const spec = { caFile: pki.caFile, certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, rootFile };
-  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url)], {
+  const port = await freePort();
+  const config = {
+    listen: { host: "127.0.0.1", port: 0 },
+    tls: { certFile: pki.serverCertFile, keyFile: pki.serverKeyFile },
+    // Never asked here (the bench's client certificate is made by openssl, not attested); a
+    // closed loopback port, so the broker's start-up key fetch stays on this machine.
+    attestation: {
+      audience: "https://broker.bench.local",
+      issuer: "http://127.0.0.1:1",
+      policy: { imageDigests: [IMAGE] },
+    },
+    certificates: { caCertFile: pki.caFile, caKeyFile: join(pki.dir, "workload-ca.key") },
+    keyService: { listen: { host: "127.0.0.1", port }, roots: [{ version: 1, file: rootFile }] },
+    grants: [{ name: GRANT, match: { imageDigests: [IMAGE] }, certificate: { keys: [KEY] } }],
+    metrics: { host: "127.0.0.1", port: 0 },
+  };
+  const configPath = join(pki.dir, "broker.json");
+  await writeFile(configPath, JSON.stringify(config));
+  const child = spawn(process.execPath, ["--import", "tsx", CLI, "--config", configPath, "--log-level", "error"], {
     stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, BENCH_KEY_SERVICE: JSON.stringify(spec) },
+    env: { PATH: process.env.PATH ?? "" },
   });
   let output = "";
   child.stdout!.setEncoding("utf8");
   for await (const chunk of child.stdout!) {
     output += chunk;
-    const match = /^listening (\d+)$/m.exec(output);
-    if (match) return { child, port: Number(match[1]) };
+    if (/listening on https:\/\//.test(output)) return { child, port };
   }
-  throw new Error(`the key service child exited before listening: ${output}`);
+  throw new Error(`confspace-broker exited before listening: ${output}`);
 }
 
-/** Child side: the broker's key service (startKeyService, as the broker runs it), until SIGTERM. */
-async function serveKeyService(spec: { caFile: string; certFile: string; keyFile: string; rootFile: string }) {
-  const { startKeyService } = await import("../packages/token-broker/src/key-service/key-service.ts");
-  const service = await startKeyService(
-    {
-      listen: { host: "127.0.0.1", port: 0 },
-      tls: { certFile: spec.certFile, keyFile: spec.keyFile },
-      roots: [{ version: 1, file: spec.rootFile }],
-    },
-    {
-      clientCaFile: spec.caFile,
-      defaultTls: { certFile: spec.certFile, keyFile: spec.keyFile },
-      grantKeys: (grant) => (grant === GRANT ? [KEY] : undefined),
-    },
-  );
-  process.once("SIGTERM", () => void service.close(1_000).then(() => process.exit(0)));
-  process.stdout.write(`listening ${service.port}\n`);
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 const format = (n: number) => (n >= 1e3 ? `${(n / 1e3).toFixed(2)} k` : n.toFixed(0));
@@ -236,11 +244,11 @@ export async function benchTransit(): Promise<void> {
     const agent = () => new Agent({ ...tlsClient, keepAlive: true, maxSockets: CONCURRENCY });
     const openBao = await startOpenBaoTarget(openBaoPki(pki, client));
     bao = openBao.bao;
-    const started = await startKeyServiceChild(pki);
+    const started = await startBrokerCli(pki);
     keyService = started.child;
     const targets: Target[] = [
       {
-        name: "broker key service",
+        name: "broker key service (CLI)",
         url: `https://127.0.0.1:${started.port}`,
         agent: agent(),
         headers: {},
@@ -277,5 +285,4 @@ export async function benchTransit(): Promise<void> {
   }
 }
 
-if (process.env.BENCH_KEY_SERVICE !== undefined) await serveKeyService(JSON.parse(process.env.BENCH_KEY_SERVICE));
-else if (process.argv[1] === fileURLToPath(import.meta.url)) await benchTransit();
+if (process.argv[1] === fileURLToPath(import.meta.url)) await benchTransit();
