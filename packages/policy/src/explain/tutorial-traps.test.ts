@@ -89,8 +89,7 @@ describe("the tutorial's traps", () => {
       tokenPolicies: ["p"],
       allowUnenforced: ["minSwVersion"],
     });
-    expect(authConfig.bound_issuer).toBe(ISSUER);
-    expect(authConfig.oidc_discovery_url).toBe(ISSUER);
+    expect(authConfig).toEqual({ oidc_discovery_url: ISSUER, bound_issuer: ISSUER });
     const result = explainPolicy(CLAIMS, TUTORIAL.config);
     expect(result.format).toBe("vault-config");
     expect(result.failed).toMatchObject({ claim: "iss", value: ISSUER });

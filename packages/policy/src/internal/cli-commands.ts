@@ -14,7 +14,7 @@ import type { WorkloadPolicy } from "../workload-policy.js";
 export const USAGE = `Usage:
   confspace-policy render --target gcp|vault|aws|broker --policy FILE [target options] [--allow-unenforced C,C] [--json]
     gcp:    --pool-project-number N --pool ID --provider ID [--issuer URL] [--binding-resource "kms keys K --keyring=R --location=L" --binding-role ROLE]
-    vault:  --token-policy NAME (repeatable) [--issuer URL]
+    vault:  --token-policy NAME (repeatable) [--issuer URL] [--jwks-url URL]
     aws:    --account ID [--issuer URL]
     broker: --grant-name NAME
   confspace-policy explain --token FILE --against FILE [--format policy|gcp|vault-role|vault-config|aws|broker] [--json]
@@ -94,6 +94,7 @@ async function render(argv: readonly string[], io: CliIo): Promise<number> {
     "binding-resource": { type: "string" },
     "binding-role": { type: "string" },
     "token-policy": { type: "string", multiple: true },
+    "jwks-url": { type: "string" },
     account: { type: "string" },
     "grant-name": { type: "string" },
     "allow-unenforced": { type: "string" },
@@ -127,7 +128,13 @@ async function render(argv: readonly string[], io: CliIo): Promise<number> {
     case "vault": {
       const tokenPolicies = (values["token-policy"] as string[] | undefined) ?? [];
       if (tokenPolicies.length === 0) throw new UsageError("--token-policy is required");
-      const result = renderVault(policy, { tokenPolicies, ...issuer, allowUnenforced });
+      const jwksUrl = values["jwks-url"];
+      const result = renderVault(policy, {
+        tokenPolicies,
+        ...issuer,
+        ...(typeof jwksUrl === "string" && { jwksUrl }),
+        allowUnenforced,
+      });
       out(json ? result : { authConfig: result.authConfig, role: result.role });
       if (!json) warnUnenforced(result.unenforced, io);
       return 0;

@@ -102,6 +102,16 @@ describe("renderVault", () => {
     );
   });
 
+  it("takes the keys from a JWKS URL instead of discovery when asked", () => {
+    const jwks =
+      "https://www.googleapis.com/service_accounts/v1/metadata/jwk/signer@confidentialspace-sign.iam.gserviceaccount.com";
+    const { authConfig } = renderVault(
+      { imageDigests: [DIGEST], audience: AUDIENCE },
+      { tokenPolicies: ["p"], jwksUrl: jwks },
+    );
+    expect(authConfig).toEqual({ jwks_url: jwks, bound_issuer: "https://confidentialcomputing.googleapis.com" });
+  });
+
   it("binds every claim the policy pins with a JSON pointer", () => {
     const { role } = renderVault(
       {

@@ -14,6 +14,12 @@ import {
 export interface VaultRenderOptions extends RenderCommonOptions {
   /** Issuer of the tokens (`oidc_discovery_url` and `bound_issuer`, never with a trailing slash). Default Google's. */
   issuer?: string;
+  /**
+   * Fetch the issuer's keys from this JWKS URL (`jwks_url`) instead of OIDC discovery
+   * (`oidc_discovery_url`). Default: discovery at the issuer. Google's JWKS is
+   * `https://www.googleapis.com/service_accounts/v1/metadata/jwk/signer@confidentialspace-sign.iam.gserviceaccount.com`.
+   */
+  jwksUrl?: string;
   /** Vault policies the login token gets (`token_policies`). Required, at least one. */
   tokenPolicies: readonly string[];
   /** `token_ttl`, seconds. Default 900. */
@@ -22,11 +28,8 @@ export interface VaultRenderOptions extends RenderCommonOptions {
   tokenMaxTtlSeconds?: number;
 }
 
-/** The body of `auth/JWT_MOUNT/config`. */
-export interface VaultAuthConfig {
-  oidc_discovery_url: string;
-  bound_issuer: string;
-}
+/** The body of `auth/JWT_MOUNT/config`: discovery at the issuer, or a JWKS URL. */
+export type VaultAuthConfig = { bound_issuer: string } & ({ oidc_discovery_url: string } | { jwks_url: string });
 
 /** The body of `auth/JWT_MOUNT/role/NAME`. */
 export interface VaultRole {
@@ -66,6 +69,9 @@ export function renderVault(policy: WorkloadPolicy, options: VaultRenderOptions)
   if (options.tokenPolicies.length === 0)
     throw new InvalidOptionError("tokenPolicies", "renderVault: tokenPolicies needs at least one Vault policy");
   const issuer = (options.issuer ?? GOOGLE_ISSUER).replace(/\/+$/, "");
+  if (options.jwksUrl !== undefined && !URL.canParse(options.jwksUrl)) {
+    throw new InvalidOptionError("jwksUrl", "renderVault: jwksUrl must be a URL");
+  }
   const unenforced = new Unenforced("vault", options);
   const bound: Record<string, string | string[]> = {
     "/swname": CONFIDENTIAL_SPACE,
@@ -97,7 +103,10 @@ export function renderVault(policy: WorkloadPolicy, options: VaultRenderOptions)
     serviceAccounts: p.serviceAccounts !== undefined,
   });
   return {
-    authConfig: { oidc_discovery_url: issuer, bound_issuer: issuer },
+    authConfig:
+      options.jwksUrl === undefined
+        ? { oidc_discovery_url: issuer, bound_issuer: issuer }
+        : { jwks_url: options.jwksUrl, bound_issuer: issuer },
     role: {
       role_type: "jwt",
       user_claim: "sub",
