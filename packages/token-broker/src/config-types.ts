@@ -1,4 +1,5 @@
 import type { WorkloadPolicy } from "@confspace/policy";
+import type { KeyServiceConfig } from "./key-service/config.js";
 
 /**
  * The broker's configuration, as read from a YAML or JSON file by `loadBrokerConfig` or
@@ -17,6 +18,12 @@ export interface BrokerConfig {
   upstreams?: UpstreamsConfig;
   /** The CA that signs workload client certificates (`provider: "certificate"`). Default: none (no certificates). */
   certificates?: CertificatesConfig;
+  /**
+   * The attested key service: an OpenBao transit-compatible API on its own mutual-TLS
+   * listener for workload certificates of `certificates` (see {@link KeyServiceConfig}).
+   * Default: none.
+   */
+  keyService?: KeyServiceConfig;
   /** Which workloads may obtain which credentials. At least one; each must pin workloads (see {@link GrantMatch}). */
   grants: GrantConfig[];
   /** Request limits, rate limit and timeouts. Defaults below. */

@@ -1,6 +1,8 @@
 // The broker's providers and services, in one place: adding one is a file beside its
 // siblings and a line here (plus its body and reply in @confspace/ekm-tls protocol.ts and
 // its configuration types in config-types.ts).
+
+import { keyService } from "../key-service/service.js";
 import { awsProvider } from "./aws.js";
 import { azureProvider } from "./azure.js";
 import { certificateProvider } from "./certificate.js";
@@ -10,4 +12,4 @@ import type { AnyProvider, BrokerService } from "./provider.js";
 export const PROVIDERS: readonly AnyProvider[] = [azureProvider, awsProvider, certificateProvider];
 
 /** Services with their own listener (started after the token listener, closed before it). */
-export const SERVICES: readonly BrokerService[] = [];
+export const SERVICES: readonly BrokerService[] = [keyService];
