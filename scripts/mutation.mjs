@@ -27,8 +27,7 @@ const targets = {
     ],
     tests: "packages/attestation/src/verify",
   },
-  // The one WorkloadPolicy model (validation, claim-path walker, evaluator) goes to packages/policy;
-  // until that package exists this target finds no sources and is skipped with a note.
+  // The one WorkloadPolicy model: validation, claim-path walker, evaluator, key IDs, renderers.
   policy: {
     mutate: ["packages/policy/src/**/*.ts", "!packages/policy/src/**/*.test.ts", "!packages/policy/src/index.ts"],
     tests: "packages/policy",
