@@ -2,8 +2,6 @@ export type { ClaimLookup } from "./claim-path.js";
 export { CLAIM_PATH, claimAt, lookupClaim } from "./claim-path.js";
 export type { ClauseProblem, ClauseResult, PolicyClause, PolicyEvaluation } from "./evaluate-policy.js";
 export { evaluatePolicy } from "./evaluate-policy.js";
-export type { ExplainedClause, ExplainFormat, ExplainPolicyOptions, Explanation } from "./explain/index.js";
-export { explainPolicy } from "./explain/index.js";
 export type { ImageSignatureAlgorithm } from "./key-id.js";
 export { imageSignatureAlgorithm, keyIdFromPublicKey } from "./key-id.js";
 export type {

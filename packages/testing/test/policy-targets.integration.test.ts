@@ -10,7 +10,6 @@ import { createAttestationVerifier } from "@confspace/attestation/verify";
 import { brokerEkmOptions, brokerNonce, connectBound } from "@confspace/ekm-tls";
 import { DEFAULT_PROFILE, principalTags } from "@confspace/emulator";
 import {
-  explainPolicy,
   type RenderClause,
   renderAws,
   renderBroker,
@@ -19,6 +18,7 @@ import {
   type UnenforcedClause,
   type WorkloadPolicy,
 } from "@confspace/policy";
+import { explainPolicy } from "@confspace/policy/explain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { type LocalStack, POLICY_CASES, policyCasePolicy, preparePolicyClaims, startLocalStack } from "../src/index.js";
