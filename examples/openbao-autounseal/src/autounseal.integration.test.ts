@@ -77,6 +77,13 @@ describe("OpenBao auto-unseal through the broker's key service", () => {
     await bao.stop();
   });
 
+  it("a broker rollout that drops the key from the grant refuses the certificate issued before it", async () => {
+    await lab.bootstrap();
+    await lab.startBroker({ grantKeys: ["something-else"] });
+    await expect(bao.start()).rejects.toThrow(/Error configuring seal "transit"[\s\S]*Code: 403/);
+    await lab.startBroker();
+  });
+
   it("4: after a root rotation the v1 ciphertexts still unseal, OpenBao re-encrypts them with v2, and v1 can then be retired", async () => {
     await lab.startBroker({ roots: [1, 2] });
     await lab.bootstrap();

@@ -36,6 +36,8 @@ export interface BrokerStart {
   roots?: number[];
   /** `keyService.keys.openbao-unseal.minDecryptionVersion`. Default: none. */
   minDecryptionVersion?: number;
+  /** The keys the OpenBao grant lists. Default `[UNSEAL_KEY]`. */
+  grantKeys?: string[];
 }
 
 /** Options of {@link Lab.bootstrap}. */
@@ -108,7 +110,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         {
           name: GRANT,
           match: { imageDigests: [imageA] },
-          certificate: { keys: [UNSEAL_KEY], maxLifetimeSeconds: 900 },
+          certificate: { keys: start.grantKeys ?? [UNSEAL_KEY], maxLifetimeSeconds: 900 },
         },
         { name: OTHER_GRANT, match: { imageDigests: [IMAGE_C] }, certificate: { keys: [OTHER_KEY] } },
       ],
