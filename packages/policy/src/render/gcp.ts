@@ -5,6 +5,7 @@ import {
   DEBUG_DISABLED,
   effectivePolicy,
   GOOGLE_ISSUER,
+  PolicyNotExpressibleError,
   type RenderCommonOptions,
   Unenforced,
   type UnenforcedClause,
@@ -53,6 +54,8 @@ export interface GcpRendering {
 }
 
 const ID = /^[a-z0-9-]{4,32}$/;
+/** Google's limit on an attribute condition, in characters. */
+const MAX_CONDITION_LENGTH = 4096;
 
 /**
  * Renders a {@link WorkloadPolicy} as a Google Cloud workload identity pool provider:
@@ -86,10 +89,13 @@ export function renderGcp(policy: WorkloadPolicy, options: GcpRenderOptions): Gc
   }
   if (p.imageDigests) clauses.push(`${a}.submods.container.image_digest in ${celList(p.imageDigests)}`);
   if (p.imageSignatures) {
-    // Each listed key counted once, however many signatures it made.
+    // Each listed key counted once, however many signatures it made: one exists() per key.
     const { keyIds, threshold } = p.imageSignatures;
+    const signatures = `${a}.submods.container.image_signatures`;
     clauses.push(
-      `${celList(keyIds)}.filter(k, ${a}.submods.container.image_signatures.exists(s, s.key_id == k)).size() >= ${threshold}`,
+      threshold === 1
+        ? `${signatures}.exists(s, s.key_id in ${celList(keyIds)})`
+        : `${keyIds.map((k) => `(${signatures}.exists(s, s.key_id == ${celString(k)}) ? 1 : 0)`).join(" + ")} >= ${threshold}`,
     );
   }
   if (p.projectIds) clauses.push(`${a}.submods.gce.project_id in ${celList(p.projectIds)}`);
@@ -109,6 +115,13 @@ export function renderGcp(policy: WorkloadPolicy, options: GcpRenderOptions): Gc
     .map(([key, value]) => `${key}=${value}`)
     .join(",");
   const attributeCondition = clauses.join(" && ");
+  if (attributeCondition.length > MAX_CONDITION_LENGTH) {
+    throw new PolicyNotExpressibleError(
+      "gcp",
+      p.imageSignatures ? "imageSignatures" : "imageDigests",
+      `gcp: the attribute condition would be ${attributeCondition.length} characters, over Google's limit of ${MAX_CONDITION_LENGTH}; list fewer digests or keys`,
+    );
+  }
   const pool = `projects/${options.poolProjectNumber}/locations/global/workloadIdentityPools/${options.poolId}`;
   const principalSet = `principalSet://iam.googleapis.com/${pool}`;
   const members = p.imageDigests

@@ -149,7 +149,13 @@ describe("renderGcp and renderBroker", () => {
     expect(signed.members).toEqual([
       "principalSet://iam.googleapis.com/projects/42/locations/global/workloadIdentityPools/pool-a/*",
     ]);
-    expect(signed.attributeCondition).toContain(".size() >= 2");
+    expect(signed.attributeCondition).toContain(") ? 1 : 0) >= 2");
+    expect(() =>
+      renderGcp(
+        { imageDigests: Array.from({ length: 60 }, (_, i) => `sha256:${String(i).padStart(64, "0")}`) },
+        options,
+      ),
+    ).toThrow(expect.objectContaining({ code: "ERR_POLICY_NOT_EXPRESSIBLE", target: "gcp" }));
   });
 
   it("writes a grant whose YAML reads back as the policy with its defaults", () => {
