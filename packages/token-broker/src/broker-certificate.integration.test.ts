@@ -207,6 +207,27 @@ describe("broker: workload certificates", () => {
     );
   });
 
+  it("warns at start about a CA certificate that expires within 7 days, not about one that lasts", async () => {
+    const warning = (logs: RunningBroker["logs"]) =>
+      logs.records().filter((r) => String(r.msg).startsWith("the workload CA certificate expires soon"));
+    // ca.crt lasts 2 days.
+    expect(warning(running.logs)).toEqual([
+      expect.objectContaining({ level: "warn", field: "certificates.caCertFile", notAfter: expect.any(String) }),
+    ]);
+    openssl(
+      ...["req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=long CA", "-days", "30", "-out", "long.crt"],
+      ...["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign"],
+    );
+    const long = await env.startBroker(
+      env.config((config) => {
+        withCertificates(config);
+        config.certificates = { caCertFile: join(dir, "long.crt"), caKeyFile: join(dir, "ca.key") };
+      }),
+    );
+    expect(warning(long.logs)).toEqual([]);
+    expect((await long.request({ body: { provider: "certificate", csr } })).status).toBe(200);
+  });
+
   it("refuses to start with a CA key that is not the CA certificate's, naming the field", async () => {
     const config = env.config(withCertificates);
     config.certificates = { caCertFile: join(dir, "ca.crt"), caKeyFile: join(dir, "w.key") };

@@ -16,6 +16,9 @@ import {
 import type { CertificateIssuer } from "./certificate/issuer.js";
 import { defineProvider } from "./provider.js";
 
+/** A CA certificate expiring sooner than this is logged at start (leaves never outlive it), ms: 7 days. */
+const CA_EXPIRY_WARNING_MS = 7 * 86_400_000;
+
 /** `POST /v1/token` asking for a workload certificate. */
 export interface CertificateTokenRequest {
   /** PEM PKCS #10 request, at most {@link MAX_CSR_LENGTH} characters. */
@@ -72,7 +75,14 @@ export const certificateProvider = defineProvider({
       async checkFiles() {
         const module = await import("./certificate/issuer.js");
         refusal = module.CertificateRefusal;
-        issuer = await module.CertificateIssuer.load(config, { maxTokenAgeSeconds, now: setup.clock.now() });
+        const now = setup.clock.now();
+        issuer = await module.CertificateIssuer.load(config, { maxTokenAgeSeconds, now });
+        if (issuer.caNotAfter - now < CA_EXPIRY_WARNING_MS) {
+          setup.logger.warn("the workload CA certificate expires soon: renew certificates.caCertFile", {
+            field: "certificates.caCertFile",
+            notAfter: new Date(issuer.caNotAfter).toISOString(),
+          });
+        }
       },
       async issue({ request, grant, claims, fields }): Promise<CertificateReply> {
         if (issuer === undefined || refusal === undefined) throw new Error("the certificate CA is not loaded yet");

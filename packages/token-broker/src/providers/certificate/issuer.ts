@@ -75,6 +75,11 @@ export class CertificateIssuer {
     return new CertificateIssuer(ca, options.maxTokenAgeSeconds);
   }
 
+  /** When the CA certificate expires, ms since the epoch. */
+  get caNotAfter(): number {
+    return this.#ca.notAfter.getTime();
+  }
+
   /** The CA certificate, PEM. */
   get caCertificatePem(): string {
     return this.#ca.certificatePem;
