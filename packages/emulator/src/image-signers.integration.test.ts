@@ -64,6 +64,16 @@ describe("imageSigners", () => {
     expect(createPublicKey(Buffer.from(published, "base64url").toString()).equals(builder.publicKey)).toBe(true);
   });
 
+  it("signs an image whose profile has no image_reference", async () => {
+    const profile = { submods: { container: { image_reference: null } } };
+    await using emulator = await startEmulator({
+      writeTokenFile: false,
+      profile,
+      imageSigners: [{ privateKey: bob.privateKey }],
+    });
+    expect(signaturesOf(emulator.claims())?.[0]?.signature_algorithm).toBe("ECDSA_P256_SHA256");
+  });
+
   it("mints an unsigned image without imageSigners", async () => {
     await using emulator = await startEmulator({ writeTokenFile: false });
     expect(signaturesOf(emulator.claims())).toBeUndefined();

@@ -112,7 +112,9 @@ function pss(key: KeyObject) {
  * the public key and algorithm in `optional` as Confidential Space expects them.
  */
 export function simpleSigningPayload(image: SignedImage, publicKey: KeyObject, algorithm: string): Buffer {
-  const repository = image.image_reference.replace(/(@sha256:[0-9a-f]+|:[^/:@]+)$/, "");
+  // A profile may delete image_reference (null): the payload then names no repository.
+  const reference = typeof image.image_reference === "string" ? image.image_reference : "";
+  const repository = reference.replace(/(@sha256:[0-9a-f]+|:[^/:@]+)$/, "");
   const pem = publicKey.export({ type: "spki", format: "pem" }).toString();
   return Buffer.from(
     JSON.stringify({
