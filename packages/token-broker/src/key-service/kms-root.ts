@@ -100,7 +100,13 @@ async function accessToken(config: KmsWrappedRootConfig, context: KmsRootContext
   }
   let token: string | null | undefined;
   try {
-    token = await new GoogleAuth({ scopes: [KMS_SCOPE] }).getAccessToken();
+    // The key's project as ADC's project: no lookup of one (a Resource Manager call) first.
+    const projectId = config.key.split("/")[1];
+    const client = await new GoogleAuth({
+      scopes: [KMS_SCOPE],
+      ...(projectId === undefined ? {} : { projectId }),
+    }).getClient();
+    token = (await client.getAccessToken()).token;
   } catch (error) {
     throw new ConfspaceError(
       "ERR_KEY_SERVICE_KMS",
