@@ -32,6 +32,20 @@ describe("explainPolicy", () => {
     expect(result.failed).toMatchObject({ claim: "aud", value: "https://sts.googleapis.com" });
   });
 
+  it("without allowed audiences, expects Google's default: the provider's resource name", () => {
+    const name = "projects/1/locations/global/workloadIdentityPools/pool/providers/prov";
+    const provider = {
+      name,
+      attributeCondition: "true",
+      oidc: { issuerUri: "https://confidentialcomputing.googleapis.com" },
+    };
+    expect(explainPolicy(CLAIMS, provider).failed).toMatchObject({
+      claim: "aud",
+      clause: expect.stringContaining(`//iam.googleapis.com/${name}`),
+    });
+    expect(explainPolicy({ ...CLAIMS, aud: `https://iam.googleapis.com/${name}` }, provider).admitted).toBe(true);
+  });
+
   it("names a trust-policy condition on a tag Google never sends", () => {
     const policy = {
       Version: "2012-10-17",

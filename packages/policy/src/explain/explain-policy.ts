@@ -142,7 +142,13 @@ function gcloudProvider(doc: Record<string, unknown>): Record<string, unknown> {
     attributeCondition: condition,
     ...(typeof doc.attributeMapping === "object" &&
       doc.attributeMapping !== null && { attributeMapping: doc.attributeMapping }),
-    ...(Array.isArray(oidc.allowedAudiences) && { allowedAudiences: oidc.allowedAudiences }),
+    ...(Array.isArray(oidc.allowedAudiences) && oidc.allowedAudiences.length > 0
+      ? { allowedAudiences: oidc.allowedAudiences }
+      : // Google's default: the provider's full resource name, with or without https:.
+        typeof doc.name === "string" &&
+        /^projects\/[^/]+\/locations\/global\/workloadIdentityPools\/[^/]+\/providers\/[^/]+$/.test(doc.name) && {
+          allowedAudiences: [`//iam.googleapis.com/${doc.name}`, `https://iam.googleapis.com/${doc.name}`],
+        }),
     ...(typeof oidc.issuerUri === "string" && { issuerUri: oidc.issuerUri }),
   };
 }
