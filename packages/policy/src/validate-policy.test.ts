@@ -92,6 +92,12 @@ describe("validatePolicy", () => {
     expect(error.message.startsWith(`${option} `)).toBe(true);
   });
 
+  it("says what replaced imageSignatureKeyIds, and lists the known fields for other keys", () => {
+    expect(optionError({ imageSignatureKeyIds: [KEY] }).message).toMatch(/imageSignatures: \{ keyIds, threshold \}/);
+    expect(optionError({ imageDigest: [DIGEST] }).message).toMatch(/known: imageDigests, imageSignatures/);
+    expect(optionError({ toString: [DIGEST] }).message).toMatch(/is not a policy field/);
+  });
+
   it("prefixes errors with the caller's path", () => {
     expect(optionError({ imageDigests: ["x"] }, "grants[2].match").option).toBe("grants[2].match.imageDigests[0]");
   });

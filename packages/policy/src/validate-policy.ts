@@ -164,10 +164,20 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/** Why a tempting key is refused: said instead of the plain list. */
+const HINTS: Readonly<Record<string, string>> = {
+  imageSignatureKeyIds:
+    "is not a policy field: say imageSignatures: { keyIds, threshold } (threshold 1 for any one key)",
+};
+
 function knownKeys(value: unknown, known: readonly string[], path: string): Record<string, unknown> {
   if (!isPlainObject(value)) invalid(path, "must be an object");
   for (const key of Object.keys(value)) {
-    if (!known.includes(key)) invalid(`${path}.${key}`, `is not a policy field (known: ${known.join(", ")})`);
+    if (known.includes(key)) continue;
+    invalid(
+      `${path}.${key}`,
+      (Object.hasOwn(HINTS, key) ? HINTS[key] : undefined) ?? `is not a policy field (known: ${known.join(", ")})`,
+    );
   }
   return value;
 }
