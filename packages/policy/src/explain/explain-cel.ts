@@ -65,11 +65,11 @@ export function explainCel(
     const value = claim === undefined ? undefined : shownValue(claims, claim);
     let message: string;
     if (ok) message = "holds";
-    else if (error !== undefined)
+    else if (error !== undefined) {
       // A CEL error can quote the value it failed on: not for claims that are never shown.
       const detail = paths.every(isShownClaim) ? ` (${error})` : "";
       message = `is a CEL error${detail}, which rejects every token${trap(conjunct, claims)}`;
-    else message = `is $show(result)$literalHint(conjunct, claims, paths)`;
+    } else message = `is $show(result)$literalHint(conjunct, claims, paths)`;
     clauses.push({
       clause: conjunct,
       ok,
