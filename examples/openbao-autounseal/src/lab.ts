@@ -3,11 +3,13 @@
 // `openbao-unseal` and its key service, the workload's bootstrap step that writes the
 // certificate files, and a real OpenBao whose `seal "transit"` points at the key service.
 // Every part is the real one except the emulator; development only.
-import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { randomBytes, X509Certificate } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { LauncherClient } from "@confspace/attestation";
 import { startCertificateRenewal } from "@confspace/bootstrap";
 import { type Emulator, startEmulator } from "@confspace/emulator";
@@ -48,6 +50,12 @@ export interface BootstrapRun {
   image?: "A" | "B";
   /** Requested certificate lifetime, seconds. Default: the grant's maximum. */
   lifetimeSeconds?: number;
+  /**
+   * Run the `confspace-bootstrap certificate` command as deploy/entrypoint.sh does (a child
+   * process, the broker from CONFSPACE_BROKER_*, the launcher socket from
+   * CONFSPACE_LAUNCHER_SOCKET) instead of the library call. Image A only.
+   */
+  cli?: boolean;
 }
 
 export interface Lab {
@@ -67,6 +75,39 @@ export interface Lab {
   /** A persistent OpenBao auto-unsealing through the key service with the files in `certDir`. */
   startOpenBao(options?: { keyName?: string }): Promise<OpenBao>;
   close(): Promise<void>;
+}
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "node_modules", ".bin", "confspace-bootstrap");
+
+/** `confspace-bootstrap certificate --out-dir DIR …`, the entrypoint's first step; resolves with what tls.crt says. */
+async function bootstrapCommand(
+  outDir: string,
+  context: { brokerUrl: string; pki: TestPki; emulator: Emulator },
+): Promise<{ grant: string; expiresAt: number }> {
+  const args = ["certificate", "--out-dir", outDir, "--broker-ca", context.pki.caPath];
+  args.push("--key-service-ca", context.pki.caPath, "--log-level", "warn");
+  const env = {
+    ...process.env,
+    // `#!/usr/bin/env node`: this Node.
+    PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`,
+    CONFSPACE_BROKER_URL: context.brokerUrl,
+    CONFSPACE_BROKER_AUDIENCE: AUDIENCE,
+    CONFSPACE_LAUNCHER_SOCKET: context.emulator.socketPath,
+  };
+  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+    const child = spawn(BIN, args, { env, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stderr }));
+  });
+  if (code !== 0)
+    throw new Error(`confspace-bootstrap certificate exited ${code}: ${stderr.trim().split("\n").at(-1)}`);
+  const leaf = new X509Certificate(await readFile(join(outDir, "tls.crt"), "utf8"));
+  const grant = /URI:urn:confspace:grant:([^,\s]+)/.exec(leaf.subjectAltName ?? "")?.[1] ?? "";
+  return { grant, expiresAt: Date.parse(leaf.validTo) };
 }
 
 async function freePort(): Promise<number> {
@@ -146,6 +187,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       async bootstrap(run = {}) {
         const outDir = run.outDir ?? certDir;
         await mkdir(outDir, { recursive: true, mode: 0o700 });
+        if (run.cli === true) return bootstrapCommand(outDir, { brokerUrl: lab.brokerUrl, pki, emulator });
         const renewal = startCertificateRenewal({
           outDir,
           brokerUrl: lab.brokerUrl,

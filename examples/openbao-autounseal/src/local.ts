@@ -33,7 +33,9 @@ export async function runLocal(log: (line: string) => void = console.log): Promi
 
     // 2. Stop it and start it again — no human, no unseal key: the key service unseals it.
     await bao.stop();
-    await lab.bootstrap(); // a restarted container attests again and gets a fresh certificate
+    // A restarted container attests again: deploy/entrypoint.sh's first step, the real command.
+    const again = await lab.bootstrap({ cli: true });
+    log(`confspace-bootstrap certificate --out-dir …: a fresh certificate for grant "${again.grant}"`);
     await bao.start();
     const afterRestart = await bao.sealStatus();
     const read = await bao.request({ method: "GET", path: "secret/data/app/db" });
