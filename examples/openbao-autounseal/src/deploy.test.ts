@@ -47,6 +47,9 @@ describe("deploy/", () => {
     expect(seal.tls_client_cert).toBe(`${outDir}/tls.crt`);
     expect(seal.tls_client_key).toBe(`${outDir}/tls.key`);
     expect(entrypoint).toMatch(/^exec bao server -config=\/etc\/openbao\/openbao\.hcl$/m);
+    // The flags the local run and the e2e test pass to the same command (lab.ts, `cli: true`).
+    const command = /^confspace-bootstrap certificate (?:[^\n]*\\\n)*[^\n]*$/m.exec(entrypoint)?.[0] ?? "";
+    expect(command.match(/--[a-z-]+/g)).toEqual(["--out-dir", "--broker-ca", "--key-service-ca"]);
   });
 
   it("bootstrap.yaml loads with the bootstrap's strict loader, and the Dockerfile ships every file the others name", async () => {
