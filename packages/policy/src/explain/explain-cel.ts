@@ -69,7 +69,7 @@ export function explainCel(
       // A CEL error can quote the value it failed on: not for claims that are never shown.
       const detail = paths.every(isShownClaim) ? ` (${error})` : "";
       message = `is a CEL error${detail}, which rejects every token${trap(conjunct, claims)}`;
-    } else message = `is $show(result)$literalHint(conjunct, claims, paths)`;
+    } else message = `is ${show(result)}${literalHint(conjunct, claims, paths)}`;
     clauses.push({
       clause: conjunct,
       ok,
@@ -91,7 +91,7 @@ function evaluate(expression: string, bindings: Record<string, CelInput>): { res
   try {
     program = plan(celEnv(), parse(expression)) as typeof program;
   } catch (e) {
-    return { error: `not valid CEL: $(e as Error).message` };
+    return { error: `not valid CEL: ${(e as Error).message}` };
   }
   const result = program(bindings);
   if (isCelError(result)) return { error: result.message };
@@ -144,10 +144,10 @@ function referencedClaims(conjunct: string): string[] {
 function trap(conjunct: string, claims: Claims): string {
   const int = /\bint\(\s*assertion\.([A-Za-z0-9_.]+)\s*\)/.exec(conjunct);
   if (int && Array.isArray(claimAtPath(claims, int[1]!))) {
-    return `: $int[1]is a list (${show(shownValue(claims, int[1]!))}) and int() of a list is an error; use int(assertion.${int[1]}[0])`;
+    return `: ${int[1]} is a list (${show(shownValue(claims, int[1]!))}) and int() of a list is an error; use int(assertion.${int[1]}[0])`;
   }
   const missing = referencedClaims(conjunct).find((path) => claimAtPath(claims, path) === undefined);
-  if (missing !== undefined) return `: the token has no $missing`;
+  if (missing !== undefined) return `: the token has no ${missing}`;
   return "";
 }
 
@@ -160,7 +160,7 @@ function literalHint(conjunct: string, claims: Claims, paths: string[]): string 
   for (const match of conjunct.matchAll(/'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"/g)) {
     const literal = match[1] ?? match[2] ?? "";
     if (literal !== literal.trim() && values.includes(literal.trim())) {
-      return `: the literal $JSON.stringify(literal)has surrounding whitespace; the claim is $JSON.stringify(literal.trim())`;
+      return `: the literal ${JSON.stringify(literal)} has surrounding whitespace; the claim is ${JSON.stringify(literal.trim())}`;
     }
   }
   return "";
