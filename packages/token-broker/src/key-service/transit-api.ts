@@ -1,15 +1,17 @@
 // The transit-compatible HTTP API: OpenBao/Vault's `encrypt`, `decrypt` and `datakey`
-// under one mount, plus the two token calls OpenBao's `seal "transit"` client makes. The
+// under one mount, plus the token calls of Vault clients (token-self.ts). The
 // caller is its client certificate's grant; a grant may use only the keys it lists.
 import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import type { Clock, LogFields, Logger } from "@confspace/core";
-import { BodyReadError, BodyTooLargeError, readBody, sendJson } from "../internal/http.js";
+import { sendJson } from "../internal/http.js";
 import { KEY_NAME } from "./config.js";
-import { type Keyring, KeyringError } from "./keyring.js";
+import type { Keyring } from "./keyring.js";
 import type { KeyOperation, KeyRequestOutcome, KeyServiceMetrics } from "./metrics.js";
 import { type PeerIdentity, peerIdentity } from "./peer-identity.js";
+import { answerTokenSelf } from "./token-self.js";
+import { allowOnly, type Body, readJson, TransitError, toTransitError, vaultReply } from "./vault-reply.js";
 
 /** Everything one request needs; built once by the key service. */
 export interface TransitContext {
@@ -26,18 +28,6 @@ export interface TransitContext {
   maxBodyBytes: number;
   /** Whether the service is shutting down: replies then close their connection. */
   shuttingDown(): boolean;
-}
-
-/** A refusal, sent as Vault does: `{"errors":["…"]}`. Messages never hold plaintext or key material. */
-export class TransitError extends Error {
-  constructor(
-    readonly status: number,
-    readonly outcome: Exclude<KeyRequestOutcome, "ok" | "client_closed">,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
 }
 
 interface Route {
@@ -151,8 +141,6 @@ export async function handleTransitRequest(
   }
 }
 
-type Body = Record<string, unknown>;
-
 function answer(
   ctx: TransitContext,
   found: Route,
@@ -205,105 +193,10 @@ function answer(
       return vaultReply(data);
     }
     case "token_lookup_self":
-    case "token_renew_self": {
-      if (found.operation === "token_renew_self") allowOnly(body, ["increment"]);
-      else allowOnly(body, []);
-      // The certificate is the credential: a token sent along is neither checked nor logged,
-      // only handed back so the Vault client's token watcher has something to hold.
-      const header = req.headers["x-vault-token"];
-      const token = typeof header === "string" ? header : "";
-      const ttl = Math.max(0, Math.floor((identity.expiresAt - ctx.clock.now()) / 1000));
-      const policies = ["default"];
-      const meta = { grant, ...(identity.workload === undefined ? {} : { workload: identity.workload }) };
-      if (found.operation === "token_renew_self") {
-        return {
-          ...vaultReply(null),
-          auth: {
-            client_token: token,
-            accessor: "",
-            policies,
-            token_policies: policies,
-            metadata: meta,
-            lease_duration: ttl,
-            renewable: false,
-            entity_id: "",
-            token_type: "service",
-            orphan: true,
-          },
-        };
-      }
-      return vaultReply({
-        id: token,
-        accessor: "",
-        display_name: `cert-${grant}`,
-        policies,
-        meta,
-        ttl,
-        creation_ttl: ttl,
-        expire_time: new Date(identity.expiresAt).toISOString(),
-        explicit_max_ttl: 0,
-        renewable: false,
-        num_uses: 0,
-        orphan: true,
-        path: "auth/cert/login",
-        type: "service",
-        entity_id: "",
-      });
-    }
+    case "token_renew_self":
+      return answerTokenSelf(found.operation, identity, body, req, ctx.clock);
     default:
       throw new TransitError(404, "not_found", "unsupported path");
-  }
-}
-
-/** Vault's response envelope. */
-function vaultReply(data: Record<string, unknown> | null) {
-  return {
-    request_id: randomUUID(),
-    lease_id: "",
-    renewable: false,
-    lease_duration: 0,
-    data,
-    wrap_info: null,
-    warnings: null,
-    auth: null,
-  };
-}
-
-async function readJson(req: IncomingMessage, limit: number): Promise<Body> {
-  const raw = await readBody(req, limit);
-  if (raw.length === 0) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.toString("utf8"));
-  } catch {
-    throw new TransitError(400, "invalid_request", "failed to parse JSON input: the body is not JSON");
-  } finally {
-    raw.fill(0);
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new TransitError(400, "invalid_request", "failed to parse JSON input: the body must be a JSON object");
-  }
-  return parsed as Body;
-}
-
-const UNSUPPORTED: Record<string, string> = {
-  batch_input: "batch_input is not supported: send one request per item",
-  context: "context is not supported: the keys of this service are not derived per context",
-  nonce: "nonce is not supported: every encryption draws a fresh random nonce",
-  associated_data: "associated_data is not supported",
-  convergent_encryption: "convergent_encryption is not supported",
-  type: "type is not supported: every key is aes256-gcm96",
-  reference: "reference is not supported",
-};
-
-function allowOnly(body: Body, allowed: readonly string[]): void {
-  for (const field of Object.keys(body)) {
-    if (allowed.includes(field)) continue;
-    throw new TransitError(
-      400,
-      "invalid_request",
-      UNSUPPORTED[field] ?? `unknown field ${JSON.stringify(field.slice(0, 64))}`,
-    );
   }
 }
 
@@ -327,15 +220,4 @@ function optionalVersion(body: Body, field: string): number | undefined {
     throw new TransitError(400, "invalid_request", `invalid ${field}: must be a non-negative integer (0 = newest)`);
   }
   return value;
-}
-
-function toTransitError(error: unknown): TransitError {
-  if (error instanceof TransitError) return error;
-  if (error instanceof KeyringError) return new TransitError(400, "invalid_ciphertext", error.message);
-  if (error instanceof BodyTooLargeError) {
-    return new TransitError(413, "request_too_large", `the body exceeds ${error.limitBytes} bytes`);
-  }
-  if (error instanceof BodyReadError)
-    return new TransitError(400, "invalid_request", "the request body could not be read");
-  return new TransitError(500, "server_error", "internal error; retry later");
 }
