@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -116,6 +116,23 @@ describe("confspace-policy", () => {
     const result = await run(["render", "--target", "broker", "--policy", typo, "--grant-name", "g"]);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("imageDigest");
+  });
+
+  it("runs as the README says, `npx confspace-policy`, from the checkout's source without a build", async () => {
+    // --no: never download a package of that name; the checkout's own bin must answer.
+    const { stdout } = await promisify(execFile)("npx", ["--no", "--", "confspace-policy", "--help"], {
+      cwd: new URL("../../../examples/gcp-kms-multiparty", import.meta.url).pathname,
+      encoding: "utf8",
+      timeout: 15_000,
+    });
+    expect(stdout).toMatch(/^Usage:\s+confspace-policy render /);
+  });
+
+  it("publishes dist/cli.js as the bin, not the checkout's tsx launcher", async () => {
+    const manifest = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8"));
+    expect(manifest.bin).toEqual({ "confspace-policy": "./bin/confspace-policy.js" });
+    expect(manifest.publishConfig.bin).toEqual({ "confspace-policy": "./dist/cli.js" });
+    expect(manifest.files).toEqual(["dist"]);
   });
 
   it("runs as the checkout's executable", async () => {
