@@ -21,7 +21,15 @@ import {
 import { explainPolicy } from "@confspace/policy/explain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { type LocalStack, POLICY_CASES, policyCasePolicy, preparePolicyClaims, startLocalStack } from "../src/index.js";
+import {
+  type LocalStack,
+  type OpenBao,
+  POLICY_CASES,
+  policyCasePolicy,
+  preparePolicyClaims,
+  startLocalStack,
+  startOpenBao,
+} from "../src/index.js";
 
 /** The audience every target is configured for (the local AWS STS's OIDC provider lists it). */
 const AUDIENCE = "https://aws.confspace.local/123456789012";
@@ -79,15 +87,15 @@ describe("one policy, five targets, one table of tokens", () => {
   let vault: ReturnType<typeof renderVault>;
   let aws: ReturnType<typeof renderAws> | undefined;
   let stack: LocalStack;
+  let bao: OpenBao;
   let admit: Record<Target, (row: Row) => Promise<boolean>>;
 
   beforeAll(async () => {
     stack = await startLocalStack({
-      services: ["gcp", "aws", "azure", "vault"],
+      services: ["gcp", "aws", "azure"],
       log: () => {},
       emulator: { writeTokenFile: false },
       azure: { storage: false },
-      vault: { role: false },
       gcp: {
         providers: [
           {
@@ -128,7 +136,8 @@ describe("one policy, five targets, one table of tokens", () => {
       tokenPolicies: ["default"],
       allowUnenforced: VAULT_UNENFORCED,
     });
-    const bao = stack.vault!.bao;
+    // Real OpenBao, configured with nothing but the rendered auth config and role.
+    bao = await startOpenBao();
     await bao.request({ method: "POST", path: "auth/jwt/config", body: vault.authConfig });
     await bao.request({ method: "POST", path: "auth/jwt/role/rendered", body: vault.role });
     const verifier = createAttestationVerifier({ audience: AUDIENCE, issuer: emulator.issuer, policy: POLICY });
@@ -232,6 +241,7 @@ describe("one policy, five targets, one table of tokens", () => {
     };
   }, 90_000);
   afterAll(async () => {
+    await bao?.close();
     await stack?.stop();
   });
 
