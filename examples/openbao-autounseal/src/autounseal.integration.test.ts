@@ -1,7 +1,7 @@
 // Issue 12's end-to-end steps against a real OpenBao, a real broker with its key service and
 // the real bootstrap code: only the emulator stands in for Confidential Space. The steps
 // share one lab and run in order (each leaves OpenBao stopped).
-import { rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { OpenBao } from "@confspace/local";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -97,5 +97,20 @@ describe("OpenBao auto-unseal through the broker's key service", () => {
     await bao.start();
     await secretReadsBack();
     await bao.stop();
+  });
+
+  it("the broker logged who used which key with what outcome, and never a root, a private key or a secret", async () => {
+    const records = lab.brokerLogs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const used = records.filter((r) => r.msg === "key service request");
+    expect(used).toContainEqual(
+      expect.objectContaining({ grant: GRANT, keyName: "openbao-unseal", operation: "decrypt", status: 200 }),
+    );
+    expect(used).toContainEqual(expect.objectContaining({ grant: GRANT, keyName: OTHER_KEY, status: 403 }));
+    const text = lab.brokerLogs.join("\n");
+    const roots = await Promise.all([1, 2].map((v) => readFile(join(lab.dir, `root-v${v}`), "utf8")));
+    const privateKey = (await readFile(join(lab.certDir, "tls.key"), "utf8")).split("\n")[1]!;
+    for (const secret of [...roots.map((r) => r.trim()), privateKey, SECRET.password, "PRIVATE KEY"]) {
+      expect(text).not.toContain(secret);
+    }
   });
 }, 60_000);

@@ -12,6 +12,7 @@ import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LauncherClient } from "@confspace/attestation";
 import { startCertificateRenewal } from "@confspace/bootstrap";
+import { jsonLogger } from "@confspace/core";
 import { type Emulator, startEmulator } from "@confspace/emulator";
 import { createTestPki, type OpenBao, startOpenBao, type TestPki } from "@confspace/local";
 import { type Broker, type BrokerConfig, createBroker } from "@confspace/token-broker";
@@ -67,6 +68,8 @@ export interface Lab {
   /** `https://127.0.0.1:PORT` of the key service, the same across broker restarts. */
   readonly keyServiceUrl: string;
   readonly brokerUrl: string;
+  /** The broker's JSON log lines (debug level), across restarts. */
+  readonly brokerLogs: string[];
   /** (Re)starts the broker on the same ports with this root set. */
   startBroker(options?: BrokerStart): Promise<void>;
   stopBroker(): Promise<void>;
@@ -133,6 +136,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     const rootFile = (version: number) => join(dir, `root-v${version}`);
     let broker: Broker | undefined;
     const bao: OpenBao[] = [];
+    const brokerLogs: string[] = [];
+    const logger = jsonLogger({ level: "debug", stream: { write: (line: string) => brokerLogs.push(line) } });
 
     const config = (start: BrokerStart): BrokerConfig => ({
       listen: { host: "127.0.0.1", port: brokerPort },
@@ -165,6 +170,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       emulator,
       keyServiceUrl: `https://127.0.0.1:${keyServicePort}`,
       brokerUrl: `https://127.0.0.1:${brokerPort}`,
+      brokerLogs,
       async startBroker(start = {}) {
         await lab.stopBroker();
         for (const version of start.roots ?? [1]) {
@@ -175,7 +181,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
             },
           );
         }
-        broker = createBroker(config(start));
+        broker = createBroker(config(start), { logger });
         await broker.listen();
         log(`broker: ${lab.brokerUrl}, key service ${lab.keyServiceUrl}, roots v${(start.roots ?? [1]).join(", v")}`);
       },
