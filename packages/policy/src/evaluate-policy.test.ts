@@ -45,6 +45,104 @@ describe("evaluatePolicy", () => {
     ]);
   });
 
+  it("says what each clause requires and found, in words without claim values", () => {
+    const claims = goodClaims();
+    const policy = { ...policyCasePolicy(claims), audience: "https://relying-party.example" };
+    const keys = POLICY_CASE_KEY_IDS.join(", ");
+    expect(evaluatePolicy(policy, claims).clauses.map((c) => [c.clause, c.expected, c.message])).toEqual([
+      ["audience", "https://relying-party.example", "the audience matches"],
+      ["swname", "one of [CONFIDENTIAL_SPACE]", "the image is Confidential Space"],
+      ["hwmodel", "one of [GCP_INTEL_TDX]", "the hardware model is an allowed TEE"],
+      ["secboot", "true", "Secure Boot is enabled"],
+      ["dbgstat", "one of [disabled-since-boot]", "the image is not a debug image"],
+      ["swversion", ">= 250301", "swversion is accepted"],
+      ["support_attributes", "all of [STABLE]", "the support attributes are present"],
+      ["image_digest", `one of [${DIGEST}]`, "the image digest is in the allow-list"],
+      ["image_signatures", `at least 2 of [${keys}]`, "2 listed keys signed the image"],
+      ["project_id", "one of [operator-project]", "the project id is in the allow-list"],
+      ["project_number", "one of [123456789012]", "the project number is in the allow-list"],
+      ["restart_policy", "one of [Never]", "the restart policy is in the allow-list"],
+      [
+        "service_account",
+        "at least one of [workload@operator-project.iam.gserviceaccount.com]",
+        "a service account of the token is in the allow-list",
+      ],
+    ]);
+    const loose = evaluatePolicy({ allowAnyWorkload: true, supportAttributes: [], allowDebug: true }, claims);
+    expect(loose.clauses.map((c) => [c.clause, c.expected, c.message])).toEqual([
+      ["swname", "one of [CONFIDENTIAL_SPACE]", "the image is Confidential Space"],
+      ["hwmodel", "one of [GCP_AMD_SEV, GCP_AMD_SEV_ES, GCP_INTEL_TDX]", "the hardware model is an allowed TEE"],
+      ["secboot", "true", "Secure Boot is enabled"],
+      ["dbgstat", "any (allowDebug)", "dbgstat is present"],
+      ["swversion", "one decimal version", "swversion is accepted"],
+      ["support_attributes", "any (none required)", "the support attributes are present"],
+    ]);
+  });
+
+  const failures: [string, string][] = [
+    ["another image digest", "the image digest is not in the allow-list"],
+    ["another project id", "the project id is not in the allow-list"],
+    ["another project number", "the project number is not in the allow-list"],
+    ["another service account", "no service account of the token is in the allow-list"],
+    ["a debug image", "dbgstat must be disabled-since-boot (debug images need allowDebug)"],
+    ["no STABLE support attribute", "support_attributes must include STABLE"],
+    [
+      'support attributes as a string ("UNSTABLE" contains "STABLE")',
+      '"submods.confidential_space.support_attributes" must be an array of strings',
+    ],
+    ["an older swversion", "swversion is below the minimum 250301"],
+    ["swversion as a number", '"swversion" must be an array of one decimal string'],
+    ["signatures below the threshold (one of two)", "1 of the required 2 listed keys signed the image"],
+    ["an unsigned image", "0 of the required 2 listed keys signed the image"],
+    ["a Shielded VM", "hwmodel is not an allowed confidential-computing hardware model"],
+    ["another restart policy", "the restart policy is not in the allow-list"],
+    ["Secure Boot off", "Secure Boot must be enabled"],
+    ["not Confidential Space", "swname must be CONFIDENTIAL_SPACE"],
+  ];
+  it.each(failures)("explains %s as: %s", (name, message) => {
+    const row = POLICY_CASES.find((c) => c.name === name)!;
+    const claims = goodClaims();
+    const policy = policyCasePolicy(claims);
+    row.mutate(claims);
+    const result = evaluatePolicy(policy, claims);
+    expect(!result.ok && result.failed.message).toBe(message);
+  });
+
+  it("names a missing or mistyped claim of each kind", () => {
+    const policy = { ...policyCasePolicy(goodClaims()), audience: "https://relying-party.example" };
+    const cases: [(c: Record<string, unknown>) => void, string, string][] = [
+      [(c) => delete c.aud, "audience", 'the token has no "aud" claim'],
+      [(c) => (c.aud = 7), "audience", '"aud" must be a string or one string in an array'],
+      [(c) => delete c.secboot, "secboot", 'the token has no "secboot" claim'],
+      [(c) => (c.secboot = "true"), "secboot", '"secboot" must be a boolean'],
+      [(c) => (c.hwmodel = ["GCP_INTEL_TDX"]), "hwmodel", '"hwmodel" must be a string'],
+      [(c) => delete c.swversion, "swversion", 'the token has no "swversion" claim'],
+      [(c) => (c.swversion = ["250301", "250302"]), "swversion", '"swversion" must be an array of one decimal string'],
+      [(c) => delete c.google_service_accounts, "service_account", 'the token has no "google_service_accounts" claim'],
+      [
+        (c) => (c.google_service_accounts = "w@p"),
+        "service_account",
+        '"google_service_accounts" must be an array of strings',
+      ],
+      [
+        (c) => ((c.submods as { container: Record<string, unknown> }).container.image_signatures = {}),
+        "image_signatures",
+        '"submods.container.image_signatures" must be an array',
+      ],
+      [
+        (c) => ((c.submods as { container: Record<string, unknown> }).container.image_signatures = [null]),
+        "image_signatures",
+        'every entry of "submods.container.image_signatures" must have a string key_id',
+      ],
+    ];
+    for (const [mutate, clause, message] of cases) {
+      const claims = goodClaims();
+      mutate(claims);
+      const result = evaluatePolicy(policy, claims);
+      expect(!result.ok && [result.failed.clause, result.failed.message]).toEqual([clause, message]);
+    }
+  });
+
   it.each(POLICY_CASES)("refuses $name, naming the clause and claim", ({ mutate, clause, problem, claim }) => {
     const claims = goodClaims();
     const policy = policyCasePolicy(claims);

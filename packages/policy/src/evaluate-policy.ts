@@ -100,28 +100,36 @@ export function evaluatePolicy(
   const add = (result: ClauseResult) => clauses.push(Object.freeze(result));
 
   if (p.audience !== undefined) add(audienceClause(claims, p.audience));
-  add(exact(claims, "swname", "swname", [CONFIDENTIAL_SPACE_SWNAME], "the image must be Confidential Space"));
-  add(exact(claims, "hwmodel", "hwmodel", p.hardwareModels, "the hardware must be an allowed TEE"));
+  add(exact(claims, "swname", "swname", [CONFIDENTIAL_SPACE_SWNAME], SWNAME));
+  add(exact(claims, "hwmodel", "hwmodel", p.hardwareModels, HWMODEL));
   add(secboot(claims));
   add(
     p.allowDebug
       ? present(claims, "dbgstat", "dbgstat", "string", "any (allowDebug)")
-      : exact(claims, "dbgstat", "dbgstat", [DEBUG_DISABLED], "the image must not be a debug image"),
+      : exact(claims, "dbgstat", "dbgstat", [DEBUG_DISABLED], DBGSTAT),
   );
   add(swversion(claims, p.minSwVersion));
   add(supportAttributes(claims, p.supportAttributes));
   if (p.imageDigests !== undefined) {
-    add(exact(claims, "image_digest", "submods.container.image_digest", p.imageDigests, "the image digest"));
+    add(exact(claims, "image_digest", "submods.container.image_digest", p.imageDigests, listed("the image digest")));
   }
   if (p.imageSignatures !== undefined) add(signatures(claims, p.imageSignatures.keyIds, p.imageSignatures.threshold));
   if (p.projectIds !== undefined) {
-    add(exact(claims, "project_id", "submods.gce.project_id", p.projectIds, "the project id"));
+    add(exact(claims, "project_id", "submods.gce.project_id", p.projectIds, listed("the project id")));
   }
   if (p.projectNumbers !== undefined) {
-    add(exact(claims, "project_number", "submods.gce.project_number", p.projectNumbers, "the project number"));
+    add(exact(claims, "project_number", "submods.gce.project_number", p.projectNumbers, listed("the project number")));
   }
   if (p.restartPolicies !== undefined) {
-    add(exact(claims, "restart_policy", "submods.container.restart_policy", p.restartPolicies, "the restart policy"));
+    add(
+      exact(
+        claims,
+        "restart_policy",
+        "submods.container.restart_policy",
+        p.restartPolicies,
+        listed("the restart policy"),
+      ),
+    );
   }
   if (p.serviceAccounts !== undefined) add(serviceAccounts(claims, p.serviceAccounts));
 
@@ -173,13 +181,36 @@ const missing = (clause: PolicyClause, path: string, expected: string) =>
 
 const oneOf = (allowed: readonly string[]) => `one of [${allowed.join(", ")}]`;
 
+/** What an allow-list clause says when it passes and when it fails. */
+interface Wording {
+  pass: string;
+  fail: string;
+}
+
+const listed = (what: string): Wording => ({
+  pass: `${what} is in the allow-list`,
+  fail: `${what} is not in the allow-list`,
+});
+const SWNAME: Wording = {
+  pass: "the image is Confidential Space",
+  fail: `swname must be ${CONFIDENTIAL_SPACE_SWNAME}`,
+};
+const HWMODEL: Wording = {
+  pass: "the hardware model is an allowed TEE",
+  fail: "hwmodel is not an allowed confidential-computing hardware model",
+};
+const DBGSTAT: Wording = {
+  pass: "the image is not a debug image",
+  fail: `dbgstat must be ${DEBUG_DISABLED} (debug images need allowDebug)`,
+};
+
 /** A string claim that must equal one of `allowed`. */
 function exact(
   claims: Claims,
   clause: PolicyClause,
   path: string,
   allowed: readonly string[],
-  what: string,
+  wording: Wording,
 ): ClauseResult {
   const expected = oneOf(allowed);
   const got = read(claims, clause, path, expected);
@@ -189,8 +220,8 @@ function exact(
   if (typeof value !== "string") {
     return fail(clause, path, "claim_type", expected, `"${path}" must be a string`, value);
   }
-  if (!allowed.includes(value)) return fail(clause, path, "mismatch", expected, `${what} is not allowed`, value);
-  return pass(clause, path, expected, `${what} is allowed`, value);
+  if (!allowed.includes(value)) return fail(clause, path, "mismatch", expected, wording.fail, value);
+  return pass(clause, path, expected, wording.pass, value);
 }
 
 /** A claim that must be present with a JSON type, any value. */
@@ -284,9 +315,16 @@ function serviceAccounts(claims: Claims, allowed: readonly string[]): ClauseResu
   if (!stringArray(value))
     return fail("service_account", path, "claim_type", expected, `"${path}" must be an array of strings`, value);
   if (!value.some((account) => allowed.includes(account))) {
-    return fail("service_account", path, "mismatch", expected, "no service account of the token is allowed", value);
+    return fail(
+      "service_account",
+      path,
+      "mismatch",
+      expected,
+      "no service account of the token is in the allow-list",
+      value,
+    );
   }
-  return pass("service_account", path, expected, "a service account is allowed", value);
+  return pass("service_account", path, expected, "a service account of the token is in the allow-list", value);
 }
 
 /** At least `threshold` distinct listed keys signed the image (signatures the service verified). */
