@@ -98,6 +98,76 @@ describe("validatePolicy", () => {
     expect(optionError({ toString: [DIGEST] }).message).toMatch(/is not a policy field/);
   });
 
+  const messages: [unknown, string][] = [
+    [[], "policy must be an object"],
+    [{ imageDigests: [`${DIGEST} `] }, "policy.imageDigests[0] has leading or trailing whitespace (matching is exact)"],
+    [{ imageDigests: ["sha256:abc"] }, 'policy.imageDigests[0] must be "sha256:" followed by 64 lowercase hex digits'],
+    [{ imageDigests: [""] }, "policy.imageDigests[0] must be a non-empty string"],
+    [{ imageDigests: [`sha256:${"a".repeat(3000)}`] }, "policy.imageDigests[0] must be at most 2048 characters"],
+    [{ imageDigests: DIGEST }, "policy.imageDigests must be an array of strings"],
+    [{ imageDigests: [] }, "policy.imageDigests must not be empty (omit it to skip the check)"],
+    [{ imageDigests: [DIGEST, DIGEST] }, "policy.imageDigests[1] is listed twice"],
+    [
+      { ...BASE, projectIds: ["P"] },
+      "policy.projectIds[0] must be a Google Cloud project id (6–30 lowercase letters, digits, hyphens)",
+    ],
+    [{ ...BASE, projectNumbers: ["x"] }, "policy.projectNumbers[0] must be a project number (a decimal string)"],
+    [{ ...BASE, serviceAccounts: ["x"] }, "policy.serviceAccounts[0] must be a service account email"],
+    [
+      { ...BASE, serviceAccounts: [`${"a".repeat(320)}@p`] },
+      "policy.serviceAccounts[0] must be at most 320 characters",
+    ],
+    [
+      { ...BASE, hardwareModels: ["GCP_SHIELDED_VM"] },
+      "policy.hardwareModels[0] GCP_SHIELDED_VM is not a confidential-computing TEE",
+    ],
+    [
+      { ...BASE, hardwareModels: ["X"] },
+      "policy.hardwareModels[0] must be one of GCP_AMD_SEV, GCP_AMD_SEV_ES, GCP_INTEL_TDX",
+    ],
+    [
+      { ...BASE, supportAttributes: ["X"] },
+      "policy.supportAttributes[0] must be one of EXPERIMENTAL, USABLE, STABLE, LATEST",
+    ],
+    [{ ...BASE, restartPolicies: ["X"] }, "policy.restartPolicies[0] must be one of Always, OnFailure, Never"],
+    [{ ...BASE, minSwVersion: -1 }, "policy.minSwVersion must be a non-negative integer (e.g. 240500)"],
+    [{ ...BASE, allowDebug: 1 }, "policy.allowDebug must be true or false"],
+    [{ ...BASE, audience: "a b" }, "policy.audience must not contain whitespace"],
+    [{ ...BASE, audience: `https://${"a".repeat(510)}` }, "policy.audience must be at most 512 bytes"],
+    [
+      { imageSignatures: { threshold: 1 } },
+      "policy.imageSignatures.keyIds is required (the key IDs whose signatures count)",
+    ],
+    [
+      { imageSignatures: { keyIds: [KEY] } },
+      "policy.imageSignatures.threshold is required: how many of keyIds must have signed the image (1 for any one)",
+    ],
+    [
+      { imageSignatures: { keyIds: [KEY], threshold: 0 } },
+      "policy.imageSignatures.threshold must be a positive integer",
+    ],
+    [
+      { imageSignatures: { keyIds: [KEY], threshold: 2 } },
+      "policy.imageSignatures.threshold must be at most the number of keyIds (1)",
+    ],
+    [
+      { imageSignatures: { keyIds: ["a b"], threshold: 1 } },
+      "policy.imageSignatures.keyIds[0] must be an image-signature key ID (the lowercase hex SHA-256 of the public key's DER SubjectPublicKeyInfo)",
+    ],
+    [
+      { ...BASE, allowAnyWorkload: true },
+      "policy.allowAnyWorkload contradicts the workload pin of the policy (remove one of the two)",
+    ],
+    [
+      {},
+      "policy pins no workload: anyone can run a Confidential Space VM and get a Google-signed token for any audience. " +
+        "Set imageDigests, imageSignatures, or projectIds/projectNumbers together with serviceAccounts (or allowAnyWorkload: true to admit every workload)",
+    ],
+  ];
+  it.each(messages)("says exactly why %j is refused", (policy, message) => {
+    expect(optionError(policy).message).toBe(message);
+  });
+
   it("prefixes errors with the caller's path", () => {
     expect(optionError({ imageDigests: ["x"] }, "grants[2].match").option).toBe("grants[2].match.imageDigests[0]");
   });
