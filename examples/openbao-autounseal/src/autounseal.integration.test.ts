@@ -99,6 +99,17 @@ describe("OpenBao auto-unseal through the broker's key service", () => {
     await bao.stop();
   });
 
+  it("with a token and renewal on, the seal's renew-self call is answered and it unseals all the same", async () => {
+    await lab.bootstrap();
+    await using other = await lab.startOpenBao({ token: "not-a-vault-token", disableRenewal: false });
+    expect(await other.sealStatus()).toEqual({ type: "transit", initialized: true, sealed: false });
+    const renewals = lab.brokerLogs
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((r) => r.msg === "key service request" && r.operation === "token_renew_self");
+    expect(renewals).toContainEqual(expect.objectContaining({ grant: GRANT, status: 200 }));
+    expect(lab.brokerLogs.join("\n")).not.toContain("not-a-vault-token");
+  });
+
   it("the broker logged who used which key with what outcome, and never a root, a private key or a secret", async () => {
     const records = lab.brokerLogs.map((line) => JSON.parse(line) as Record<string, unknown>);
     const used = records.filter((r) => r.msg === "key service request");

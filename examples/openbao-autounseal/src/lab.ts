@@ -75,8 +75,12 @@ export interface Lab {
   stopBroker(): Promise<void>;
   /** The workload's bootstrap step: attest, obtain the certificate, write its files. Resolves with the grant. */
   bootstrap(options?: BootstrapRun): Promise<{ grant: string; expiresAt: number }>;
-  /** A persistent OpenBao auto-unsealing through the key service with the files in `certDir`. */
-  startOpenBao(options?: { keyName?: string }): Promise<OpenBao>;
+  /**
+   * A persistent OpenBao auto-unsealing through the key service with the files in `certDir`.
+   * `token` and `disableRenewal: false` make the seal send a token and renew it (the key
+   * service ignores the token and answers the renewal); default: no token, no renewal.
+   */
+  startOpenBao(options?: { keyName?: string; token?: string; disableRenewal?: boolean }): Promise<OpenBao>;
   close(): Promise<void>;
 }
 
@@ -234,6 +238,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
             tlsCaCert: join(certDir, "ca.crt"),
             tlsClientCert: join(certDir, "tls.crt"),
             tlsClientKey: join(certDir, "tls.key"),
+            ...(start.token !== undefined && { token: start.token }),
+            ...(start.disableRenewal !== undefined && { disableRenewal: start.disableRenewal }),
           },
         });
         bao.push(server);
