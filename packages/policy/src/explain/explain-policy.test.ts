@@ -69,6 +69,34 @@ describe("explainPolicy", () => {
     expect(result.failed?.message).toContain("Google's principal tags have no dbgstat tag");
   });
 
+  it("reads the output of vault read -format=json and aws iam get-role", () => {
+    const role = {
+      role_type: "jwt",
+      bound_audiences: ["https://sts.googleapis.com"],
+      bound_claims: { "/swname": "GCE" },
+    };
+    const vault = explainPolicy(CLAIMS, { request_id: "r-1", lease_id: "", data: role });
+    expect(vault).toMatchObject({
+      format: "vault-role",
+      admitted: false,
+      failed: { claim: "swname", value: "CONFIDENTIAL_SPACE" },
+    });
+    const trust = {
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: "*",
+          Action: "sts:AssumeRoleWithWebIdentity",
+          Condition: { StringEquals: { "aws:RequestTag/swname": "GCE" } },
+        },
+      ],
+    };
+    const aws = explainPolicy(CLAIMS, {
+      Role: { RoleName: "r", AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify(trust)) },
+    });
+    expect(aws).toMatchObject({ format: "aws", admitted: false });
+  });
+
   it("a Deny statement that matches refuses, whatever the Allow says", () => {
     const allow = { Effect: "Allow", Principal: "*", Action: "sts:AssumeRoleWithWebIdentity", Condition: {} };
     const deny = { ...allow, Effect: "Deny", Condition: { StringLike: { "aws:RequestTag/swname": "CONFIDENTIAL*" } } };

@@ -25,7 +25,8 @@ type Claims = Readonly<Record<string, unknown>>;
  * a GCP attribute condition (CEL text, or gcloud's `providers describe --format=json`
  * with `attributeCondition`), a Vault/OpenBao JWT role (`bound_claims`, `role_type`, …)
  * or its auth config (`bound_issuer`, `oidc_discovery_url`), an AWS trust policy
- * (`Statement`), a broker.yaml (`grants`), or a {@link WorkloadPolicy}.
+ * (`Statement`), a broker.yaml (`grants`), or a {@link WorkloadPolicy}. The output of
+ * `vault read -format=json` and `aws iam get-role` is read as the role or trust policy it holds.
  *
  * @param token a compact JWT, or its decoded claims
  * @throws InvalidOptionError `token` is not a JWT, or `against` is not a configuration it can read
@@ -95,7 +96,7 @@ function recognise(
       "explainPolicy: against must be a configuration object, JSON, YAML or a CEL condition",
     );
   }
-  const doc = document as Record<string, unknown>;
+  const doc = unwrap(document as Record<string, unknown>);
   const format = forced ?? detect(doc);
   if (format === "gcp") return { format, document: gcloudProvider(doc) };
   return { format, document: doc };
@@ -114,6 +115,32 @@ function parseText(text: string): unknown {
     // not YAML: CEL
   }
   return text.trim();
+}
+
+/**
+ * The configuration inside a CLI's output: `vault read -format=json auth/jwt/role/NAME`
+ * (`{ data: role }`) and `aws iam get-role` (`{ Role: { AssumeRolePolicyDocument } }`, the
+ * document possibly URL-encoded).
+ */
+function unwrap(doc: Record<string, unknown>): Record<string, unknown> {
+  const data = doc.data;
+  if (typeof data === "object" && data !== null && !Array.isArray(data) && "request_id" in doc) {
+    return data as Record<string, unknown>;
+  }
+  const role = doc.Role as { AssumeRolePolicyDocument?: unknown } | undefined;
+  const trust = typeof role === "object" && role !== null ? role.AssumeRolePolicyDocument : undefined;
+  if (typeof trust === "string") {
+    try {
+      return JSON.parse(decodeURIComponent(trust)) as Record<string, unknown>;
+    } catch {
+      throw new InvalidOptionError(
+        "against.Role.AssumeRolePolicyDocument",
+        "explainPolicy: AssumeRolePolicyDocument is not a (URL-encoded) JSON policy",
+      );
+    }
+  }
+  if (typeof trust === "object" && trust !== null) return trust as Record<string, unknown>;
+  return doc;
 }
 
 function detect(doc: Record<string, unknown>): ExplainFormat {
