@@ -60,7 +60,7 @@ describe("OpenBao auto-unseal through the broker's key service", () => {
   });
 
   it("4: an expired certificate is refused at the handshake; a fresh one unseals again", async () => {
-    const { expiresAt } = await lab.bootstrap({ lifetimeSeconds: 2 });
+    const { expiresAt } = await lab.bootstrap({ lifetimeSeconds: 1 });
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now()) + 1_100));
     await expect(bao.start()).rejects.toThrow(/Error configuring seal "transit"/);
     await lab.bootstrap();
