@@ -35,6 +35,55 @@ export class KeyringError extends Error {
   }
 }
 
+/**
+ * Splits a `vault:v{N}:{base64}` ciphertext into its version and payload.
+ *
+ * @throws {KeyringError} `invalid_ciphertext`: not that format, not canonical base64, or too short.
+ */
+export function parseCiphertext(ciphertext: string): { version: number; payload: Buffer } {
+  const match = CIPHERTEXT.exec(ciphertext);
+  if (match === null) {
+    throw new KeyringError("invalid_ciphertext", 'invalid ciphertext: expected "vault:v<version>:<base64>"');
+  }
+  const payload = Buffer.from(match[2]!, "base64");
+  if (payload.toString("base64") !== match[2]) {
+    throw new KeyringError("invalid_ciphertext", "invalid ciphertext: the payload is not canonical base64");
+  }
+  if (payload.length < NONCE_BYTES + TAG_BYTES)
+    throw new KeyringError("invalid_ciphertext", "invalid ciphertext: too short");
+  return { version: Number(match[1]), payload };
+}
+
+/** Transit's aes256-gcm96 encryption with a 32-byte `key`: `vault:v{version}:base64(nonce ‖ ciphertext ‖ tag)`. */
+export function sealAes256Gcm96(key: Uint8Array, version: number, plaintext: Uint8Array): string {
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: TAG_BYTES });
+  const payload = Buffer.concat([nonce, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+  return `vault:v${version}:${payload.toString("base64")}`;
+}
+
+/**
+ * Opens the payload of {@link parseCiphertext} with a 32-byte `key`.
+ *
+ * @throws {KeyringError} `decryption_failed`: the tag does not verify (tampered, or another key).
+ */
+export function openAes256Gcm96(key: Uint8Array, payload: Buffer): Buffer {
+  const decipher = createDecipheriv("aes-256-gcm", key, payload.subarray(0, NONCE_BYTES), {
+    authTagLength: TAG_BYTES,
+  });
+  decipher.setAuthTag(payload.subarray(payload.length - TAG_BYTES));
+  const plaintext = decipher.update(payload.subarray(NONCE_BYTES, payload.length - TAG_BYTES));
+  try {
+    return Buffer.concat([plaintext, decipher.final()]);
+  } catch {
+    plaintext.fill(0);
+    throw new KeyringError(
+      "decryption_failed",
+      "invalid ciphertext: message authentication failed (tampered, or encrypted with another key)",
+    );
+  }
+}
+
 /** Result of {@link Keyring.encrypt}. */
 export interface Encrypted {
   /** `vault:v{N}:…`. */
@@ -75,41 +124,14 @@ export class Keyring {
   /** Encrypts with the newest version (or `version`, which must still decrypt). */
   encrypt(grant: string, key: string, plaintext: Uint8Array, version = this.latestVersion): Encrypted {
     this.#checkVersion(key, version);
-    const nonce = randomBytes(NONCE_BYTES);
-    const cipher = createCipheriv("aes-256-gcm", this.#key(grant, key, version), nonce, { authTagLength: TAG_BYTES });
-    const body = Buffer.concat([nonce, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
-    return { ciphertext: `vault:v${version}:${body.toString("base64")}`, version };
+    return { ciphertext: sealAes256Gcm96(this.#key(grant, key, version), version, plaintext), version };
   }
 
   /** Decrypts a `vault:vN:` ciphertext of (grant, key). */
   decrypt(grant: string, key: string, ciphertext: string): Buffer {
-    const match = CIPHERTEXT.exec(ciphertext);
-    if (match === null) {
-      throw new KeyringError("invalid_ciphertext", 'invalid ciphertext: expected "vault:v<version>:<base64>"');
-    }
-    const version = Number(match[1]);
-    const body = Buffer.from(match[2]!, "base64");
-    if (body.toString("base64") !== match[2]) {
-      throw new KeyringError("invalid_ciphertext", "invalid ciphertext: the payload is not canonical base64");
-    }
-    if (body.length < NONCE_BYTES + TAG_BYTES) {
-      throw new KeyringError("invalid_ciphertext", "invalid ciphertext: too short");
-    }
+    const { version, payload } = parseCiphertext(ciphertext);
     this.#checkVersion(key, version);
-    const decipher = createDecipheriv("aes-256-gcm", this.#key(grant, key, version), body.subarray(0, NONCE_BYTES), {
-      authTagLength: TAG_BYTES,
-    });
-    decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
-    const plaintext = decipher.update(body.subarray(NONCE_BYTES, body.length - TAG_BYTES));
-    try {
-      return Buffer.concat([plaintext, decipher.final()]);
-    } catch {
-      plaintext.fill(0);
-      throw new KeyringError(
-        "decryption_failed",
-        "invalid ciphertext: message authentication failed (tampered, or encrypted with another key)",
-      );
-    }
+    return openAes256Gcm96(this.#key(grant, key, version), payload);
   }
 
   /** Zeroes every root and derived key; the keyring is unusable afterwards. */
