@@ -103,8 +103,9 @@ export async function handleTransitRequest(
       );
     }
     if (found.key !== undefined) {
-      fields.keyName = found.key;
+      // Checked before it reaches a log line or a message: a path segment is the caller's text.
       if (!KEY_NAME.pattern!.test(found.key)) throw new TransitError(400, "invalid_request", "invalid key name");
+      fields.keyName = found.key;
       if (!keys.includes(found.key)) {
         throw new TransitError(
           403,
