@@ -13,8 +13,9 @@ seal "transit" {
   # starts. OpenBao reads them once, when it starts.
   tls_client_cert = "/run/confspace/tls.crt"
   tls_client_key  = "/run/confspace/tls.key"
-  # The CA of the key service's server certificate (shipped in the image, see the Dockerfile).
-  tls_ca_cert     = "/etc/openbao/broker-ca.crt"
+  # The CA of the key service's server certificate: the image's broker-ca.crt, copied there
+  # by the bootstrap (--key-service-ca).
+  tls_ca_cert     = "/run/confspace/ca.crt"
 }
 
 # Storage outside the TEE: everything OpenBao writes is encrypted by its barrier, whose

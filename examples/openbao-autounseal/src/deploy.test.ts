@@ -46,6 +46,7 @@ describe("deploy/", () => {
     const outDir = /confspace-bootstrap certificate --out-dir (\S+)/.exec(entrypoint)?.[1];
     expect(seal.tls_client_cert).toBe(`${outDir}/tls.crt`);
     expect(seal.tls_client_key).toBe(`${outDir}/tls.key`);
+    expect(seal.tls_ca_cert).toBe(`${outDir}/ca.crt`);
     expect(entrypoint).toMatch(/^exec bao server -config=\/etc\/openbao\/openbao\.hcl$/m);
     // The flags the local run and the e2e test pass to the same command (lab.ts, `cli: true`).
     const command = /^confspace-bootstrap certificate (?:[^\n]*\\\n)*[^\n]*$/m.exec(entrypoint)?.[0] ?? "";
