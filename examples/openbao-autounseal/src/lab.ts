@@ -6,7 +6,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes, X509Certificate } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -117,14 +116,6 @@ async function bootstrapCommand(
   return { grant, expiresAt: Date.parse(leaf.validTo) };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const log = options.log ?? (() => {});
   const dir = await mkdtemp(join(tmpdir(), "confspace-autounseal-"));
@@ -136,7 +127,10 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     const emulator = await startEmulator({ writeTokenFile: false });
     opened.push({ close: () => emulator.stop() });
     const imageA = (emulator.claims().submods as { container: { image_digest: string } }).container.image_digest;
-    const [brokerPort, keyServicePort] = [await freePort(), await freePort()];
+    // Port 0 at the first start; restarts reuse the ports found then, so OpenBao's seal
+    // address and the bootstrap's broker URL stay valid.
+    let brokerPort = 0;
+    let keyServicePort = 0;
     const rootFile = (version: number) => join(dir, `root-v${version}`);
     let broker: Broker | undefined;
     const bao: OpenBao[] = [];
@@ -172,8 +166,12 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       certDir,
       pki,
       emulator,
-      keyServiceUrl: `https://127.0.0.1:${keyServicePort}`,
-      brokerUrl: `https://127.0.0.1:${brokerPort}`,
+      get keyServiceUrl() {
+        return `https://127.0.0.1:${keyServicePort}`;
+      },
+      get brokerUrl() {
+        return `https://127.0.0.1:${brokerPort}`;
+      },
       brokerLogs,
       async startBroker(start = {}) {
         await lab.stopBroker();
@@ -186,7 +184,10 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
           );
         }
         broker = createBroker(config(start), { logger });
-        await broker.listen();
+        brokerPort = (await broker.listen()).port;
+        const keyService = broker.serviceAddress("keyService");
+        if (keyService === undefined) throw new Error("the broker started no key service");
+        keyServicePort = keyService.port;
         log(`broker: ${lab.brokerUrl}, key service ${lab.keyServiceUrl}, roots v${(start.roots ?? [1]).join(", v")}`);
       },
       async stopBroker() {
