@@ -14,5 +14,7 @@ describe("claimAt / lookupClaim", () => {
     expect(lookupClaim("text", "a")).toEqual({ value: undefined, blockedAt: "" });
     expect(lookupClaim({ a: { b: null } }, "a.b.c")).toEqual({ value: undefined, blockedAt: "a.b" });
     expect(lookupClaim({ a: { b: null } }, "a.b")).toEqual({ value: null });
+    expect(lookupClaim({ a: { b: 1 } }, "a.c.d")).toStrictEqual({ value: undefined });
+    expect(lookupClaim({ a: [1] }, "a.0")).toStrictEqual({ value: undefined, blockedAt: "a" });
   });
 });

@@ -28,7 +28,7 @@ export function lookupClaim(claims: unknown, path: string): ClaimLookup {
   for (const [index, segment] of segments.entries()) {
     if (current === undefined) return { value: undefined };
     if (!isObject(current)) {
-      return { value: undefined, blockedAt: index === 0 ? "" : segments.slice(0, index).join(".") };
+      return { value: undefined, blockedAt: segments.slice(0, index).join(".") };
     }
     current = Object.hasOwn(current, segment) ? current[segment] : undefined;
   }

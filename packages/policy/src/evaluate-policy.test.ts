@@ -178,6 +178,16 @@ describe("evaluatePolicy", () => {
     expect(JSON.stringify(typed)).not.toContain("hunter2");
   });
 
+  it("needs one listed service account among several, not all of them", () => {
+    const claims = goodClaims();
+    const policy = policyCasePolicy(claims);
+    claims.google_service_accounts = [
+      "other@p.iam.gserviceaccount.com",
+      ...(claims.google_service_accounts as string[]),
+    ];
+    expect(evaluatePolicy(policy, claims).ok).toBe(true);
+  });
+
   it("counts each listed key once: threshold 2 needs two distinct listed signers", () => {
     const claims = goodClaims();
     const policy = validatePolicy({ imageSignatures: { keyIds: [...POLICY_CASE_KEY_IDS], threshold: 3 } });

@@ -36,6 +36,15 @@ describe("keyIdFromPublicKey", () => {
     expect(keyIdFromPublicKey(published)).toBe("fc3cd070b22b02942d8216257f6c917d122eb2d6691027b3e8160306a4c71072");
   });
 
+  it("refuses a public key PEM that carries a private key too, and non-strings, by their messages", () => {
+    const both = `${pem(ec.publicKey)}${ec.privateKey.export({ type: "pkcs8", format: "pem" })}`;
+    expect(() => keyIdFromPublicKey(both)).toThrow(/never a private key/);
+    expect(() => keyIdFromPublicKey(42 as unknown as string)).toThrow(/never a private key/);
+    expect(() => keyIdFromPublicKey("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----")).toThrow(
+      /not a readable PEM public key/,
+    );
+  });
+
   it("refuses private keys and anything that is not a PEM public key", () => {
     const privatePem = ec.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
     for (const input of [

@@ -185,6 +185,39 @@ describe("validatePolicy", () => {
     expect(Object.isFrozen(policy.imageDigests)).toBe(true);
   });
 
+  it("leaves out the fields the policy does not set, and takes boundary values", () => {
+    expect(Object.keys(validatePolicy(BASE))).toEqual([
+      "imageDigests",
+      "hardwareModels",
+      "supportAttributes",
+      "allowDebug",
+      "allowAnyWorkload",
+    ]);
+    expect(validatePolicy({ ...BASE, minSwVersion: 0 }).minSwVersion).toBe(0);
+    const audience = `https://${"a".repeat(504)}`;
+    expect(Buffer.byteLength(audience)).toBe(512);
+    expect(validatePolicy({ ...BASE, audience }).audience).toBe(audience);
+    expect(
+      validatePolicy({ imageDigests: [`sha256:${"a".repeat(64)}`], serviceAccounts: [`${"a".repeat(318)}@p`] }),
+    ).toBeDefined();
+  });
+
+  it("takes a null-prototype object (as some YAML and JSON readers make) and refuses other objects", () => {
+    const bare = Object.assign(Object.create(null), { imageDigests: [DIGEST] });
+    expect(validatePolicy(bare).imageDigests).toEqual([DIGEST]);
+    expect(optionError(new Map([["imageDigests", [DIGEST]]])).option).toBe("policy");
+    expect(
+      optionError(
+        new (class Policy {
+          imageDigests = [DIGEST];
+        })(),
+      ).option,
+    ).toBe("policy");
+    expect(optionError({ imageSignatures: [] }).option).toBe("policy.imageSignatures");
+    expect(isValidatedPolicy(null)).toBe(false);
+    expect(isValidatedPolicy("policy")).toBe(false);
+  });
+
   it("copies the caller's lists, so a later change to them changes nothing", () => {
     const digests = [DIGEST];
     const policy = validatePolicy({ imageDigests: digests });

@@ -123,7 +123,8 @@ export function validatePolicy(
 
 /** Whether `policy` came from {@link validatePolicy} (so it needs no second check). */
 export function isValidatedPolicy(policy: unknown): policy is ResolvedWorkloadPolicy {
-  return typeof policy === "object" && policy !== null && validated.has(policy);
+  // WeakSet.has is false for anything that is not an object.
+  return validated.has(policy as object);
 }
 
 /**
