@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,6 +48,31 @@ describe("parseCliArgs", () => {
 
   it("turns the token file off with --no-token-file", async () => {
     expect(await parseCliArgs(["--no-token-file"])).toMatchObject({ options: { writeTokenFile: false } });
+  });
+
+  it("reads each --image-signer file, a private key as privateKey and a public key as publicKey", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "emulator-signers-"));
+    try {
+      const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+      const privatePem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+      const publicPem = publicKey.export({ type: "spki", format: "pem" }).toString();
+      await writeFile(join(dir, "builder.key"), privatePem);
+      await writeFile(join(dir, "alice.pub"), publicPem);
+      const command = await parseCliArgs([
+        "--image-signer",
+        join(dir, "builder.key"),
+        "--image-signer",
+        join(dir, "alice.pub"),
+      ]);
+      expect(command).toMatchObject({
+        options: { imageSigners: [{ privateKey: privatePem }, { publicKey: publicPem }] },
+      });
+      await expect(parseCliArgs(["--image-signer", join(dir, "missing.pub")])).rejects.toMatchObject({
+        option: "--image-signer",
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("loads --profile FILE as JSON claims", async () => {

@@ -1,6 +1,8 @@
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import type { EmulatorOptions } from "../emulator-types.js";
 import { EmulatorOptionError } from "../errors.js";
+import type { ImageSigner } from "../image-signers.js";
 import { loadProfile } from "../profile.js";
 
 export const USAGE = `Usage: confspace-emulator [options]
@@ -19,6 +21,8 @@ Options:
   --port PORT          issuer port (default: 0, a free port)
   --profile NAME|FILE  default, debug, or a JSON file of claims merged over the default
   --lifetime SECONDS   token lifetime (default: 3600)
+  --image-signer FILE  a cosign key (PEM public or PKCS #8 private) that signed the image;
+                       repeat for several: tokens list image_signatures with Google's key IDs
   --quota              emulate the service quota (5 requests per second)
   --verbose            log every request (JSON lines on stderr)
   -h, --help           show this help
@@ -61,6 +65,8 @@ export async function parseCliArgs(args: string[]): Promise<CliCommand> {
   const profile = values.profile;
   if (profile === "default" || profile === "debug") options.profile = profile;
   else if (profile !== undefined) options.profile = await loadProfile(profile);
+  const signers = values["image-signer"] ?? [];
+  if (signers.length > 0) options.imageSigners = await Promise.all(signers.map(readSigner));
   return { help: false, verbose: values.verbose ?? false, options };
 }
 
@@ -78,11 +84,23 @@ function parse(args: string[]) {
       port: { type: "string" },
       profile: { type: "string" },
       lifetime: { type: "string" },
+      "image-signer": { type: "string", multiple: true },
       quota: { type: "boolean" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
+}
+
+/** A `--image-signer` file: a private key (PKCS #8) signs for real, a public key (`cosign.pub`) gives the key ID. */
+async function readSigner(path: string): Promise<ImageSigner> {
+  let pem: string;
+  try {
+    pem = await readFile(path, "utf8");
+  } catch (error) {
+    throw new EmulatorOptionError("--image-signer", `--image-signer: cannot read ${path}`, { cause: error });
+  }
+  return /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem) ? { privateKey: pem } : { publicKey: pem };
 }
 
 /** `KEY=value`, single-quoted for the shell when the value needs it. */
