@@ -49,21 +49,42 @@ describe("evaluatePolicy", () => {
     const claims = goodClaims();
     const policy = { ...policyCasePolicy(claims), audience: "https://relying-party.example" };
     const keys = POLICY_CASE_KEY_IDS.join(", ");
-    expect(evaluatePolicy(policy, claims).clauses.map((c) => [c.clause, c.expected, c.message])).toEqual([
-      ["audience", "https://relying-party.example", "the audience matches"],
-      ["swname", "one of [CONFIDENTIAL_SPACE]", "the image is Confidential Space"],
-      ["hwmodel", "one of [GCP_INTEL_TDX]", "the hardware model is an allowed TEE"],
-      ["secboot", "true", "Secure Boot is enabled"],
-      ["dbgstat", "one of [disabled-since-boot]", "the image is not a debug image"],
-      ["swversion", ">= 250301", "swversion is accepted"],
-      ["support_attributes", "all of [STABLE]", "the support attributes are present"],
-      ["image_digest", `one of [${DIGEST}]`, "the image digest is in the allow-list"],
-      ["image_signatures", `at least 2 of [${keys}]`, "2 listed keys signed the image"],
-      ["project_id", "one of [operator-project]", "the project id is in the allow-list"],
-      ["project_number", "one of [123456789012]", "the project number is in the allow-list"],
-      ["restart_policy", "one of [Never]", "the restart policy is in the allow-list"],
+    expect(evaluatePolicy(policy, claims).clauses.map((c) => [c.clause, c.claim, c.expected, c.message])).toEqual([
+      ["audience", "aud", "https://relying-party.example", "the audience matches"],
+      ["swname", "swname", "one of [CONFIDENTIAL_SPACE]", "the image is Confidential Space"],
+      ["hwmodel", "hwmodel", "one of [GCP_INTEL_TDX]", "the hardware model is an allowed TEE"],
+      ["secboot", "secboot", "true", "Secure Boot is enabled"],
+      ["dbgstat", "dbgstat", "one of [disabled-since-boot]", "the image is not a debug image"],
+      ["swversion", "swversion", ">= 250301", "swversion is accepted"],
+      [
+        "support_attributes",
+        "submods.confidential_space.support_attributes",
+        "all of [STABLE]",
+        "the support attributes are present",
+      ],
+      ["image_digest", "submods.container.image_digest", `one of [${DIGEST}]`, "the image digest is in the allow-list"],
+      [
+        "image_signatures",
+        "submods.container.image_signatures",
+        `at least 2 of [${keys}]`,
+        "2 listed keys signed the image",
+      ],
+      ["project_id", "submods.gce.project_id", "one of [operator-project]", "the project id is in the allow-list"],
+      [
+        "project_number",
+        "submods.gce.project_number",
+        "one of [123456789012]",
+        "the project number is in the allow-list",
+      ],
+      [
+        "restart_policy",
+        "submods.container.restart_policy",
+        "one of [Never]",
+        "the restart policy is in the allow-list",
+      ],
       [
         "service_account",
+        "google_service_accounts",
         "at least one of [workload@operator-project.iam.gserviceaccount.com]",
         "a service account of the token is in the allow-list",
       ],
@@ -77,6 +98,78 @@ describe("evaluatePolicy", () => {
       ["swversion", "one decimal version", "swversion is accepted"],
       ["support_attributes", "any (none required)", "the support attributes are present"],
     ]);
+  });
+
+  it("joins several listed values in what it expects and says", () => {
+    const claims = goodClaims();
+    const policy = {
+      imageDigests: [DIGEST],
+      supportAttributes: ["STABLE", "EXPERIMENTAL"],
+      serviceAccounts: ["a@p.iam.gserviceaccount.com", "b@p.iam.gserviceaccount.com"],
+      projectIds: ["operator-project"],
+    } as const;
+    const result = evaluatePolicy(policy, claims);
+    expect(!result.ok && result.failed).toMatchObject({
+      clause: "support_attributes",
+      expected: "all of [STABLE, EXPERIMENTAL]",
+      message: "support_attributes must include STABLE, EXPERIMENTAL",
+    });
+    expect(result.clauses.at(-1)?.expected).toBe(
+      "at least one of [a@p.iam.gserviceaccount.com, b@p.iam.gserviceaccount.com]",
+    );
+  });
+
+  it("checks every clause of claims that are not an object, or whose submods is not, as malformed, never throwing", () => {
+    const policy = { ...policyCasePolicy(goodClaims()), audience: "https://relying-party.example", allowDebug: true };
+    for (const claims of ["x", null, 7, ["a"]]) {
+      const result = evaluatePolicy(policy, claims as never);
+      expect(result.clauses.map((c) => [c.problem, c.message])).toEqual(
+        result.clauses.map(() => ["claim_type", "the claims must be an object"]),
+      );
+      expect(result.clauses).toHaveLength(13);
+    }
+    const flat = { ...goodClaims(), submods: "none" };
+    const nested = evaluatePolicy(policy, flat).clauses.filter((c) => c.claim.startsWith("submods."));
+    expect(nested.map((c) => [c.clause, c.problem, c.message])).toEqual(
+      ["support_attributes", "image_digest", "image_signatures", "project_id", "project_number", "restart_policy"].map(
+        (clause) => [clause, "claim_type", '"submods" must be an object'],
+      ),
+    );
+  });
+
+  it("shows no value for an absent claim, and refuses a non-string dbgstat even with allowDebug", () => {
+    const claims = goodClaims();
+    delete claims.hwmodel;
+    const missing = evaluatePolicy({ allowAnyWorkload: true }, claims);
+    expect(!missing.ok && Object.hasOwn(missing.failed, "value")).toBe(false);
+    const debug = evaluatePolicy({ allowAnyWorkload: true, allowDebug: true }, { ...goodClaims(), dbgstat: 5 });
+    expect(!debug.ok && debug.failed).toMatchObject({
+      clause: "dbgstat",
+      problem: "claim_type",
+      message: '"dbgstat" must be a string',
+      value: 5,
+    });
+  });
+
+  it("refuses lists holding a non-string entry", () => {
+    const policy = policyCasePolicy(goodClaims());
+    const accounts = {
+      ...goodClaims(),
+      google_service_accounts: [7, "workload@operator-project.iam.gserviceaccount.com"],
+    };
+    expect(evaluatePolicy(policy, accounts)).toMatchObject({
+      failed: { clause: "service_account", problem: "claim_type" },
+    });
+    const attributes = goodClaims();
+    (attributes.submods as { confidential_space: Record<string, unknown> }).confidential_space.support_attributes = [
+      "STABLE",
+      1,
+    ];
+    expect(evaluatePolicy(policy, attributes)).toMatchObject({
+      failed: { clause: "support_attributes", problem: "claim_type" },
+    });
+    const versions = { ...goodClaims(), swversion: [250301] };
+    expect(evaluatePolicy(policy, versions)).toMatchObject({ failed: { clause: "swversion", problem: "claim_type" } });
   });
 
   const failures: [string, string][] = [
@@ -140,6 +233,9 @@ describe("evaluatePolicy", () => {
       mutate(claims);
       const result = evaluatePolicy(policy, claims);
       expect(!result.ok && [result.failed.clause, result.failed.message]).toEqual([clause, message]);
+      expect(!result.ok && result.failed.problem).toBe(
+        message.startsWith("the token has no") ? "missing_claim" : "claim_type",
+      );
     }
   });
 

@@ -72,6 +72,18 @@ describe("imageSignatureAlgorithm", () => {
     expect(imageSignatureAlgorithm(pss.publicKey)).toBe("RSASSA_PSS_SHA256");
   });
 
+  it("takes 3072- and 4096-bit RSA keys, and refuses a 2048-bit DSA key", () => {
+    for (const modulusLength of [3072, 4096]) {
+      expect(imageSignatureAlgorithm(generateKeyPairSync("rsa", { modulusLength }).publicKey)).toBe(
+        "RSASSA_PKCS1V15_SHA256",
+      );
+    }
+    const dsa = generateKeyPairSync("dsa", { modulusLength: 2048, divisorLength: 256 }).publicKey;
+    expect(() => imageSignatureAlgorithm(dsa)).toThrow(
+      expect.objectContaining({ option: "publicKey", code: "ERR_INVALID_OPTION" }),
+    );
+  });
+
   it("refuses keys Confidential Space does not verify", () => {
     const p384 = generateKeyPairSync("ec", { namedCurve: "P-384" }).publicKey;
     const ed = generateKeyPairSync("ed25519").publicKey;

@@ -50,7 +50,8 @@ export function imageSignatureAlgorithm(
 ): ImageSignatureAlgorithm {
   const key = toPublicKey(publicKey);
   const details = key.asymmetricKeyDetails ?? {};
-  if (key.asymmetricKeyType === "ec" && details.namedCurve === "prime256v1") return "ECDSA_P256_SHA256";
+  // Only EC keys have a named curve.
+  if (details.namedCurve === "prime256v1") return "ECDSA_P256_SHA256";
   const bits = details.modulusLength ?? 0;
   const rsaSize = bits === 2048 || bits === 3072 || bits === 4096;
   if (key.asymmetricKeyType === "rsa-pss" && rsaSize) return "RSASSA_PSS_SHA256";

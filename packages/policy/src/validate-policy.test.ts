@@ -202,6 +202,24 @@ describe("validatePolicy", () => {
     ).toBeDefined();
   });
 
+  it("anchors every format at both ends", () => {
+    const refusedValues: [WorkloadPolicy, string][] = [
+      [{ imageDigests: [`x${DIGEST}`] }, "policy.imageDigests[0]"],
+      [{ imageDigests: [`${DIGEST}a`] }, "policy.imageDigests[0]"],
+      [{ ...BASE, projectIds: ["my-project."] }, "policy.projectIds[0]"],
+      [{ ...BASE, projectIds: [".my-project"] }, "policy.projectIds[0]"],
+      [{ ...BASE, projectNumbers: ["x123"] }, "policy.projectNumbers[0]"],
+      [{ ...BASE, projectNumbers: ["123x"] }, "policy.projectNumbers[0]"],
+      [{ ...BASE, serviceAccounts: ["a b@c.example"] }, "policy.serviceAccounts[0]"],
+      [{ ...BASE, serviceAccounts: ["a@b c.example"] }, "policy.serviceAccounts[0]"],
+    ];
+    for (const [policy, option] of refusedValues) expect(optionError(policy).option).toBe(option);
+    expect(validatePolicy({ ...BASE, projectIds: ["example.com:my-project"] }).projectIds).toEqual([
+      "example.com:my-project",
+    ]);
+    expect(optionError(undefined).message).toBe("policy must be an object");
+  });
+
   it("takes a null-prototype object (as some YAML and JSON readers make) and refuses other objects", () => {
     const bare = Object.assign(Object.create(null), { imageDigests: [DIGEST] });
     expect(validatePolicy(bare).imageDigests).toEqual([DIGEST]);

@@ -33,7 +33,7 @@ interface Format {
 const pattern = (regex: RegExp, message: string, maxLength?: number): Format => ({
   test: (value) => regex.test(value),
   message,
-  ...(maxLength === undefined ? {} : { maxLength }),
+  maxLength,
 });
 const oneOf = (choices: readonly string[]): Format => ({
   test: (value) => choices.includes(value),
@@ -228,10 +228,10 @@ function bool(value: unknown, path: string): boolean {
 
 function minSwVersion(value: unknown, path: string): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+  // Number.isSafeInteger is false for anything that is not a number.
+  if (!Number.isSafeInteger(value) || (value as number) < 0)
     invalid(path, "must be a non-negative integer (e.g. 240500)");
-  }
-  return value;
+  return value as number;
 }
 
 function audience(value: unknown, path: string): string | undefined {
@@ -246,13 +246,11 @@ function imageSignatures(value: unknown, path: string): Readonly<ImageSignatureP
   const o = knownKeys(value, ["keyIds", "threshold"], path);
   if (o.keyIds === undefined) invalid(`${path}.keyIds`, "is required (the key IDs whose signatures count)");
   const keyIds = list(o.keyIds, `${path}.keyIds`, KEY_ID) as readonly string[];
-  const { threshold } = o;
+  const threshold = o.threshold as number;
   if (threshold === undefined) {
     invalid(`${path}.threshold`, "is required: how many of keyIds must have signed the image (1 for any one)");
   }
-  if (typeof threshold !== "number" || !Number.isSafeInteger(threshold) || threshold < 1) {
-    invalid(`${path}.threshold`, "must be a positive integer");
-  }
+  if (!Number.isSafeInteger(threshold) || threshold < 1) invalid(`${path}.threshold`, "must be a positive integer");
   if (threshold > keyIds.length) {
     invalid(`${path}.threshold`, `must be at most the number of keyIds (${keyIds.length})`);
   }
