@@ -126,6 +126,9 @@ describe("evaluatePolicy", () => {
       expect(result.clauses.map((c) => [c.problem, c.message])).toEqual(
         result.clauses.map(() => ["claim_type", "the claims must be an object"]),
       );
+      expect(result.clauses.map((c) => [c.clause, c.claim])).toEqual(
+        evaluatePolicy(policy, goodClaims()).clauses.map((c) => [c.clause, c.claim]),
+      );
       expect(result.clauses).toHaveLength(13);
     }
     const flat = { ...goodClaims(), submods: "none" };
@@ -233,6 +236,9 @@ describe("evaluatePolicy", () => {
       mutate(claims);
       const result = evaluatePolicy(policy, claims);
       expect(!result.ok && [result.failed.clause, result.failed.message]).toEqual([clause, message]);
+      expect(!result.ok && result.failed.claim).toBe(
+        evaluatePolicy(policy, goodClaims()).clauses.find((c) => c.clause === clause)?.claim,
+      );
       expect(!result.ok && result.failed.problem).toBe(
         message.startsWith("the token has no") ? "missing_claim" : "claim_type",
       );
@@ -338,7 +344,13 @@ describe("evaluatePolicy", () => {
     expect(evaluatePolicy(policy, claims).clauses[0]).toMatchObject({ clause: "audience", ok: true });
     expect(evaluatePolicy(policy, { ...claims, aud: ["https://relying-party.example"] }).ok).toBe(true);
     expect(evaluatePolicy(policy, { ...claims, aud: "https://other.example" })).toMatchObject({
-      failed: { clause: "audience", problem: "mismatch", value: "https://other.example" },
+      failed: {
+        clause: "audience",
+        claim: "aud",
+        problem: "mismatch",
+        value: "https://other.example",
+        message: "the token is for another audience",
+      },
     });
     expect(evaluatePolicy(policy, { ...claims, aud: ["a", "b"] })).toMatchObject({
       failed: { clause: "audience", problem: "claim_type" },
