@@ -131,7 +131,15 @@ export function createKeyServiceClient(options: KeyServiceClientOptions): KeySer
   };
 
   async function call(operation: string, keyName: string, body: object, signal?: AbortSignal) {
-    if (closed) throw new KeyServiceError("ERR_KEY_SERVICE_UNAVAILABLE", origin, operation, keyName, "closed");
+    if (closed) {
+      throw new KeyServiceError(
+        "ERR_KEY_SERVICE_UNAVAILABLE",
+        origin,
+        operation,
+        keyName,
+        "This key service client was closed; create a new one",
+      );
+    }
     if (typeof keyName !== "string" || !KEY_NAME.test(keyName)) {
       throw new InvalidOptionError("keyName", "keyName must be 1-128 of A-Z a-z 0-9 _ . -");
     }

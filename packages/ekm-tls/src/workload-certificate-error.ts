@@ -18,7 +18,7 @@ export type WorkloadCertificateCheck =
  *   type, not exactly one PEM certificate in `certificate` or `ca_certificate`);
  * - `key_mismatch`: the certificate is for another public key than the request's;
  * - `issuer`: `ca_certificate` is not a CA, or did not sign the certificate;
- * - `usage`: the certificate is a CA, or its extended key usage excludes client authentication;
+ * - `usage`: the certificate is a CA, or has no extended key usage naming client authentication;
  * - `grant`: its `urn:confspace:grant:` URI is missing, repeated, or names another grant than `grant`;
  * - `expired` / `not_yet_valid`: outside its validity now (more than 60 s of clock skew).
  *

@@ -184,6 +184,7 @@ describe("requestWorkloadCertificate against a stand-in broker with an openssl C
       "usage",
     ],
     ["a server-only certificate", (csr) => goodReply(csr, { eku: "serverAuth" }), "usage"],
+    ["a certificate without extended key usage", (csr) => goodReply(csr, { eku: "" }), "usage"],
     ["another grant's SAN", (csr) => goodReply(csr, { san: "URI:urn:confspace:grant:other" }), "grant"],
     [
       "two grant SANs",

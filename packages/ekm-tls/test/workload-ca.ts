@@ -9,7 +9,7 @@ import { OPENSSL } from "./tls-fixtures.js";
 export interface SignOptions {
   /** subjectAltName, default `URI:urn:confspace:grant:GRANT,URI:urn:confspace:workload:test`. */
   san?: string;
-  /** extendedKeyUsage, default `clientAuth`. */
+  /** extendedKeyUsage, default `clientAuth`; `""` leaves the extension out. */
   eku?: string;
   /** basicConstraints, default `critical,CA:false`. */
   basicConstraints?: string;
@@ -76,7 +76,7 @@ export function createWorkloadCa(): WorkloadCa {
       [
         `basicConstraints=${options.basicConstraints ?? "critical,CA:false"}`,
         `keyUsage=${options.keyUsage ?? "critical,digitalSignature"}`,
-        `extendedKeyUsage=${options.eku ?? "clientAuth"}`,
+        ...(options.eku === "" ? [] : [`extendedKeyUsage=${options.eku ?? "clientAuth"}`]),
         `subjectAltName=${options.san ?? `URI:urn:confspace:grant:${GRANT},URI:urn:confspace:workload:test`}`,
         "",
       ].join("\n"),

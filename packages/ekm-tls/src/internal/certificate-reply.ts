@@ -81,8 +81,8 @@ export function checkCertificateReply(
   }
   if (leaf.cert.ca) fail("usage", origin, "returned a CA certificate where a client certificate is expected");
   const usages = leaf.cert.keyUsage;
-  if (usages !== undefined && !usages.includes(OID_CLIENT_AUTH)) {
-    fail("usage", origin, "returned a certificate whose extended key usage does not allow client authentication");
+  if (usages === undefined || !usages.includes(OID_CLIENT_AUTH)) {
+    fail("usage", origin, "returned a certificate whose extended key usage does not name client authentication");
   }
   const grantUris = altNames(leaf.cert, "URI").filter((uri) => uri.startsWith("urn:confspace:grant:"));
   if (grantUris.length !== 1 || grantUris[0] !== `urn:confspace:grant:${grant}`) {
