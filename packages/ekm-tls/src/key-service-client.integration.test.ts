@@ -224,6 +224,9 @@ describe("createKeyServiceClient against OpenBao's transit engine over mTLS", ()
     expect((await failure(stranger.encrypt("app-state", Buffer.from(SECRET)))).code).toBe("ERR_KEY_SERVICE_TLS");
     using untrusting = createKeyServiceClient(clientOptions({ ca: self }));
     expect((await failure(untrusting.encrypt("app-state", Buffer.from(SECRET)))).code).toBe("ERR_KEY_SERVICE_TLS");
+    // A renewed certificate swapped in: new connections present it.
+    stranger.updateCertificate(certificate, privateKey);
+    expect((await stranger.encrypt("app-state", Buffer.from(SECRET))).ciphertext).toMatch(/^vault:v\d+:/);
   });
 
   it.each<[string, Partial<KeyServiceClientOptions>, string]>([
