@@ -3,10 +3,12 @@
 import { readFile } from "node:fs/promises";
 import { ConfidentialSpaceBrokerCredential } from "@confspace/azure-credential";
 import type { Logger } from "@confspace/core";
+import { BROKER_AUDIENCE_ENV, BROKER_URL_ENV } from "@confspace/ekm-tls";
 import { type AzureIdentityEndpoint, startAzureIdentityEndpoint } from "./azure-identity-endpoint.js";
+import { type CertificateRenewal, startCertificateRenewal } from "./certificate-files.js";
 import type { BootstrapConfig } from "./config.js";
 import { writeAwsConfig, writeGoogleConfig } from "./credential-files.js";
-import { SecretResolutionError } from "./errors.js";
+import { BootstrapConfigError, SecretResolutionError } from "./errors.js";
 import { resolveSecrets } from "./resolve-secrets.js";
 import { type CommandExit, runCommand } from "./run-command.js";
 import { createSecretsDir, type SecretsDir } from "./secrets-dir.js";
@@ -66,6 +68,7 @@ export async function runBootstrap(
   let dir: SecretsDir | undefined;
   let credential: ConfidentialSpaceBrokerCredential | undefined;
   let endpoint: AzureIdentityEndpoint | undefined;
+  let renewal: CertificateRenewal | undefined;
   try {
     for (const secret of resolved) {
       if (secret.target.kind === "env") {
@@ -92,9 +95,36 @@ export async function runBootstrap(
       endpoint = await startAzureIdentityEndpoint({ credential, logger: options.logger });
       Object.assign(env, endpoint.env());
     }
+    if (config.certificate) {
+      const c = config.certificate;
+      const brokerCa = c.caFile === undefined ? undefined : await readFile(c.caFile, "utf8");
+      const serverCa = c.keyServiceCaFile === undefined ? brokerCa : await readFile(c.keyServiceCaFile, "utf8");
+      const brokerUrl = c.brokerUrl ?? env[BROKER_URL_ENV];
+      const audience = c.audience ?? env[BROKER_AUDIENCE_ENV];
+      if (!brokerUrl || !audience) {
+        throw new BootstrapConfigError(
+          "certificate",
+          `needs brokerUrl and audience, or ${BROKER_URL_ENV} and ${BROKER_AUDIENCE_ENV}`,
+        );
+      }
+      renewal = startCertificateRenewal({
+        outDir: c.outDir,
+        brokerUrl,
+        audience,
+        ...(brokerCa !== undefined && { tls: { ca: brokerCa } }),
+        ...(serverCa !== undefined && { serverCaPem: serverCa }),
+        ...(c.keyType !== undefined && { keyType: c.keyType }),
+        ...(c.lifetimeSeconds !== undefined && { lifetimeSeconds: c.lifetimeSeconds }),
+        ...(c.dnsNames !== undefined && { dnsNames: c.dnsNames }),
+        ...(options.logger !== undefined && { logger: options.logger }),
+      });
+      // Fail closed: the app starts only with its certificate files in place.
+      await renewal.ready;
+    }
     options.onReady?.({ env, ...(dir && { secretsDir: dir.path }) });
     return await runCommand(command, args, { env });
   } finally {
+    renewal?.stop();
     await endpoint?.close();
     credential?.dispose();
     await dir?.remove();

@@ -68,6 +68,21 @@ describe("parseBootstrapConfig", () => {
     ["another scheme's field", (c) => (c.secrets[0].path = "a"), "secrets[0].path: unknown field"],
     ["unknown scheme", (c) => (c.secrets[0].from = "aws-sm"), 'secrets[0].from: unknown scheme "aws-sm"'],
     [
+      "relative certificate.outDir",
+      (c) => (c.certificate = { outDir: "run" }),
+      "certificate.outDir: must be an absolute path",
+    ],
+    [
+      "unknown certificate key type",
+      (c) => (c.certificate = { outDir: "/run/c", keyType: "DSA" }),
+      "certificate.keyType: must be one of",
+    ],
+    [
+      "unknown certificate field",
+      (c) => (c.certificate = { outDir: "/run/c", renew: true }),
+      "certificate.renew: unknown field",
+    ],
+    [
       "broker-datakey without a keyService section",
       (c) => (c.secrets[0] = { name: "db", from: "broker-datakey", key: "k", sealedFile: "/s", env: "DB" }),
       "secrets[0].from: broker-datakey needs a keyService: section",

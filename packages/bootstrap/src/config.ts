@@ -1,6 +1,8 @@
 // The bootstrap configuration (bootstrap.yaml): strictly validated, unknown keys refused.
+
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
+import { type CertificateSectionConfig, parseCertificateSection } from "./certificate-config.js";
 import { BootstrapConfigError } from "./errors.js";
 import { child, fail, integer, isPlainObject, object, optionalString, string, url } from "./internal/config-reader.js";
 import { PLANNED_SCHEMES, REFERENCE_SCHEMES } from "./references/registry.js";
@@ -63,6 +65,8 @@ export interface BootstrapConfig {
   azure?: AzureEndpointConfig;
   aws?: AwsProcessConfig;
   google?: GoogleExecutableConfig;
+  /** The workload certificate files, written before the app starts and renewed while it runs. */
+  certificate?: CertificateSectionConfig;
 }
 
 /** Default parent of the secrets directory: a tmpfs on Linux, so secrets never reach a disk. */
@@ -92,7 +96,15 @@ const BASE_KEYS = ["name", "from", "env", "file"];
 export function parseBootstrapConfig(value: unknown): BootstrapConfig {
   const sectionKeys = new Map<string, string>();
   for (const scheme of REFERENCE_SCHEMES.values()) if (scheme.section) sectionKeys.set(scheme.section.key, scheme.name);
-  const top = object(value, "", ["secretsDir", "secrets", "azure", "aws", "google", ...sectionKeys.keys()]);
+  const top = object(value, "", [
+    "secretsDir",
+    "secrets",
+    "azure",
+    "aws",
+    "google",
+    "certificate",
+    ...sectionKeys.keys(),
+  ]);
   const sections = new Map<string, unknown>();
   for (const [key, schemeName] of sectionKeys) {
     if (top[key] !== undefined) {
@@ -158,6 +170,7 @@ export function parseBootstrapConfig(value: unknown): BootstrapConfig {
   }
   if (top.aws !== undefined) config.aws = parseAws(top.aws);
   if (top.google !== undefined) config.google = parseGoogle(top.google);
+  if (top.certificate !== undefined) config.certificate = parseCertificateSection(top.certificate);
   return config;
 }
 

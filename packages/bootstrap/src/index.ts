@@ -12,6 +12,7 @@ export {
 } from "./azure-identity-endpoint.js";
 export type { RunBootstrapOptions } from "./bootstrap.js";
 export { runBootstrap, SECRETS_DIR_ENV } from "./bootstrap.js";
+export type { CertificateSectionConfig } from "./certificate-config.js";
 export type { CertificateFilesOptions, CertificateRenewal, CertificateRenewalOptions } from "./certificate-files.js";
 export { CERTIFICATE_FILES, startCertificateRenewal, writeCertificateFiles } from "./certificate-files.js";
 export type {

@@ -8,6 +8,7 @@ import { type Emulator, startEmulator } from "@confspace/emulator";
 import { createTestPki, type TestPki } from "@confspace/testing";
 import { type Broker, createBroker } from "@confspace/token-broker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runBootstrap } from "../bootstrap.js";
 import { startCertificateRenewal } from "../certificate-files.js";
 import { parseBootstrapConfig } from "../config.js";
 import { SecretResolutionError } from "../errors.js";
@@ -144,6 +145,21 @@ describe("broker-datakey against the real broker and its key service", () => {
       expect(error.cause).toBeInstanceOf(SealedStateError);
       expect((error.cause as SealedStateError).reason).toBe("integrity");
     }
+  });
+
+  it("writes the certificate: section's files before the app starts, which can use them at once", async () => {
+    const outDir = join(dir, "entrypoint");
+    const app = [
+      "const fs = require('fs'), path = require('path');",
+      "for (const f of ['tls.crt', 'tls.key', 'ca.crt', 'workload-ca.crt']) fs.statSync(path.join(process.argv[1], f));",
+      "process.exit((fs.statSync(path.join(process.argv[1], 'tls.key')).mode & 0o777) === 0o600 ? 7 : 1);",
+    ].join("\n");
+    const exit = await runBootstrap(
+      parseBootstrapConfig({ certificate: { outDir, brokerUrl, audience: AUDIENCE, caFile: pki.caPath } }),
+      process.execPath,
+      ["-e", app, outDir],
+    );
+    expect(exit.exitCode).toBe(7);
   });
 
   it("refuses, at load time, a broker-datakey secret without a keyService section", () => {
