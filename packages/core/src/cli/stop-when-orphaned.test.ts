@@ -2,10 +2,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { stopWhenOrphaned } from "./stop-when-orphaned.js";
 
 // process.ppid is read on each check; a spy stands in for this process being re-parented.
+// The module compares with the parent it saw when it was loaded, the real one.
+const startingParent = process.ppid;
 let parent: number;
 beforeEach(() => {
   vi.useFakeTimers();
-  parent = 4242;
+  parent = startingParent;
   vi.spyOn(process, "ppid", "get").mockImplementation(() => parent);
 });
 afterEach(() => {
@@ -23,6 +25,14 @@ describe("stopWhenOrphaned", () => {
     vi.advanceTimersByTime(500);
     expect(onOrphaned).toHaveBeenCalledTimes(1);
     vi.advanceTimersByTime(5_000);
+    expect(onOrphaned).toHaveBeenCalledTimes(1);
+  });
+
+  it("counts a parent that went away before the watch was registered (a CLI starts its servers first)", () => {
+    const onOrphaned = vi.fn();
+    parent = 1;
+    stopWhenOrphaned(onOrphaned, { env: { npm_command: "exec" } });
+    vi.advanceTimersByTime(500);
     expect(onOrphaned).toHaveBeenCalledTimes(1);
   });
 

@@ -1,5 +1,11 @@
 import type { EnvSource } from "../option-or-env.js";
 
+/**
+ * The parent this process had when the module was loaded: a CLI registers the watch only
+ * after it has started its servers, and a parent that died in between must still count.
+ */
+const startingParent = process.ppid;
+
 /** Options of {@link stopWhenOrphaned}. */
 export interface StopWhenOrphanedOptions {
   /**
@@ -33,9 +39,8 @@ export interface StopWhenOrphanedOptions {
 export function stopWhenOrphaned(onOrphaned: () => void, options: StopWhenOrphanedOptions = {}): () => void {
   const { when = "npx", env = process.env, intervalMs = 500 } = options;
   if (when === "npx" && env.npm_command !== "exec") return () => {};
-  const parent = process.ppid;
   const timer = setInterval(() => {
-    if (process.ppid === parent) return;
+    if (process.ppid === startingParent) return;
     clearInterval(timer);
     onOrphaned();
   }, intervalMs);
