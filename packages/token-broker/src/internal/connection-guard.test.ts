@@ -14,6 +14,18 @@ describe("sourceKey", () => {
   ])("keys %s", (_name, address, key) => {
     expect(sourceKey(address)).toBe(key);
   });
+
+  it("keys each address right when the same and different addresses alternate (it remembers the last one)", () => {
+    const asked = ["203.0.113.7", "203.0.113.7", "::ffff:198.51.100.1", "203.0.113.7", "2001:db8::1", "2001:db8::1"];
+    expect(asked.map(sourceKey)).toEqual([
+      "203.0.113.7",
+      "203.0.113.7",
+      "198.51.100.1",
+      "203.0.113.7",
+      "2001:db8:0:0::/64",
+      "2001:db8:0:0::/64",
+    ]);
+  });
 });
 
 describe("connection defaults", () => {

@@ -45,6 +45,18 @@ export interface ConnectionGuardOptions {
  */
 export function sourceKey(address: string | undefined): string {
   if (address === undefined) return "unknown";
+  // Asked at accept and again per request, mostly for the same few addresses: remember the last.
+  if (address === lastAddress) return lastKey;
+  const key = computeSourceKey(address);
+  lastAddress = address;
+  lastKey = key;
+  return key;
+}
+
+let lastAddress: string | undefined;
+let lastKey = "";
+
+function computeSourceKey(address: string): string {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped !== null) return mapped[1]!;
   if (isIPv4(address)) return address;

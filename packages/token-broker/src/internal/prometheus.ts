@@ -3,13 +3,20 @@
 
 type Labels = Readonly<Record<string, string>>;
 
-const escapeLabel = (value: string) => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+const NEEDS_ESCAPE = /[\\\n"]/;
+const escapeLabel = (value: string) =>
+  NEEDS_ESCAPE.test(value) ? value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"') : value;
 const escapeHelp = (value: string) => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
 
+// Also the series key: every inc/observe computes it, so it builds one string and no arrays.
 function labelText(labels: Labels, extra?: [string, string]): string {
-  const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
-  if (extra) pairs.push(`${extra[0]}="${escapeLabel(extra[1])}"`);
-  return pairs.length === 0 ? "" : `{${pairs.join(",")}}`;
+  let text = "";
+  for (const key in labels) {
+    if (!Object.hasOwn(labels, key)) continue;
+    text += `${text === "" ? "" : ","}${key}="${escapeLabel(labels[key]!)}"`;
+  }
+  if (extra) text += `${text === "" ? "" : ","}${extra[0]}="${escapeLabel(extra[1])}"`;
+  return text === "" ? "" : `{${text}}`;
 }
 
 function formatNumber(value: number): string {

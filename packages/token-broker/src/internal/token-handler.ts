@@ -92,10 +92,12 @@ export async function handleTokenRequest(ctx: TokenHandlerContext, req: Incoming
     ctx.metrics.inflight.add(-1);
     ctx.metrics.requests.inc({ outcome, provider: String(fields.provider ?? "none") });
     ctx.metrics.requestDuration.observe(seconds, { outcome });
-    const line = { ...fields, outcome, status, durationMs: Math.round(seconds * 10_000) / 10 };
-    if (status >= 500) ctx.logger.error("token request", line);
-    else if (status === 401 || status === 403) ctx.logger.warn("token request", line);
-    else ctx.logger.info("token request", line);
+    if (ctx.logging) {
+      const line = { ...fields, outcome, status, durationMs: Math.round(seconds * 10_000) / 10 };
+      if (status >= 500) ctx.logger.error("token request", line);
+      else if (status === 401 || status === 403) ctx.logger.warn("token request", line);
+      else ctx.logger.info("token request", line);
+    }
   }
 }
 
