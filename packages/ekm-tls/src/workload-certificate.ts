@@ -3,7 +3,6 @@ import { promisify } from "node:util";
 import { type Clock, InvalidOptionError, systemClock } from "@confspace/core";
 import { type BrokerCredentialRequest, requestBrokerCredential } from "./broker-client.js";
 import { checkCertificateReply } from "./internal/certificate-reply.js";
-import { createCsr } from "./internal/csr.js";
 import type { CertificateRequestBody } from "./protocol.js";
 
 /** Key pairs a workload certificate can be requested for. */
@@ -142,6 +141,9 @@ export async function requestWorkloadCertificate(options: WorkloadCertificateReq
       ? generate("ec", params as { namedCurve: string })
       : generate("rsa", params as { modulusLength: number })));
   }
+  // Loaded here, not at import: the DER writer is only for apps that request certificates
+  // (the broker imports this package for its EKM binding and must not load it).
+  const { createCsr } = await import("./internal/csr.js");
   const csr = createCsr({ privateKey, publicKey, commonName, dnsNames });
   const reply = await requestBrokerCredential<CertificateRequestBody>({
     brokerUrl: options.brokerUrl,

@@ -4,17 +4,17 @@
 import { type KeyObject, sign } from "node:crypto";
 import {
   bitString,
-  contextConstructed,
-  contextPrimitive,
+  explicit,
+  implicit,
+  integer,
   nullValue,
-  objectIdentifier,
   octetString,
+  oid,
   sequence,
   set,
-  smallInteger,
   toPem,
   utf8String,
-} from "./der.js";
+} from "@confspace/core/der";
 
 const OID_COMMON_NAME = "2.5.4.3";
 const OID_EXTENSION_REQUEST = "1.2.840.113549.1.9.14";
@@ -24,13 +24,13 @@ const OID_SUBJECT_ALT_NAME = "2.5.29.17";
 function signatureAlgorithm(key: KeyObject): { identifier: Buffer; digest: string } {
   const details = key.asymmetricKeyDetails;
   if (key.asymmetricKeyType === "ec" && details?.namedCurve === "prime256v1") {
-    return { identifier: sequence(objectIdentifier("1.2.840.10045.4.3.2")), digest: "sha256" };
+    return { identifier: sequence(oid("1.2.840.10045.4.3.2")), digest: "sha256" };
   }
   if (key.asymmetricKeyType === "ec" && details?.namedCurve === "secp384r1") {
-    return { identifier: sequence(objectIdentifier("1.2.840.10045.4.3.3")), digest: "sha384" };
+    return { identifier: sequence(oid("1.2.840.10045.4.3.3")), digest: "sha384" };
   }
   if (key.asymmetricKeyType === "rsa") {
-    return { identifier: sequence(objectIdentifier("1.2.840.113549.1.1.11"), nullValue()), digest: "sha256" };
+    return { identifier: sequence(oid("1.2.840.113549.1.1.11"), nullValue()), digest: "sha256" };
   }
   throw new RangeError("unsupported key type for a certification request");
 }
@@ -45,28 +45,26 @@ export interface CsrInput {
 /** A signed PKCS#10 request in PEM (`CERTIFICATE REQUEST`). */
 export function createCsr(input: CsrInput): string {
   const { identifier, digest } = signatureAlgorithm(input.privateKey);
-  const subject = sequence(set(sequence(objectIdentifier(OID_COMMON_NAME), utf8String(input.commonName))));
+  const subject = sequence(set(sequence(oid(OID_COMMON_NAME), utf8String(input.commonName))));
   const spki = input.publicKey.export({ type: "spki", format: "der" });
   const attributes =
     input.dnsNames.length === 0
-      ? contextConstructed(0)
-      : contextConstructed(
+      ? explicit(0)
+      : explicit(
           0,
           sequence(
-            objectIdentifier(OID_EXTENSION_REQUEST),
+            oid(OID_EXTENSION_REQUEST),
             set(
               sequence(
                 sequence(
-                  objectIdentifier(OID_SUBJECT_ALT_NAME),
-                  octetString(
-                    sequence(...input.dnsNames.map((name) => contextPrimitive(2, Buffer.from(name, "ascii")))),
-                  ),
+                  oid(OID_SUBJECT_ALT_NAME),
+                  octetString(sequence(...input.dnsNames.map((name) => implicit(2, Buffer.from(name, "ascii"))))),
                 ),
               ),
             ),
           ),
         );
-  const info = sequence(smallInteger(0), subject, spki, attributes);
+  const info = sequence(integer(0), subject, spki, attributes);
   const signature = sign(digest, info, { key: input.privateKey, dsaEncoding: "der" });
   return toPem("CERTIFICATE REQUEST", sequence(info, identifier, bitString(signature)));
 }

@@ -6,7 +6,7 @@ import {
   bitString,
   boolean,
   explicit,
-  implicitPrimitive,
+  implicit,
   integer,
   namedBits,
   nullValue,
@@ -16,7 +16,7 @@ import {
   set,
   utf8String,
   x509Time,
-} from "./der.js";
+} from "@confspace/core/der";
 
 const OID = {
   sha256WithRSAEncryption: "1.2.840.113549.1.1.11",
@@ -116,9 +116,7 @@ export function createCertificate(template: CertificateTemplate): Buffer {
   if (template.keyIdentifiers ?? true) {
     extensions.push(extension(OID.subjectKeyIdentifier, false, octetString(keyIdentifier(template.subjectPublicKey))));
     const authorityKey = template.issuer?.publicKey ?? template.subjectPublicKey;
-    extensions.push(
-      extension(OID.authorityKeyIdentifier, false, sequence(implicitPrimitive(0, keyIdentifier(authorityKey)))),
-    );
+    extensions.push(extension(OID.authorityKeyIdentifier, false, sequence(implicit(0, keyIdentifier(authorityKey)))));
   }
 
   const tbs = sequence(

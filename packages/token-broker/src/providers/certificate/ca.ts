@@ -2,8 +2,8 @@
 // and checked once at start, like the TLS key, so a wrong pair fails the start, not the
 // first request.
 import { createHash, createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
+import { children, decodeOid, expect, nullValue, oid, readDer, sequence, TAG } from "@confspace/core/der";
 import { BrokerConfigError } from "../../errors.js";
-import { children, decodeOid, expect, nullValue, oid, readDer, sequence, TAG } from "./der.js";
 
 /** A CA ready to sign. Holds the private key: never logged, never in an error. */
 export interface CertificateAuthority {

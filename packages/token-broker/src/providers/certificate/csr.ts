@@ -4,8 +4,8 @@
 // are used; the subject and every other requested extension are ignored (the broker
 // decides what the certificate says).
 import { createPublicKey, type KeyObject, verify } from "node:crypto";
+import { children, DerError, decodeOid, expect, readDer, TAG, type Tlv } from "@confspace/core/der";
 import { MAX_CSR_LENGTH } from "./config.js";
-import { children, DerError, decodeOid, expect, readDer, TAG, type Tlv } from "./der.js";
 
 /**
  * The CSR cannot be used. The message says what is wrong with it in general terms (key

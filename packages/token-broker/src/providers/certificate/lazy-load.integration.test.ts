@@ -24,7 +24,10 @@ afterAll(() => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 
-/** The certificate modules (under providers/certificate/) a fresh process loads creating and starting a broker. */
+/**
+ * The certificate modules (under providers/certificate/, and core's DER codec) a fresh
+ * process loads creating and starting a broker.
+ */
 function certificateModulesLoaded(withCertificates: boolean): string[] {
   const config = {
     listen: { host: "127.0.0.1", port: 0 },
@@ -57,7 +60,9 @@ function certificateModulesLoaded(withCertificates: boolean): string[] {
     const broker = createBroker(${JSON.stringify(config)}, { env: { KEY: "k", SKEY: "sk" } });
     await broker.listen();
     await broker.close();
-    const names = [...seen].filter((url) => url.includes("/providers/certificate/")).map((url) => url.split("/").at(-1));
+    const names = [...seen].flatMap((url) =>
+      url.includes("/providers/certificate/") ? [url.split("/").at(-1)]
+        : url.includes("/core/src/der/") || url.includes("/core/dist/der.") ? ["@confspace/core/der"] : []);
     console.log(JSON.stringify(names.sort()));
   `;
   const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
@@ -69,16 +74,16 @@ function certificateModulesLoaded(withCertificates: boolean): string[] {
 }
 
 describe("certificate modules are imported only when certificates is configured", () => {
-  it("a broker without certificates loads only the configuration reader", () => {
+  it("a broker without certificates loads only the configuration reader (not the DER codec)", () => {
     expect(certificateModulesLoaded(false)).toEqual(["config.ts"]);
   });
 
   it("a broker with certificates loads the CSR parser and signer when it starts", () => {
     expect(certificateModulesLoaded(true)).toEqual([
+      "@confspace/core/der",
       "ca.ts",
       "config.ts",
       "csr.ts",
-      "der.ts",
       "issuer.ts",
       "sign-certificate.ts",
     ]);

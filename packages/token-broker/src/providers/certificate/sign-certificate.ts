@@ -1,21 +1,21 @@
 // Builds and signs one short-lived workload client certificate (RFC 5280 v3).
 import { randomBytes, sign } from "node:crypto";
-import type { CertificateAuthority } from "./ca.js";
-import { keyIdentifierOf } from "./ca.js";
 import {
   bitString,
-  booleanTrue,
-  encode,
+  boolean,
   explicit,
+  implicit,
+  integer,
+  namedBits,
   octetString,
   oid,
   sequence,
   set,
-  smallInteger,
-  time,
-  unsignedInteger,
   utf8String,
-} from "./der.js";
+  x509Time,
+} from "@confspace/core/der";
+import type { CertificateAuthority } from "./ca.js";
+import { keyIdentifierOf } from "./ca.js";
 
 /** The SAN URI naming the grant a certificate was issued for (what the key service reads). */
 export const GRANT_URI_PREFIX = "urn:confspace:grant:";
@@ -69,27 +69,27 @@ export function signWorkloadCertificate(
 ): SignedCertificate {
   const serial = request.serial ?? randomBytes(16);
   const extension = (id: string, value: Buffer, critical = false) =>
-    sequence(oid(id), ...(critical ? [booleanTrue()] : []), octetString(value));
+    sequence(oid(id), ...(critical ? [boolean(true)] : []), octetString(value));
   const names = [
-    encode(0x86, Buffer.from(`${GRANT_URI_PREFIX}${request.grant}`, "ascii")),
-    encode(0x86, Buffer.from(`${WORKLOAD_URI_PREFIX}${request.workload}`, "ascii")),
-    ...request.dnsNames.map((name) => encode(0x82, Buffer.from(name, "ascii"))),
+    implicit(6, Buffer.from(`${GRANT_URI_PREFIX}${request.grant}`, "ascii")),
+    implicit(6, Buffer.from(`${WORKLOAD_URI_PREFIX}${request.workload}`, "ascii")),
+    ...request.dnsNames.map((name) => implicit(2, Buffer.from(name, "ascii"))),
   ];
   const extensions = sequence(
     extension(OID.basicConstraints, sequence(), true),
     // digitalSignature only: bit 0, seven unused bits.
-    extension(OID.keyUsage, encode(0x03, Buffer.from([0x07, 0x80])), true),
+    extension(OID.keyUsage, namedBits([0]), true),
     extension(OID.extKeyUsage, sequence(oid(OID.clientAuth))),
     extension(OID.subjectAltName, sequence(...names)),
     extension(OID.subjectKeyIdentifier, octetString(keyIdentifierOf(request.spki))),
-    extension(OID.authorityKeyIdentifier, sequence(encode(0x80, ca.keyIdentifier))),
+    extension(OID.authorityKeyIdentifier, sequence(implicit(0, ca.keyIdentifier))),
   );
   const tbs = sequence(
-    explicit(0, smallInteger(2)),
-    unsignedInteger(serial),
+    explicit(0, integer(2)),
+    integer(serial),
     ca.signatureAlgorithm,
     ca.subject,
-    sequence(time(request.notBefore), time(request.notAfter)),
+    sequence(x509Time(request.notBefore), x509Time(request.notAfter)),
     sequence(set(sequence(oid(OID.commonName), utf8String(request.grant)))),
     request.spki,
     explicit(3, extensions),

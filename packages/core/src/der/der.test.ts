@@ -1,22 +1,33 @@
+import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import {
   bitString,
   boolean,
+  children,
+  DerError,
+  decodeOid,
   encodeLength,
+  expect as expectTag,
   explicit,
   generalizedTime,
-  implicitPrimitive,
+  implicit,
   integer,
   namedBits,
   nullValue,
+  octetString,
   oid,
   printableString,
+  readDer,
   sequence,
   set,
+  TAG,
+  toPem,
   utcTime,
   utf8String,
   x509Time,
-} from "./der.js";
+} from "./index.js";
+
+const OPENSSL = "/usr/bin/openssl";
 
 const hex = (buffer: Buffer) => buffer.toString("hex");
 
@@ -141,6 +152,98 @@ describe("DER strings, bits and structure", () => {
   it("wraps EXPLICIT tags as constructed and IMPLICIT primitives under 0x80", () => {
     expect(hex(explicit(0, integer(2)))).toBe("a003020102");
     expect(hex(explicit(3, sequence()))).toBe("a3023000");
-    expect(hex(implicitPrimitive(0, Buffer.from([1, 2])))).toBe("80020102");
+    expect(hex(implicit(0, Buffer.from([1, 2])))).toBe("80020102");
+  });
+});
+
+describe("the DER writer", () => {
+  it.each([
+    ["2.5.4.3", "0603550403"],
+    ["1.2.840.113549.1.9.14", "06092a864886f70d01090e"],
+    ["1.2.840.10045.4.3.2", "06082a8648ce3d040302"],
+    ["2.999.1", "0603883701"],
+  ])("encodes the OID %s as X.690 says", (dotted, expected) => {
+    expect(hex(oid(dotted))).toBe(expected);
+  });
+
+  it.each([
+    [0, "0400"],
+    [127, "047f"],
+    [128, "048180"],
+    [255, "0481ff"],
+    [256, "04820100"],
+    [70_000, "0483011170"],
+  ])("uses the shortest length form for %i bytes", (length, prefix) => {
+    expect(
+      octetString(Buffer.alloc(length))
+        .subarray(0, prefix.length / 2)
+        .toString("hex"),
+    ).toBe(prefix);
+  });
+
+  it("refuses what it cannot encode", () => {
+    expect(() => oid("2")).toThrow(RangeError);
+    expect(() => oid("1.2.x")).toThrow(RangeError);
+    expect(() => integer(1.5)).toThrow(RangeError);
+  });
+
+  it("writes structures openssl parses back field by field", () => {
+    const der = sequence(
+      integer(0),
+      set(sequence(oid("2.5.4.3"), utf8String("é".repeat(100)))),
+      bitString(Buffer.from([1, 2, 3])),
+      implicit(2, Buffer.from("a.example")),
+    );
+    const out = execFileSync(OPENSSL, ["asn1parse", "-inform", "PEM"], { input: toPem("TEST", der), encoding: "utf8" });
+    expect(out).toMatch(/INTEGER\s+:00/);
+    expect(out).toContain("commonName");
+    expect(out).toMatch(/UTF8STRING\s+:(é){100}/);
+    expect(out).toContain("BIT STRING");
+    expect(out).toMatch(/cont \[ 2 \]/);
+  });
+});
+
+describe("the DER reader", () => {
+  it("reads back what the writer wrote: tags, contents, raw encodings and children", () => {
+    const inner = [integer(5), oid("2.5.4.3"), utf8String("x".repeat(200))];
+    const outer = readDer(sequence(...inner));
+    expect(outer.tag).toBe(TAG.sequence);
+    const parts = children(outer);
+    expect(parts.map((part) => part.tag)).toEqual([TAG.integer, TAG.oid, TAG.utf8String]);
+    expect(parts.map((part) => hex(part.raw))).toEqual(inner.map(hex));
+    expect(decodeOid(expectTag(parts[1], TAG.oid, "an OID").value)).toBe("2.5.4.3");
+    expect(parts[2]?.value.toString()).toBe("x".repeat(200));
+  });
+
+  it.each(["1.2.840.113549.1.1.11", "2.5.29.19", "1.3.6.1.4.1.11129", "2.999.1", "0.9.2342"])(
+    "decodes the OID %s it encodes",
+    (dotted) => {
+      expect(decodeOid(readDer(oid(dotted)).value)).toBe(dotted);
+    },
+  );
+
+  it.each([
+    ["trailing bytes", "050000", "trailing bytes"],
+    ["a truncated value", "0403aabb", "truncated"],
+    ["a truncated length", "0482", "truncated"],
+    ["an indefinite length", "30800000", "indefinite"],
+    ["a long form below 128", "04817f", "non-minimal"],
+    ["a length with a leading zero octet", "0482008000", "non-minimal"],
+    ["a length of more than 3 octets", "048401000000", "too large"],
+    ["a multi-byte tag", "1f0100", "multi-byte"],
+    ["one byte", "30", "truncated"],
+  ])("refuses %s", (_name, input, message) => {
+    expect(() => readDer(Buffer.from(input, "hex"))).toThrow(DerError);
+    expect(() => readDer(Buffer.from(input, "hex"))).toThrow(message);
+  });
+
+  it("refuses children of a primitive value, an unexpected tag and malformed OIDs", () => {
+    expect(() => children(readDer(integer(1)))).toThrow(DerError);
+    expect(() => expectTag(readDer(integer(1)), TAG.sequence, "a SEQUENCE")).toThrow("expected a SEQUENCE");
+    expect(() => expectTag(undefined, TAG.sequence, "a SEQUENCE")).toThrow(DerError);
+    expect(() => decodeOid(Buffer.alloc(0))).toThrow("malformed object identifier");
+    expect(() => decodeOid(Buffer.from([0x2a, 0x86]))).toThrow("malformed object identifier");
+    expect(() => decodeOid(Buffer.from([0x2a, 0x80, 0x01]))).toThrow("non-minimal object identifier");
+    expect(() => decodeOid(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]))).toThrow("too large");
   });
 });
