@@ -1,6 +1,7 @@
 // The workload: decrypts each collaborator's messages with that collaborator's own
 // federated credential and KMS key, and counts words across all of them. Runs unchanged in
 // Confidential Space (main.ts) and against the emulator and local Google endpoints (local.ts).
+import { crc32c } from "@confspace/core";
 import {
   createFederatedAuthClient,
   type FederatedAuthClient,
@@ -9,7 +10,6 @@ import {
 } from "@confspace/gcp-federation";
 import { KeyManagementServiceClient } from "@google-cloud/kms";
 import type { Collaborator } from "./collaborators.js";
-import { crc32c } from "./crc32c.js";
 
 /** A message as it arrives (from Pub/Sub, a bucket, a file): who sent it and its KMS ciphertext. */
 export interface EncryptedMessage {

@@ -1,5 +1,6 @@
 export type { Clock } from "./clock.js";
 export { systemClock } from "./clock.js";
+export { crc32c } from "./crc32c.js";
 export type { ConfspaceErrorOptions } from "./errors.js";
 export { ConfspaceError, CredentialUnavailableError, InvalidOptionError, TokenUnavailableError } from "./errors.js";
 export type { JsonLoggerOptions, LogFields, Logger, LogLevel } from "./logger.js";

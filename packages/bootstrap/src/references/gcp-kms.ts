@@ -2,10 +2,10 @@
 // collaborator who owns the key (one FederatedAuthClient and one KMS client each, so one
 // collaborator's token can never be used for another's key).
 import { readFile } from "node:fs/promises";
+import { crc32c } from "@confspace/core";
 import { createFederatedAuthClient, type FederatedAuthClient, toGoogleApiError } from "@confspace/gcp-federation";
 import { KeyManagementServiceClient } from "@google-cloud/kms";
 import { child, fail, object, optionalString, type Plain, string, url } from "../internal/config-reader.js";
-import { crc32c } from "../internal/crc32c.js";
 import type { ReferenceScheme } from "./reference-scheme.js";
 
 /** One collaborator under `collaborators:`: the provider (and service account) its KMS key trusts. */

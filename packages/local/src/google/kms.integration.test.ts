@@ -1,6 +1,5 @@
-import { InvalidOptionError } from "@confspace/core";
+import { crc32c, InvalidOptionError } from "@confspace/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { crc32c } from "./internal/kms-crypto.js";
 import { type LocalKms, startLocalKms } from "./kms.js";
 import type { LocalGooglePrincipal } from "./principals.js";
 

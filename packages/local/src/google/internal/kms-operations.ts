@@ -1,7 +1,8 @@
+import { crc32c } from "@confspace/core";
 import type { LocalGooglePrincipal } from "../principals.js";
 import { errorInfo, GoogleApiFailure } from "./google-api.js";
 import { type IamPolicy, isPermitted } from "./iam-policy.js";
-import { ciphertextVersion, crc32c, open, seal } from "./kms-crypto.js";
+import { ciphertextVersion, open, seal } from "./kms-crypto.js";
 
 /** Key material of one CryptoKey: versions by number, and the primary. */
 export interface CryptoKeyState {
