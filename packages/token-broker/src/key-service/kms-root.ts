@@ -3,7 +3,7 @@
 // Credentials (google-auth-library, imported only here and only then).
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { ConfspaceError } from "@confspace/core";
+import { ConfspaceError, crc32c } from "@confspace/core";
 import { BrokerConfigError } from "../errors.js";
 import { readCaFile } from "../internal/ca-file.js";
 import type { KmsWrappedRootConfig } from "./config.js";
@@ -167,21 +167,4 @@ function googleStatus(body: Buffer): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-const CRC32C_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC32C (Castagnoli), as Cloud KMS's `…Crc32c` fields carry it. */
-export function crc32c(data: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (const byte of data) crc = CRC32C_TABLE[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
 }
