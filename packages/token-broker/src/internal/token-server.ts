@@ -64,6 +64,30 @@ async function readTlsFiles(config: BrokerConfig): Promise<{ cert: Buffer; key: 
 }
 
 /**
+ * The HTTPS server options every broker listener shares (the token listener and the key
+ * service): TLS 1.3 only, HTTP/1.1, and timeouts and sizes from the `limits` section.
+ */
+export function listenerOptions(limits: { requestTimeoutSeconds?: number; handshakeTimeoutSeconds?: number }) {
+  const requestTimeoutMs = (limits.requestTimeoutSeconds ?? 10) * 1000;
+  return {
+    // TLS 1.3 only: exported keying material is only bound to one connection there.
+    minVersion: "TLSv1.3",
+    maxVersion: "TLSv1.3",
+    ALPNProtocols: ["http/1.1"],
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: Math.min(requestTimeoutMs, 10_000),
+    // Node checks the two timeouts above only this often (default 30 s): a slow client
+    // would hold its connection three times longer than configured.
+    connectionsCheckingInterval: 1_000,
+    keepAliveTimeout: 5_000,
+    maxHeaderSize: 16_384,
+    // Node's default is 120 s: a client that never sends a ClientHello would hold a
+    // descriptor for two minutes.
+    handshakeTimeout: (limits.handshakeTimeoutSeconds ?? CONNECTION_DEFAULTS.handshakeTimeoutSeconds) * 1000,
+  } as const;
+}
+
+/**
  * The token listener's HTTPS server (TLS 1.3 only, timeouts and connection caps from
  * `limits`), not yet listening.
  *
@@ -77,7 +101,6 @@ export async function createTokenServer(
 ): Promise<Server> {
   const limits = config.limits ?? {};
   const tls = await readTlsFiles(config);
-  const requestTimeoutMs = (limits.requestTimeoutSeconds ?? 10) * 1000;
   const options = {
     ...tls,
     // No client CA: an empty store, not the process's default trust store. The server
@@ -85,22 +108,9 @@ export async function createTokenServer(
     // a chain from that store on every handshake when the process trusts the broker's
     // own CA (NODE_EXTRA_CA_CERTS, as in the demo): ~0.07 ms per connection.
     ca: tls.ca ?? [],
-    // TLS 1.3 only: exported keying material is only bound to one connection there.
-    minVersion: "TLSv1.3",
-    maxVersion: "TLSv1.3",
-    ALPNProtocols: ["http/1.1"],
     requestCert: tls.ca !== undefined,
     rejectUnauthorized: tls.ca !== undefined && config.tls.requireClientCertificate !== false,
-    requestTimeout: requestTimeoutMs,
-    headersTimeout: Math.min(requestTimeoutMs, 10_000),
-    // Node checks the two timeouts above only this often (default 30 s): a slow client
-    // would hold its connection three times longer than configured.
-    connectionsCheckingInterval: 1_000,
-    keepAliveTimeout: 5_000,
-    maxHeaderSize: 16_384,
-    // Node's default is 120 s: a client that never sends a ClientHello would hold a
-    // descriptor for two minutes.
-    handshakeTimeout: (limits.handshakeTimeoutSeconds ?? CONNECTION_DEFAULTS.handshakeTimeoutSeconds) * 1000,
+    ...listenerOptions(limits),
   } as const;
   let server: Server;
   try {

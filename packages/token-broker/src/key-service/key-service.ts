@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:https";
 import { type Clock, type Logger, noopLogger, systemClock } from "@confspace/core";
 import { BrokerConfigError } from "../errors.js";
 import { CONNECTION_DEFAULTS, guardConnections } from "../internal/connection-guard.js";
-import { listenOn } from "../internal/token-server.js";
+import { listenerOptions, listenOn } from "../internal/token-server.js";
 import type { KeyServiceConfig } from "./config.js";
 import { Keyring } from "./keyring.js";
 import { KeyServiceMetrics } from "./metrics.js";
@@ -111,7 +111,6 @@ export async function startKeyService(config: KeyServiceConfig, options: KeyServ
     maxBodyBytes: config.maxBodyBytes ?? KEY_SERVICE_DEFAULTS.maxBodyBytes,
     shuttingDown: () => closing !== undefined,
   };
-  const requestTimeoutMs = (limits.requestTimeoutSeconds ?? 10) * 1000;
   let server: Server;
   try {
     server = createServer(
@@ -122,15 +121,7 @@ export async function startKeyService(config: KeyServiceConfig, options: KeyServ
         requestCert: true,
         // Refused at the handshake: no certificate, an expired one, one of another CA.
         rejectUnauthorized: true,
-        minVersion: "TLSv1.3",
-        maxVersion: "TLSv1.3",
-        ALPNProtocols: ["http/1.1"],
-        requestTimeout: requestTimeoutMs,
-        headersTimeout: Math.min(requestTimeoutMs, 10_000),
-        connectionsCheckingInterval: 1_000,
-        keepAliveTimeout: 5_000,
-        maxHeaderSize: 16_384,
-        handshakeTimeout: (limits.handshakeTimeoutSeconds ?? CONNECTION_DEFAULTS.handshakeTimeoutSeconds) * 1000,
+        ...listenerOptions(limits),
       },
       (req, res) => {
         if (closing !== undefined) res.setHeader("connection", "close");
