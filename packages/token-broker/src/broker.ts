@@ -10,7 +10,7 @@ import { type MetricsListener, startMetricsListener } from "./internal/metrics-l
 import { RateLimiter } from "./internal/rate-limiter.js";
 import { handleTokenRequest, type TokenHandlerContext } from "./internal/token-handler.js";
 import { requestParser } from "./internal/token-request.js";
-import { buildVerifier, createTokenServer, listenOn } from "./internal/token-server.js";
+import { buildVerifier, createTokenServer, drainServer, listenOn } from "./internal/token-server.js";
 import { rateLimitKey } from "./internal/workload-identity.js";
 import { BrokerMetrics } from "./metrics.js";
 import type { AnyProviderRuntime, BrokerSetup, ServiceRuntime } from "./providers/provider.js";
@@ -241,20 +241,9 @@ export function createBroker(config: BrokerConfig, options: CreateBrokerOptions 
     // The services drain alongside the token listener, under the same deadline.
     const servicesClosed = Promise.all([...services.values()].map((service) => service.close(deadlineMs)));
     if (current !== undefined) {
-      const closed = new Promise<void>((resolve) => current.close(() => resolve()));
-      current.closeIdleConnections();
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<"deadline">((resolve) => {
-        timer = setTimeout(() => resolve("deadline"), deadlineMs);
-      });
-      const result = await Promise.race([Promise.allSettled([...inflight]).then(() => "drained" as const), deadline]);
-      if (result === "deadline")
-        logger.warn("shutdown deadline reached; cutting connections", { inflight: inflight.size });
-      current.closeIdleConnections();
-      if (result === "deadline") current.closeAllConnections();
-      else setTimeout(() => current.closeAllConnections(), 1_000).unref();
-      await closed;
-      clearTimeout(timer);
+      await drainServer(current, inflight, deadlineMs, () =>
+        logger.warn("shutdown deadline reached; cutting connections", { inflight: inflight.size }),
+      );
     }
     await servicesClosed;
     await metricsListener?.close();

@@ -183,3 +183,31 @@ export async function listenOn(
   const shownHost = bound.address.includes(":") ? `[${bound.address}]` : bound.address;
   return { url: `https://${shownHost}:${bound.port}`, host: bound.address, port: bound.port };
 }
+
+/**
+ * Closes `server` gracefully: no new connections, idle ones closed, then waits for the
+ * requests in `inflight` until `deadlineMs`. Past the deadline `onDeadline` is called and
+ * every connection is cut; otherwise the remaining keep-alive sockets get one more second.
+ * Resolves once the server has closed.
+ */
+export async function drainServer(
+  server: Server,
+  inflight: ReadonlySet<Promise<void>>,
+  deadlineMs: number,
+  onDeadline: () => void,
+): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<"deadline">((resolve) => {
+    timer = setTimeout(() => resolve("deadline"), deadlineMs);
+  });
+  const result = await Promise.race([Promise.allSettled([...inflight]).then(() => "drained" as const), deadline]);
+  server.closeIdleConnections();
+  if (result === "deadline") {
+    onDeadline();
+    server.closeAllConnections();
+  } else setTimeout(() => server.closeAllConnections(), 1_000).unref();
+  await closed;
+  clearTimeout(timer);
+}

@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:https";
 import { type Clock, type Logger, noopLogger, systemClock } from "@confspace/core";
 import { BrokerConfigError } from "../errors.js";
 import { CONNECTION_DEFAULTS, guardConnections } from "../internal/connection-guard.js";
-import { listenerOptions, listenOn } from "../internal/token-server.js";
+import { drainServer, listenerOptions, listenOn } from "../internal/token-server.js";
 import type { KeyServiceConfig } from "./config.js";
 import { Keyring } from "./keyring.js";
 import { KeyServiceMetrics } from "./metrics.js";
@@ -165,20 +165,9 @@ export async function startKeyService(config: KeyServiceConfig, options: KeyServ
   logger.info("key service listening", { url, mountPath: context.mountPath, keyVersion: keyring.latestVersion });
 
   async function shutdown(deadlineMs: number): Promise<void> {
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<"deadline">((resolve) => {
-      timer = setTimeout(() => resolve("deadline"), deadlineMs);
-    });
-    const result = await Promise.race([Promise.allSettled([...inflight]).then(() => "drained" as const), deadline]);
-    server.closeIdleConnections();
-    if (result === "deadline") {
-      logger.warn("key service shutdown deadline reached; cutting connections", { inflight: inflight.size });
-      server.closeAllConnections();
-    } else setTimeout(() => server.closeAllConnections(), 1_000).unref();
-    await closed;
-    clearTimeout(timer);
+    await drainServer(server, inflight, deadlineMs, () =>
+      logger.warn("key service shutdown deadline reached; cutting connections", { inflight: inflight.size }),
+    );
     keyring.dispose();
     logger.info("key service closed");
   }
