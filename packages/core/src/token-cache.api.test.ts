@@ -1,19 +1,10 @@
 import { getEventListeners } from "node:events";
 import { flush, ManualClock } from "@confspace/testing";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { newCache } from "../test/caches.js";
 import { countingUpstream, HOUR, MINUTE, manualUpstream } from "../test/upstreams.js";
 import { InvalidOptionError, TokenUnavailableError } from "./errors.js";
-import { type Expiring, TokenCache, type TokenCacheEvent, type TokenCacheOptions } from "./token-cache.js";
-
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-function newCache<K = string>(options: TokenCacheOptions<K, string>) {
-  const cache = new TokenCache<K, string>({ random: () => 0.5, ...options });
-  cleanups.push(() => cache.dispose());
-  return cache;
-}
+import { type Expiring, TokenCache, type TokenCacheEvent } from "./token-cache.js";
 
 describe("TokenCache options", () => {
   const fetch = async () => ({ value: "v", expiresAt: Date.now() + HOUR });

@@ -1,18 +1,9 @@
 import { flush, ManualClock } from "@confspace/testing";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { cacheHoldingOld, newCache } from "../test/caches.js";
 import { countingUpstream, HOUR, MINUTE, manualUpstream } from "../test/upstreams.js";
 import { TokenUnavailableError } from "./errors.js";
-import { type Expiring, TokenCache, type TokenCacheOptions } from "./token-cache.js";
-
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-function newCache(options: TokenCacheOptions<string, string>) {
-  const cache = new TokenCache<string, string>({ random: () => 0.5, ...options });
-  cleanups.push(() => cache.dispose());
-  return cache;
-}
+import type { Expiring, TokenCache } from "./token-cache.js";
 
 /** Whether `promise` has settled after queued callbacks ran: its value, its error, or "pending". */
 async function state(promise: Promise<unknown>): Promise<unknown> {
@@ -147,13 +138,7 @@ describe("TokenCache refreshAfter hints", () => {
 
 describe("TokenCache refresh window edge cases", () => {
   it("a caller inside the refresh window gets the cached value during the backoff and starts no attempt; the timer retries", async () => {
-    const clock = new ManualClock();
-    const upstream = manualUpstream();
-    const cache = newCache({ fetch: upstream.fetch, clock, refreshWindowMs: 5 * MINUTE });
-    const first = cache.get("k");
-    await flush();
-    upstream.calls[0]!.resolve({ value: "old", expiresAt: clock.now() + HOUR });
-    await first;
+    const { clock, upstream, cache } = await cacheHoldingOld();
     await clock.advance(55 * MINUTE);
     upstream.calls[1]!.reject(new Error("refresh failed"));
     await flush(); // backing off for 750 ms
@@ -179,13 +164,7 @@ describe("TokenCache refresh window edge cases", () => {
   });
 
   it("a caller starts the retry once the backoff has passed on the wall clock, with timers lagging", async () => {
-    const clock = new ManualClock();
-    const upstream = manualUpstream();
-    const cache = newCache({ fetch: upstream.fetch, clock, refreshWindowMs: 5 * MINUTE });
-    const first = cache.get("k");
-    await flush();
-    upstream.calls[0]!.resolve({ value: "old", expiresAt: clock.now() + HOUR });
-    await first;
+    const { clock, upstream, cache } = await cacheHoldingOld();
     await clock.advance(55 * MINUTE);
     upstream.calls[1]!.reject(new Error("refresh failed"));
     await flush();

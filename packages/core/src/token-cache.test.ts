@@ -1,18 +1,9 @@
 import { flush, ManualClock } from "@confspace/testing";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { cacheHoldingOld, newCache } from "../test/caches.js";
 import { countingUpstream, HOUR, MINUTE, manualUpstream } from "../test/upstreams.js";
 import { ConfspaceError, TokenUnavailableError } from "./errors.js";
 import { TokenCache, type TokenCacheEvent } from "./token-cache.js";
-
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-function newCache<V = string>(options: ConstructorParameters<typeof TokenCache<string, V>>[0]) {
-  const cache = new TokenCache<string, V>({ random: () => 0.5, ...options });
-  cleanups.push(() => cache.dispose());
-  return cache;
-}
 
 describe("TokenCache single flight", () => {
   it("makes one upstream call for 10 000 concurrent callers on a cold key, and all get its value", async () => {
@@ -40,13 +31,7 @@ describe("TokenCache single flight", () => {
   });
 
   it("keeps thousands of callers on the cached value during a refresh, with one upstream call", async () => {
-    const clock = new ManualClock();
-    const upstream = manualUpstream();
-    const cache = newCache({ fetch: upstream.fetch, clock, refreshWindowMs: 5 * MINUTE });
-    const first = cache.get("k");
-    await flush();
-    upstream.calls[0]!.resolve({ value: "old", expiresAt: clock.now() + HOUR });
-    await first;
+    const { clock, upstream, cache } = await cacheHoldingOld();
     await clock.advance(56 * MINUTE); // inside the window: the timer starts a background refresh
     expect(upstream.calls).toHaveLength(2);
     const during = await Promise.all(Array.from({ length: 5_000 }, () => cache.get("k")));
@@ -64,8 +49,7 @@ describe("TokenCache single flight", () => {
       value: key.scopes.join(" "),
       expiresAt: clock.now() + HOUR,
     }));
-    const cache = new TokenCache({ fetch, clock, keyId: (k) => [...k.scopes].sort().join(" ") });
-    cleanups.push(() => cache.dispose());
+    const cache = newCache({ fetch, clock, keyId: (k) => [...k.scopes].sort().join(" ") });
     await cache.get({ scopes: ["b", "a"] });
     await cache.get({ scopes: ["a", "b"] });
     expect(fetch).toHaveBeenCalledTimes(1);
