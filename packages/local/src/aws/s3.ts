@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { InvalidOptionError } from "@confspace/core";
-import { closeServer, listenOnLoopback } from "../internal/http.js";
+import { serveOnLoopback } from "../internal/http.js";
 import {
   FaultQueue,
   type LocalRequest,
@@ -191,21 +191,17 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     }
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (res.headersSent) res.destroy();
-      else
-        sendS3Error(
-          res,
-          { status: 500, code: "InternalError", message: "We encountered an internal error." },
-          false,
-          "0",
-        );
-    });
+  const { port, close } = await serveOnLoopback(handle, {
+    onError: (res) =>
+      sendS3Error(
+        res,
+        { status: 500, code: "InternalError", message: "We encountered an internal error." },
+        false,
+        "0",
+      ),
   });
-  const port = await listenOnLoopback(server);
   return {
-    ...localServerHandle(requests, faults, () => closeServer(server)),
+    ...localServerHandle(requests, faults, close),
     endpoint: `http://127.0.0.1:${port}`,
     region,
     objects: (name) => buckets.get(name)?.objects ?? new Map(),

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { InvalidOptionError } from "@confspace/core";
-import { BodyTooLargeError, closeServer, listenOnLoopback, MAX_BODY_BYTES } from "../internal/http.js";
+import { BodyTooLargeError, MAX_BODY_BYTES, serveOnLoopback } from "../internal/http.js";
 import {
   FaultQueue,
   type LocalRequest,
@@ -198,9 +198,8 @@ export async function startLocalAwsSts(options: LocalAwsStsOptions): Promise<Loc
     );
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (res.headersSent) return void res.destroy();
+  const { port, close } = await serveOnLoopback(handle, {
+    onError: (res, error) => {
       if (error instanceof BodyTooLargeError) {
         return send(
           res,
@@ -214,11 +213,10 @@ export async function startLocalAwsSts(options: LocalAwsStsOptions): Promise<Loc
         );
       }
       send(res, 500, errorXml(stsErrors.internal()));
-    });
+    },
   });
-  const port = await listenOnLoopback(server);
   return {
-    ...localServerHandle(requests, faults, () => closeServer(server)),
+    ...localServerHandle(requests, faults, close),
     endpoint: `http://127.0.0.1:${port}`,
     region,
     issued,

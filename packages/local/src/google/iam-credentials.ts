@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { InvalidOptionError } from "@confspace/core";
-import { closeServer } from "../internal/http.js";
 import {
   FaultQueue,
   type LocalRequest,
@@ -196,10 +195,10 @@ export async function startLocalIamCredentials(options: LocalIamCredentialsOptio
     answer(result);
   };
 
-  const { server, port } = await startGoogleApiServer(handle);
+  const { port, close } = await startGoogleApiServer(handle);
   const endpoint = `http://127.0.0.1:${port}`;
   return {
-    ...localServerHandle(requests, faults, () => closeServer(server)),
+    ...localServerHandle(requests, faults, close),
     endpoint,
     generateAccessTokenUrl: (email) => `${endpoint}/v1/projects/-/serviceAccounts/${email}:generateAccessToken`,
     issued,

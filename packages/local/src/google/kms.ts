@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { InvalidOptionError } from "@confspace/core";
-import { closeServer } from "../internal/http.js";
 import {
   FaultQueue,
   type LocalRequest,
@@ -176,14 +175,14 @@ export async function startLocalKms(options: LocalKmsOptions): Promise<LocalKms>
     answer(result);
   };
 
-  const { server, port } = await startGoogleApiServer(handle);
+  const { port, close } = await startGoogleApiServer(handle);
   const known = (name: string): CryptoKeyState => {
     const key = keys.get(name);
     if (!key) throw new InvalidOptionError("name", `local KMS: no key ${name}`);
     return key;
   };
   return {
-    ...localServerHandle(requests, faults, () => closeServer(server)),
+    ...localServerHandle(requests, faults, close),
     endpoint: `http://127.0.0.1:${port}`,
     clientOptions: { fallback: true, protocol: "http", apiEndpoint: "127.0.0.1", port },
     setIamPolicy: (name, bindings) => {

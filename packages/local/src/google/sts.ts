@@ -1,13 +1,6 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { decodeJwt } from "jose";
-import {
-  BodyTooLargeError,
-  closeServer,
-  isFormEncoded,
-  listenOnLoopback,
-  readBody,
-  sendJson,
-} from "../internal/http.js";
+import { BodyTooLargeError, isFormEncoded, readBody, sendJson, serveOnLoopback } from "../internal/http.js";
 import {
   FaultQueue,
   type LocalRequest,
@@ -166,15 +159,11 @@ export async function startLocalGoogleSts(options: LocalGoogleStsOptions): Promi
     reply(200, result.response);
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) sendJson(res, 500, { error: "server_error" });
-      else res.destroy();
-    });
+  const { port, close } = await serveOnLoopback(handle, {
+    onError: (res) => sendJson(res, 500, { error: "server_error" }),
   });
-  const port = await listenOnLoopback(server);
   return {
-    ...localServerHandle(requests, faults, () => closeServer(server)),
+    ...localServerHandle(requests, faults, close),
     tokenUrl: `http://127.0.0.1:${port}/v1/token`,
     issued,
     resolveAccessToken: (accessToken) => {

@@ -1,4 +1,5 @@
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 
 /** Largest request body any local server reads; bigger bodies get 413 (bytes). */
@@ -66,4 +67,36 @@ export async function closeServer(server: Server): Promise<void> {
     server.close((error) => (error ? reject(error) : resolve()));
     server.closeAllConnections();
   });
+}
+
+/** A request handler of a local server; a rejection is answered by `onError`. */
+export type LocalHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+/** Options of {@link serveOnLoopback}. */
+export interface ServeOptions {
+  /** Answers a request whose handler threw (in the vendor's 500 format); not called once headers went out: the socket is destroyed. */
+  onError(res: ServerResponse, error: unknown): void;
+  /** Serve HTTPS with this certificate and key (PEM). Default: plain HTTP. */
+  tls?: { cert: string; key: string };
+}
+
+/**
+ * Starts `handle` on 127.0.0.1 with an OS-assigned port: the start-up every local server
+ * shares. `close` stops listening and closes open connections.
+ */
+export async function serveOnLoopback(
+  handle: LocalHandler,
+  options: ServeOptions,
+): Promise<{ port: number; close: () => Promise<void> }> {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) res.destroy();
+      else options.onError(res, error);
+    });
+  };
+  const server = options.tls
+    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, listener)
+    : createHttpServer(listener);
+  const port = await listenOnLoopback(server);
+  return { port, close: () => closeServer(server) };
 }

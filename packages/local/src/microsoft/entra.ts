@@ -1,15 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createServer } from "node:https";
 import { InvalidOptionError } from "@confspace/core";
-import {
-  BodyTooLargeError,
-  closeServer,
-  isFormEncoded,
-  listenOnLoopback,
-  readBody,
-  sendJson,
-} from "../internal/http.js";
+import { BodyTooLargeError, isFormEncoded, readBody, sendJson, serveOnLoopback } from "../internal/http.js";
 import {
   FaultQueue,
   type LocalRequest,
@@ -112,17 +104,14 @@ export async function startLocalEntra(options: LocalEntraOptions): Promise<Local
     faults: new FaultQueue("startLocalEntra"),
   };
 
-  const server = createServer({ cert: options.tls.cert, key: options.tls.key }, (req, res) => {
-    handle(state, req, res).catch(() => {
-      if (!res.headersSent) sendJson(res, 500, { error: "server_error" });
-      else res.destroy();
-    });
+  const { port, close } = await serveOnLoopback((req, res) => handle(state, req, res), {
+    tls: { cert: options.tls.cert, key: options.tls.key },
+    onError: (res) => sendJson(res, 500, { error: "server_error" }),
   });
-  const port = await listenOnLoopback(server);
   state.authorityHost = `https://localhost:${port}`;
 
   return {
-    ...localServerHandle(state.requests, state.faults, () => closeServer(server)),
+    ...localServerHandle(state.requests, state.faults, close),
     authorityHost: state.authorityHost,
     port,
     get tokenRequests() {

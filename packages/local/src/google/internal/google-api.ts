@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { listenOnLoopback, sendJson } from "../../internal/http.js";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { type LocalHandler, sendJson, serveOnLoopback } from "../../internal/http.js";
 import { type FaultQueue, type LocalRequest, sendVerbatimFault, sleep } from "../../internal/local-server.js";
 import type { LocalGooglePrincipal, LocalGoogleTokenIssuer, LocalStaticAccessToken } from "../principals.js";
 
@@ -47,16 +47,10 @@ export function sendResult(res: ServerResponse, result: unknown): void {
  * Starts a local Google API on a loopback port. An exception escaping `handle` becomes
  * 500 INTERNAL (or a dropped connection once headers are out), as Google's front end answers.
  */
-export async function startGoogleApiServer(
-  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
-): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) new GoogleApiFailure("INTERNAL", "Internal error encountered.").send(res);
-      else res.destroy();
-    });
+export function startGoogleApiServer(handle: LocalHandler): Promise<{ port: number; close: () => Promise<void> }> {
+  return serveOnLoopback(handle, {
+    onError: (res) => new GoogleApiFailure("INTERNAL", "Internal error encountered.").send(res),
   });
-  return { server, port: await listenOnLoopback(server) };
 }
 
 /** google.rpc.Code names of injected faults without a `code`, by HTTP status. */
