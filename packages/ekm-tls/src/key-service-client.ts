@@ -1,6 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import type { Agent, RequestOptions } from "node:https";
 import { InvalidOptionError } from "@confspace/core";
+import { readTransitReply } from "./internal/transit-reply.js";
 import { KeyServiceError, type KeyServiceErrorCode } from "./key-service-error.js";
 
 /** Options of {@link createKeyServiceClient}. */
@@ -181,62 +182,10 @@ export function createKeyServiceClient(options: KeyServiceClientOptions): KeySer
           reject(fail("ERR_KEY_SERVICE_UNAVAILABLE", "closed the connection mid-reply", { cause: error })),
         );
         res.on("end", () => {
-          const status = res.statusCode ?? 0;
-          let json: unknown;
           try {
-            json = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-          } catch {
-            json = undefined;
-          }
-          const object = isObject(json) ? json : undefined;
-          if (status >= 200 && status < 300) {
-            const data = object?.data;
-            if (!isObject(data)) {
-              reject(
-                fail(
-                  "ERR_KEY_SERVICE_PROTOCOL",
-                  `answered ${operation} without a data object; is ${origin} a transit API?`,
-                  { status },
-                ),
-              );
-            } else resolve(data);
-            return;
-          }
-          const errors = object?.errors;
-          const description = Array.isArray(errors)
-            ? errors
-                .filter((e): e is string => typeof e === "string")
-                .join("; ")
-                .slice(0, 512)
-            : undefined;
-          const said = `${operation} with key "${keyName}" (HTTP ${status})`;
-          if (status === 401 || status === 403) {
-            reject(
-              fail(
-                "ERR_KEY_SERVICE_DENIED",
-                `refused ${said}; does the certificate's grant list this key? (see description)`,
-                { status, description },
-              ),
-            );
-          } else if (status === 400 || status === 404) {
-            reject(
-              fail(
-                "ERR_KEY_SERVICE_REQUEST",
-                `refused ${said}: unknown key, or a ciphertext it cannot decrypt (see description)`,
-                { status, description },
-              ),
-            );
-          } else if (status >= 500) {
-            reject(
-              fail("ERR_KEY_SERVICE_UNAVAILABLE", `could not serve ${said}; retry later`, { status, description }),
-            );
-          } else {
-            reject(
-              fail("ERR_KEY_SERVICE_PROTOCOL", `answered ${said}, which is not the transit API`, {
-                status,
-                description,
-              }),
-            );
+            resolve(readTransitReply(res.statusCode ?? 0, Buffer.concat(chunks), { operation, keyName, origin, fail }));
+          } catch (error) {
+            reject(error);
           }
         });
       });
@@ -359,10 +308,6 @@ export function createKeyServiceClient(options: KeyServiceClientOptions): KeySer
     },
   } as KeyServiceClient;
   return client;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 function httpsOrigin(url: string | URL): string {
