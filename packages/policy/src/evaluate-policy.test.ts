@@ -1,9 +1,20 @@
 import { POLICY_CASE_KEY_IDS, POLICY_CASES, policyCasePolicy, preparePolicyClaims } from "@confspace/testing";
 import { describe, expect, it } from "vitest";
-import { evaluatePolicy } from "./evaluate-policy.js";
+import { evaluatePolicy as evaluateFully, findPolicyFailure } from "./evaluate-policy.js";
 import { validatePolicy } from "./validate-policy.js";
 
 const DIGEST = `sha256:${"a".repeat(64)}`;
+
+/**
+ * evaluatePolicy, with the check that findPolicyFailure (the per-request path, which builds
+ * nothing for clauses that hold) finds exactly its first failed clause: every case below
+ * tests both.
+ */
+const evaluatePolicy: typeof evaluateFully = (policy, claims) => {
+  const result = evaluateFully(policy, claims);
+  expect(findPolicyFailure(policy, claims)).toEqual(result.ok ? undefined : result.failed);
+  return result;
+};
 
 /** A good payload, shaped as the attestation service issues it. */
 function goodClaims(): Record<string, unknown> {
@@ -385,3 +396,24 @@ describe("evaluatePolicy", () => {
     }
   });
 });
+
+describe("findPolicyFailure", () => {
+  it("returns undefined for admitted claims and the frozen failed clause otherwise, building no passing clause", () => {
+    const claims = goodClaims();
+    const policy = validatePolicy(policyCasePolicy(claims));
+    expect(findPolicyFailure(policy, claims)).toBeUndefined();
+    claims.secboot = false;
+    const failed = findPolicyFailure(policy, claims);
+    expect(failed).toMatchObject({ clause: "secboot", ok: false, problem: "mismatch" });
+    expect(Object.isFrozen(failed)).toBe(true);
+  });
+
+  it("validates a policy that validatePolicy did not make, and never throws for hostile claims", () => {
+    expect(() => findPolicyFailure({} as never, goodClaims())).toThrow(/pin/);
+    const policy = policyCasePolicy(goodClaims());
+    for (const hostile of [null, undefined, 7, "x", [], { submods: "x" }, { submods: { container: [] } }]) {
+      expect(findPolicyFailure(policy, hostile as never)).toMatchObject({ ok: false });
+    }
+  });
+});
+

@@ -1,5 +1,6 @@
 import {
   audienceClause,
+  type Checker,
   DBGSTAT,
   exact,
   HWMODEL,
@@ -104,47 +105,83 @@ export function evaluatePolicy(
   policy: WorkloadPolicy | ResolvedWorkloadPolicy,
   claims: Readonly<Record<string, unknown>>,
 ): PolicyEvaluation {
-  const p = validatePolicy(policy);
-  const clauses: ClauseResult[] = [];
-  const add = (result: ClauseResult) => clauses.push(Object.freeze(result));
+  const clauses = Object.freeze(compiled(policy).map((check) => Object.freeze(check(claims, true) as ClauseResult)));
+  const failed = clauses.find((clause) => !clause.ok);
+  return failed === undefined
+    ? Object.freeze({ ok: true as const, clauses })
+    : Object.freeze({ ok: false as const, failed, clauses });
+}
 
-  if (p.audience !== undefined) add(audienceClause(claims, p.audience));
-  add(exact(claims, "swname", "swname", [CONFIDENTIAL_SPACE_SWNAME], SWNAME));
-  add(exact(claims, "hwmodel", "hwmodel", p.hardwareModels, HWMODEL));
-  add(secboot(claims));
-  add(
-    p.allowDebug
-      ? present(claims, "dbgstat", "dbgstat", "string", "any (allowDebug)")
-      : exact(claims, "dbgstat", "dbgstat", [DEBUG_DISABLED], DBGSTAT),
-  );
-  add(swversion(claims, p.minSwVersion));
-  add(supportAttributes(claims, p.supportAttributes));
-  if (p.imageDigests !== undefined) {
-    add(exact(claims, "image_digest", "submods.container.image_digest", p.imageDigests, listed("the image digest")));
+/**
+ * The first clause of `policy` that `claims` fail, in {@link evaluatePolicy}'s order, or
+ * `undefined` when the policy admits them. The same clauses as `evaluatePolicy`, but a
+ * clause that holds builds no result and no words: the check a relying party runs on every
+ * request (the verifier's policy, the broker's grants). Never throws for any `claims`; a
+ * policy not made by {@link validatePolicy} is validated first.
+ *
+ * @example
+ * ```ts
+ * import { findPolicyFailure, validatePolicy } from "@confspace/policy";
+ *
+ * declare const claims: Record<string, unknown>; // a verified token's payload
+ * const policy = validatePolicy({ imageDigests: ["sha256:…"] });
+ * const failed = findPolicyFailure(policy, claims);
+ * if (failed !== undefined) console.log(`${failed.clause}: ${failed.message}`);
+ * ```
+ */
+export function findPolicyFailure(
+  policy: WorkloadPolicy | ResolvedWorkloadPolicy,
+  claims: Readonly<Record<string, unknown>>,
+): ClauseResult | undefined {
+  for (const check of compiled(policy)) {
+    const failed = check(claims, false);
+    if (failed !== undefined) return Object.freeze(failed);
   }
-  if (p.imageSignatures !== undefined) add(signatures(claims, p.imageSignatures.keyIds, p.imageSignatures.threshold));
+  return undefined;
+}
+
+/** The clauses of each validated policy, compiled once (policies are frozen). */
+const compiledPolicies = new WeakMap<ResolvedWorkloadPolicy, readonly Checker[]>();
+
+function compiled(policy: WorkloadPolicy | ResolvedWorkloadPolicy): readonly Checker[] {
+  const p = validatePolicy(policy);
+  let checks = compiledPolicies.get(p);
+  if (checks === undefined) {
+    checks = compile(p);
+    compiledPolicies.set(p, checks);
+  }
+  return checks;
+}
+
+/** The clauses a policy has, in the evaluation order. */
+function compile(p: ResolvedWorkloadPolicy): readonly Checker[] {
+  const checks: Checker[] = [];
+  if (p.audience !== undefined) checks.push(audienceClause(p.audience));
+  checks.push(exact("swname", "swname", [CONFIDENTIAL_SPACE_SWNAME], SWNAME));
+  checks.push(exact("hwmodel", "hwmodel", p.hardwareModels, HWMODEL));
+  checks.push(secboot());
+  checks.push(
+    p.allowDebug
+      ? present("dbgstat", "dbgstat", "string", "any (allowDebug)")
+      : exact("dbgstat", "dbgstat", [DEBUG_DISABLED], DBGSTAT),
+  );
+  checks.push(swversion(p.minSwVersion));
+  checks.push(supportAttributes(p.supportAttributes));
+  if (p.imageDigests !== undefined) {
+    checks.push(exact("image_digest", "submods.container.image_digest", p.imageDigests, listed("the image digest")));
+  }
+  if (p.imageSignatures !== undefined) checks.push(signatures(p.imageSignatures.keyIds, p.imageSignatures.threshold));
   if (p.projectIds !== undefined) {
-    add(exact(claims, "project_id", "submods.gce.project_id", p.projectIds, listed("the project id")));
+    checks.push(exact("project_id", "submods.gce.project_id", p.projectIds, listed("the project id")));
   }
   if (p.projectNumbers !== undefined) {
-    add(exact(claims, "project_number", "submods.gce.project_number", p.projectNumbers, listed("the project number")));
+    checks.push(exact("project_number", "submods.gce.project_number", p.projectNumbers, listed("the project number")));
   }
   if (p.restartPolicies !== undefined) {
-    add(
-      exact(
-        claims,
-        "restart_policy",
-        "submods.container.restart_policy",
-        p.restartPolicies,
-        listed("the restart policy"),
-      ),
+    checks.push(
+      exact("restart_policy", "submods.container.restart_policy", p.restartPolicies, listed("the restart policy")),
     );
   }
-  if (p.serviceAccounts !== undefined) add(serviceAccounts(claims, p.serviceAccounts));
-
-  const frozen = Object.freeze(clauses);
-  const failed = frozen.find((clause) => !clause.ok);
-  return failed === undefined
-    ? Object.freeze({ ok: true as const, clauses: frozen })
-    : Object.freeze({ ok: false as const, failed, clauses: frozen });
+  if (p.serviceAccounts !== undefined) checks.push(serviceAccounts(p.serviceAccounts));
+  return Object.freeze(checks);
 }

@@ -1,7 +1,7 @@
 export type { ClaimLookup } from "./claim-path.js";
 export { CLAIM_PATH, claimAt, lookupClaim } from "./claim-path.js";
 export type { ClauseProblem, ClauseResult, PolicyClause, PolicyEvaluation } from "./evaluate-policy.js";
-export { evaluatePolicy } from "./evaluate-policy.js";
+export { evaluatePolicy, findPolicyFailure } from "./evaluate-policy.js";
 export type { ImageSignatureAlgorithm } from "./key-id.js";
 export { imageSignatureAlgorithm, keyIdFromPublicKey } from "./key-id.js";
 export type {

@@ -1,4 +1,4 @@
-import { type ClauseResult, evaluatePolicy, type ResolvedWorkloadPolicy } from "@confspace/policy";
+import { type ClauseResult, findPolicyFailure, type ResolvedWorkloadPolicy } from "@confspace/policy";
 import { type PolicyCheck, reject } from "./errors.js";
 import type { Payload } from "./internal/claim-access.js";
 
@@ -21,14 +21,14 @@ const CHECKS = {
 
 /**
  * Checks the workload claims of a verified payload against `policy` with
- * `@confspace/policy`'s `evaluatePolicy`, and throws `AttestationPolicyError` for the first
+ * `@confspace/policy`'s `findPolicyFailure` (the clauses of `evaluatePolicy`, building
+ * nothing for those that hold: this runs on every token), and throws `AttestationPolicyError` for the first
  * failed clause: `missing_claim` or `claim_type` when the claim is absent or malformed,
  * else the clause's own check. The message never holds the claim's value.
  */
 export function checkPolicy(payload: Payload, policy: ResolvedWorkloadPolicy): void {
-  const result = evaluatePolicy(policy, payload);
-  if (result.ok) return;
-  const { failed } = result;
+  const failed = findPolicyFailure(policy, payload);
+  if (failed === undefined) return;
   const check: PolicyCheck =
     failed.problem === "missing_claim" || failed.problem === "claim_type" ? failed.problem : CHECKS[failed.clause];
   throw reject(check, failed.message, failed.claim);

@@ -9,19 +9,40 @@ const VERSION = /^[0-9]{1,15}$/;
 
 type Claims = Readonly<Record<string, unknown>>;
 
-/** Reads a claim; a walk blocked by a non-object is a `claim_type` failure at that point. */
-function read(
-  claims: Claims,
-  clause: PolicyClause,
-  path: string,
-  expected: string,
-): { value: unknown } | { failure: ClauseResult } {
-  const { value, blockedAt } = lookupClaim(claims, path);
-  if (blockedAt !== undefined) {
-    const where = blockedAt === "" ? "the claims" : `"${blockedAt}"`;
-    return { failure: fail(clause, path, "claim_type", expected, `${where} must be an object`) };
-  }
-  return { value };
+/**
+ * One clause compiled for one policy: its `expected` words and the claim path's segments
+ * are fixed up front. With `detail` false a clause that holds returns `undefined` and
+ * builds nothing (the per-request check of the verifier and the broker); a clause that
+ * fails always returns its whole result.
+ */
+export type Checker = (claims: Claims, detail: boolean) => ClauseResult | undefined;
+
+/** What a walk returns when a segment on the way is present but not an object. */
+const BLOCKED: unique symbol = Symbol("blocked");
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A walker of one dotted path, split once: `lookupClaim` without its per-call allocations. */
+function walker(path: string): (claims: Claims) => unknown {
+  const segments = path.split(".");
+  return (claims) => {
+    let current: unknown = claims;
+    for (const segment of segments) {
+      if (current === undefined) return undefined;
+      if (!isObject(current)) return BLOCKED;
+      current = Object.hasOwn(current, segment) ? current[segment] : undefined;
+    }
+    return current;
+  };
+}
+
+/** The `claim_type` failure of a walk blocked by a non-object (where, from `lookupClaim`). */
+function blocked(claims: Claims, clause: PolicyClause, path: string, expected: string): ClauseResult {
+  const { blockedAt } = lookupClaim(claims, path);
+  const where = blockedAt === "" ? "the claims" : `"${blockedAt}"`;
+  return fail(clause, path, "claim_type", expected, `${where} must be an object`);
 }
 
 function fail(
@@ -72,174 +93,190 @@ export const DBGSTAT: Wording = {
 };
 
 /** A string claim that must equal one of `allowed`. */
-export function exact(
-  claims: Claims,
-  clause: PolicyClause,
-  path: string,
-  allowed: readonly string[],
-  wording: Wording,
-): ClauseResult {
+export function exact(clause: PolicyClause, path: string, allowed: readonly string[], wording: Wording): Checker {
   const expected = oneOf(allowed);
-  const got = read(claims, clause, path, expected);
-  if ("failure" in got) return got.failure;
-  const { value } = got;
-  if (value === undefined) return missing(clause, path, expected);
-  if (typeof value !== "string") {
-    return fail(clause, path, "claim_type", expected, `"${path}" must be a string`, value);
-  }
-  if (!allowed.includes(value)) return fail(clause, path, "mismatch", expected, wording.fail, value);
-  return pass(clause, path, expected, wording.pass, value);
+  const at = walker(path);
+  return (claims, detail) => {
+    const value = at(claims);
+    if (value === BLOCKED) return blocked(claims, clause, path, expected);
+    if (value === undefined) return missing(clause, path, expected);
+    if (typeof value !== "string") {
+      return fail(clause, path, "claim_type", expected, `"${path}" must be a string`, value);
+    }
+    if (!allowed.includes(value)) return fail(clause, path, "mismatch", expected, wording.fail, value);
+    return detail ? pass(clause, path, expected, wording.pass, value) : undefined;
+  };
 }
 
 /** A claim that must be present with a JSON type, any value. */
-export function present(claims: Claims, clause: PolicyClause, path: string, type: "string", expected: string) {
-  const got = read(claims, clause, path, expected);
-  if ("failure" in got) return got.failure;
-  if (got.value === undefined) return missing(clause, path, expected);
-  if (typeof got.value !== type) {
-    return fail(clause, path, "claim_type", expected, `"${path}" must be a ${type}`, got.value);
-  }
-  return pass(clause, path, expected, `${path} is present`, got.value);
+export function present(clause: PolicyClause, path: string, type: "string", expected: string): Checker {
+  const at = walker(path);
+  return (claims, detail) => {
+    const value = at(claims);
+    if (value === BLOCKED) return blocked(claims, clause, path, expected);
+    if (value === undefined) return missing(clause, path, expected);
+    if (typeof value !== type) {
+      return fail(clause, path, "claim_type", expected, `"${path}" must be a ${type}`, value);
+    }
+    return detail ? pass(clause, path, expected, `${path} is present`, value) : undefined;
+  };
 }
 
-export function audienceClause(claims: Claims, audience: string): ClauseResult {
+export function audienceClause(audience: string): Checker {
   const expected = audience;
-  const got = read(claims, "audience", "aud", expected);
-  if ("failure" in got) return got.failure;
-  const { value } = got;
-  if (value === undefined) return missing("audience", "aud", expected);
-  const single = Array.isArray(value) && value.length === 1 ? value[0] : value;
-  if (typeof single !== "string") {
-    return fail("audience", "aud", "claim_type", expected, '"aud" must be a string or one string in an array', value);
-  }
-  if (single !== audience)
-    return fail("audience", "aud", "mismatch", expected, "the token is for another audience", value);
-  return pass("audience", "aud", expected, "the audience matches", value);
+  const at = walker("aud");
+  return (claims, detail) => {
+    const value = at(claims);
+    if (value === BLOCKED) return blocked(claims, "audience", "aud", expected);
+    if (value === undefined) return missing("audience", "aud", expected);
+    const single = Array.isArray(value) && value.length === 1 ? value[0] : value;
+    if (typeof single !== "string") {
+      return fail("audience", "aud", "claim_type", expected, '"aud" must be a string or one string in an array', value);
+    }
+    if (single !== audience)
+      return fail("audience", "aud", "mismatch", expected, "the token is for another audience", value);
+    return detail ? pass("audience", "aud", expected, "the audience matches", value) : undefined;
+  };
 }
 
-export function secboot(claims: Claims): ClauseResult {
+export function secboot(): Checker {
   const expected = "true";
-  const got = read(claims, "secboot", "secboot", expected);
-  if ("failure" in got) return got.failure;
-  const { value } = got;
-  if (value === undefined) return missing("secboot", "secboot", expected);
-  if (typeof value !== "boolean")
-    return fail("secboot", "secboot", "claim_type", expected, '"secboot" must be a boolean', value);
-  if (!value) return fail("secboot", "secboot", "mismatch", expected, "Secure Boot must be enabled", value);
-  return pass("secboot", "secboot", expected, "Secure Boot is enabled", value);
+  const at = walker("secboot");
+  return (claims, detail) => {
+    const value = at(claims);
+    if (value === BLOCKED) return blocked(claims, "secboot", "secboot", expected);
+    if (value === undefined) return missing("secboot", "secboot", expected);
+    if (typeof value !== "boolean")
+      return fail("secboot", "secboot", "claim_type", expected, '"secboot" must be a boolean', value);
+    if (!value) return fail("secboot", "secboot", "mismatch", expected, "Secure Boot must be enabled", value);
+    return detail ? pass("secboot", "secboot", expected, "Secure Boot is enabled", value) : undefined;
+  };
 }
 
 function stringArray(value: unknown): value is readonly string[] {
   return Array.isArray(value) && value.every((entry) => typeof entry === "string");
 }
 
-export function swversion(claims: Claims, minimum: number | undefined): ClauseResult {
+export function swversion(minimum: number | undefined): Checker {
   const expected = minimum === undefined ? "one decimal version" : `>= ${minimum}`;
-  const got = read(claims, "swversion", "swversion", expected);
-  if ("failure" in got) return got.failure;
-  const { value } = got;
-  if (value === undefined) return missing("swversion", "swversion", expected);
-  if (!stringArray(value) || value.length !== 1 || !VERSION.test(value[0] as string)) {
-    return fail(
-      "swversion",
-      "swversion",
-      "claim_type",
-      expected,
-      '"swversion" must be an array of one decimal string',
-      value,
-    );
-  }
-  // No minimum: every version passes (Number(…) < 0 never holds).
-  if (Number(value[0]) < (minimum ?? 0)) {
-    return fail("swversion", "swversion", "mismatch", expected, `swversion is below the minimum ${minimum}`, value);
-  }
-  return pass("swversion", "swversion", expected, "swversion is accepted", value);
+  const at = walker("swversion");
+  return (claims, detail) => {
+    const value = at(claims);
+    if (value === BLOCKED) return blocked(claims, "swversion", "swversion", expected);
+    if (value === undefined) return missing("swversion", "swversion", expected);
+    if (!stringArray(value) || value.length !== 1 || !VERSION.test(value[0] as string)) {
+      return fail(
+        "swversion",
+        "swversion",
+        "claim_type",
+        expected,
+        '"swversion" must be an array of one decimal string',
+        value,
+      );
+    }
+    // No minimum: every version passes (Number(…) < 0 never holds).
+    if (Number(value[0]) < (minimum ?? 0)) {
+      return fail("swversion", "swversion", "mismatch", expected, `swversion is below the minimum ${minimum}`, value);
+    }
+    return detail ? pass("swversion", "swversion", expected, "swversion is accepted", value) : undefined;
+  };
 }
 
-export function supportAttributes(claims: Claims, required: readonly string[]): ClauseResult {
+export function supportAttributes(required: readonly string[]): Checker {
   const path = "submods.confidential_space.support_attributes";
   const expected = required.length === 0 ? "any (none required)" : `all of [${required.join(", ")}]`;
-  const got = read(claims, "support_attributes", path, expected);
-  if ("failure" in got) return got.failure;
-  // Absent means "no support attributes" (debug images), not a malformed token.
-  // Stryker disable next-line ArrayDeclaration: for an absent claim any list without the required attributes decides alike
-  const value = got.value ?? [];
-  if (!stringArray(value)) {
-    return fail("support_attributes", path, "claim_type", expected, `"${path}" must be an array of strings`, value);
-  }
-  const lacking = required.filter((attribute) => !value.includes(attribute));
-  if (lacking.length > 0) {
-    return fail(
-      "support_attributes",
-      path,
-      "mismatch",
-      expected,
-      `support_attributes must include ${required.join(", ")}`,
-      got.value,
-    );
-  }
-  return pass("support_attributes", path, expected, "the support attributes are present", got.value);
+  const at = walker(path);
+  return (claims, detail) => {
+    const found = at(claims);
+    if (found === BLOCKED) return blocked(claims, "support_attributes", path, expected);
+    // Absent means "no support attributes" (debug images), not a malformed token.
+    // Stryker disable next-line ArrayDeclaration: for an absent claim any list without the required attributes decides alike
+    const value = found ?? [];
+    if (!stringArray(value)) {
+      return fail("support_attributes", path, "claim_type", expected, `"${path}" must be an array of strings`, value);
+    }
+    if (!required.every((attribute) => value.includes(attribute))) {
+      return fail(
+        "support_attributes",
+        path,
+        "mismatch",
+        expected,
+        `support_attributes must include ${required.join(", ")}`,
+        found,
+      );
+    }
+    return detail ? pass("support_attributes", path, expected, "the support attributes are present", found) : undefined;
+  };
 }
 
-export function serviceAccounts(claims: Claims, allowed: readonly string[]): ClauseResult {
+export function serviceAccounts(allowed: readonly string[]): Checker {
   const path = "google_service_accounts";
   const expected = `at least one of [${allowed.join(", ")}]`;
-  const got = read(claims, "service_account", path, expected);
-  if ("failure" in got) return got.failure;
-  const { value } = got;
-  if (value === undefined) return missing("service_account", path, expected);
-  if (!stringArray(value))
-    return fail("service_account", path, "claim_type", expected, `"${path}" must be an array of strings`, value);
-  if (!value.some((account) => allowed.includes(account))) {
-    return fail(
-      "service_account",
-      path,
-      "mismatch",
-      expected,
-      "no service account of the token is in the allow-list",
-      value,
-    );
-  }
-  return pass("service_account", path, expected, "a service account of the token is in the allow-list", value);
+  const at = walker(path);
+  return (claims, detail) => {
+    const value = at(claims);
+    if (value === BLOCKED) return blocked(claims, "service_account", path, expected);
+    if (value === undefined) return missing("service_account", path, expected);
+    if (!stringArray(value))
+      return fail("service_account", path, "claim_type", expected, `"${path}" must be an array of strings`, value);
+    if (!value.some((account) => allowed.includes(account))) {
+      return fail(
+        "service_account",
+        path,
+        "mismatch",
+        expected,
+        "no service account of the token is in the allow-list",
+        value,
+      );
+    }
+    return detail
+      ? pass("service_account", path, expected, "a service account of the token is in the allow-list", value)
+      : undefined;
+  };
 }
 
 /** At least `threshold` distinct listed keys signed the image (signatures the service verified). */
-export function signatures(claims: Claims, keyIds: readonly string[], threshold: number): ClauseResult {
+export function signatures(keyIds: readonly string[], threshold: number): Checker {
   const path = "submods.container.image_signatures";
   const expected = `at least ${threshold} of [${keyIds.join(", ")}]`;
-  const got = read(claims, "image_signatures", path, expected);
-  if ("failure" in got) return got.failure;
-  // Absent: an unsigned image, no signature counts.
-  const entries = got.value ?? [];
-  if (!Array.isArray(entries)) {
-    return fail("image_signatures", path, "claim_type", expected, `"${path}" must be an array`, entries);
-  }
-  const signers: string[] = [];
-  for (const entry of entries) {
-    // A primitive entry has no key_id (its property read is undefined); null and undefined neither.
-    const keyId = (entry as { key_id?: unknown } | null | undefined)?.key_id;
-    if (typeof keyId !== "string") {
+  const at = walker(path);
+  return (claims, detail) => {
+    const found = at(claims);
+    if (found === BLOCKED) return blocked(claims, "image_signatures", path, expected);
+    // Absent: an unsigned image, no signature counts.
+    const entries = found ?? [];
+    if (!Array.isArray(entries)) {
+      return fail("image_signatures", path, "claim_type", expected, `"${path}" must be an array`, entries);
+    }
+    const signers: string[] = [];
+    for (const entry of entries) {
+      // A primitive entry has no key_id (its property read is undefined); null and undefined neither.
+      const keyId = (entry as { key_id?: unknown } | null | undefined)?.key_id;
+      if (typeof keyId !== "string") {
+        return fail(
+          "image_signatures",
+          path,
+          "claim_type",
+          expected,
+          `every entry of "${path}" must have a string key_id`,
+        );
+      }
+      signers.push(keyId);
+    }
+    // Each key counts once, however many of its signatures the token lists.
+    const counted = new Set(signers.filter((keyId) => keyIds.includes(keyId))).size;
+    if (counted < threshold) {
       return fail(
         "image_signatures",
         path,
-        "claim_type",
+        "mismatch",
         expected,
-        `every entry of "${path}" must have a string key_id`,
+        `${counted} of the required ${threshold} listed keys signed the image`,
+        signers,
       );
     }
-    signers.push(keyId);
-  }
-  // Each key counts once, however many of its signatures the token lists.
-  const counted = new Set(signers.filter((keyId) => keyIds.includes(keyId))).size;
-  if (counted < threshold) {
-    return fail(
-      "image_signatures",
-      path,
-      "mismatch",
-      expected,
-      `${counted} of the required ${threshold} listed keys signed the image`,
-      signers,
-    );
-  }
-  return pass("image_signatures", path, expected, `${counted} listed keys signed the image`, signers);
+    return detail
+      ? pass("image_signatures", path, expected, `${counted} listed keys signed the image`, signers)
+      : undefined;
+  };
 }
