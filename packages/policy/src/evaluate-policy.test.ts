@@ -398,6 +398,21 @@ describe("evaluatePolicy", () => {
 });
 
 describe("findPolicyFailure", () => {
+  it("calls a claim under an absent object missing, not malformed (the walk stops at the gap)", () => {
+    const claims = goodClaims();
+    const policy = policyCasePolicy(claims);
+    delete (claims.submods as Record<string, unknown>).gce;
+    expect(evaluatePolicy(policy, claims)).toMatchObject({
+      ok: false,
+      failed: { clause: "project_id", problem: "missing_claim", claim: "submods.gce.project_id" },
+    });
+    delete claims.submods;
+    expect(evaluatePolicy(policy, claims)).toMatchObject({
+      ok: false,
+      failed: { clause: "support_attributes", problem: "mismatch" },
+    });
+  });
+
   it("returns undefined for admitted claims and the frozen failed clause otherwise, building no passing clause", () => {
     const claims = goodClaims();
     const policy = validatePolicy(policyCasePolicy(claims));
