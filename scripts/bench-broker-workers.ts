@@ -114,8 +114,10 @@ export async function benchWorkers(input: WorkersBenchInput): Promise<number> {
     for (const workers of [1, 2]) clis.push(await startCli(workers, input));
     const request = (cli: RunningCli) => () => oneRequest(cli.port, input.caPem, input.audience, input.body);
     for (const cli of clis) {
+      // Every process warms up as much as the single one (JIT, caches): the kernel spreads
+      // connections, so N workers need N times the warm-up requests.
       const warm = tally();
-      await runLanes(request(cli), WARMUP, CONCURRENCY, warm);
+      await runLanes(request(cli), WARMUP * cli.workers, CONCURRENCY, warm);
       if (warm.failures > 0) throw new Error(`--workers ${cli.workers} warm-up: ${warm.failures} requests failed`);
     }
     for (let round = 0; round < ROUNDS; round++) {

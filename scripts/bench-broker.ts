@@ -6,7 +6,10 @@
 // process would), the clients in the main thread; both get the identical client work.
 // Capacity is compared by the server thread's CPU time per request (and its busy time,
 // event-loop utilization × wall time): what the server pays, whatever the load generator
-// sharing the cores costs. Then `--workers 1` vs `--workers 2` (bench-broker-workers.ts).
+// sharing the cores costs. A third server, the bare one plus only the token verification
+// (body, EKM nonce, the broker's verifier), shows the floor no broker can go under and so
+// how much of the gap is the broker's own work. Then `--workers 1` vs `--workers 2`
+// (bench-broker-workers.ts).
 //
 // `benchBroker()` is called by scripts/bench.ts; only the broker part:
 //   pnpm exec node --import tsx scripts/bench-broker.ts
@@ -14,13 +17,14 @@
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { createTestPki, startLocalEntra, type TestPki, trustCaInProcess } from "@confspace/testing";
-import { brokerNonce } from "../packages/ekm-tls/src/index.ts";
+import { brokerEkmOptions, brokerNonce, requestKeyingMaterial } from "../packages/ekm-tls/src/index.ts";
 import { startEmulator } from "../packages/emulator/src/index.ts";
 import type { BrokerConfig } from "../packages/token-broker/src/index.ts";
 import { benchWorkers } from "./bench-broker-workers.ts";
@@ -40,7 +44,8 @@ const CLIENT = "bench-broker-client";
 const SECRET = "bench-broker-secret";
 
 interface ServerSpec {
-  kind: "broker" | "bare";
+  /** `verify`: the bare server plus the token verification alone, the floor of what the broker must do. */
+  kind: "broker" | "bare" | "verify";
   certFile: string;
   keyFile: string;
   caPem: string;
@@ -61,7 +66,8 @@ async function serve(spec: ServerSpec): Promise<void> {
   const port = parentPort!;
   let close: () => Promise<void>;
   let address: number;
-  if (spec.kind === "bare") {
+  if (spec.kind === "bare" || spec.kind === "verify") {
+    const handler = spec.kind === "bare" ? bareHandler : await verifyOnlyHandler(spec.config!);
     const server = createServer(
       {
         cert: readFileSync(spec.certFile),
@@ -69,10 +75,7 @@ async function serve(spec: ServerSpec): Promise<void> {
         minVersion: "TLSv1.3",
         maxVersion: "TLSv1.3",
       },
-      (_req, res) => {
-        res.writeHead(200, { "content-type": "application/json", "content-length": 11 });
-        res.end('{"ok":true}');
-      },
+      handler,
     );
     server.listen(0, "127.0.0.1");
     await once(server, "listening");
@@ -107,6 +110,37 @@ async function serve(spec: ServerSpec): Promise<void> {
     }
   });
   port.postMessage({ type: "ready", port: address });
+}
+
+function bareHandler(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, { "content-type": "application/json", "content-length": 11 });
+  res.end('{"ok":true}');
+}
+
+/**
+ * The bare server's reply after what no broker can skip: read the body, recompute the
+ * binding nonce from this connection and verify the token (RS256 signature, claims, the
+ * broker's attestation policy) with the verifier the broker uses.
+ */
+async function verifyOnlyHandler(config: BrokerConfig) {
+  const { createAttestationVerifier } = await import("../packages/attestation/src/verify/index.ts");
+  const { audience, issuer, policy } = config.attestation;
+  const verifier = createAttestationVerifier({ audience, issuer, policy: policy! });
+  const ekmOptions = brokerEkmOptions(audience);
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", async () => {
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { attestation_token: string };
+        const nonce = brokerNonce(requestKeyingMaterial(req, ekmOptions));
+        await verifier.verify(body.attestation_token, { nonce });
+        bareHandler(req, res);
+      } catch {
+        res.writeHead(401).end();
+      }
+    });
+  };
 }
 
 /**
@@ -235,9 +269,10 @@ export async function benchBroker(): Promise<void> {
   const base = { certFile: pki.serverCertPath, keyFile: pki.serverKeyPath, caPem: pki.caPem };
   const bare = new ServerThread({ kind: "bare", ...base });
   const broker = new ServerThread({ kind: "broker", ...base, config });
+  const floor = new ServerThread({ kind: "verify", ...base, config });
   let failures = 0;
   try {
-    const [barePort, brokerPort] = await Promise.all([bare.ready(), broker.ready()]);
+    const [barePort, brokerPort, floorPort] = await Promise.all([bare.ready(), broker.ready(), floor.ready()]);
     const body = async (ekm: Buffer) =>
       JSON.stringify({
         attestation_token: await emulator.mintToken({ audience: AUDIENCE, nonces: [brokerNonce(ekm)] }),
@@ -248,21 +283,26 @@ export async function benchBroker(): Promise<void> {
     // both, so the comparison measures the servers, not the load generator.
     const toBare = () => oneRequest(barePort, pki.caPem, AUDIENCE, body);
     const toBroker = () => oneRequest(brokerPort, pki.caPem, AUDIENCE, body);
+    const toFloor = () => oneRequest(floorPort, pki.caPem, AUDIENCE, body);
 
     // Warm up both (JIT, JWKS fetch, the one Entra call), then measure in alternating rounds.
     await run(bare, toBare, WARMUP, measured("warm-up"), false);
     const warm = measured("warm-up");
     await run(broker, toBroker, WARMUP, warm, false);
+    await run(floor, toFloor, WARMUP, warm, false);
     if (warm.tally.failures > 0) throw new Error(`broker warm-up: ${warm.tally.failures} requests failed`);
     const bareRun = measured("bare TLS 1.3 server (handshake + tiny response)");
     const brokerRun = measured("broker POST /v1/token (verify + cached token)");
+    const floorRun = measured("bare + token verification only (the floor)");
     for (let round = 0; round < ROUNDS; round++) {
       await run(bare, toBare, REQUESTS / ROUNDS, bareRun, true);
       await run(broker, toBroker, REQUESTS / ROUNDS, brokerRun, true);
+      await run(floor, toFloor, REQUESTS / ROUNDS, floorRun, true);
     }
 
-    const width = Math.max(bareRun.name.length, brokerRun.name.length);
-    for (const r of [bareRun, brokerRun]) {
+    const runs = [bareRun, brokerRun, floorRun];
+    const width = Math.max(...runs.map((r) => r.name.length));
+    for (const r of runs) {
       const t = r.tally;
       console.log(
         `  ${r.name.padEnd(width)}  ${(t.count / t.seconds).toFixed(0).padStart(5)} req/s   p50 ${quantile(t, 0.5).toFixed(1)} ms   ` +
@@ -278,11 +318,17 @@ export async function benchBroker(): Promise<void> {
       `  broker capacity = ${(cpuRatio * 100).toFixed(1)} % of bare by server CPU time per request ` +
         `(${(busyRatio * 100).toFixed(1)} % by busy time); target ≥ ${TARGET * 100} % → ${cpuRatio >= TARGET ? "(met)" : "(NOT met)"}`,
     );
+    const floorRatio = perRequest(bareRun, "cpuMs") / perRequest(floorRun, "cpuMs");
+    const brokerOwn = perRequest(brokerRun, "cpuMs") - perRequest(floorRun, "cpuMs");
+    console.log(
+      `  the floor (handshake + reading the body, the EKM nonce and the verifier, no broker) = ${(floorRatio * 100).toFixed(1)} % of bare; ` +
+        `the broker's own work on top (rate limits, grant, token cache, reply, metrics) ${(brokerOwn * 1000).toFixed(0)} µs/req`,
+    );
     console.log(`  end to end (client-bound, same client work): broker at ${(endToEnd * 100).toFixed(1)} % of bare`);
     if (entra.tokenRequests !== 1)
       console.log(`  note: ${entra.tokenRequests} Entra calls (expected 1: the token is cached)`);
-    failures += bareRun.tally.failures + brokerRun.tally.failures;
-    await Promise.allSettled([bare.stop(), broker.stop()]);
+    failures += bareRun.tally.failures + brokerRun.tally.failures + floorRun.tally.failures;
+    await Promise.allSettled([bare.stop(), broker.stop(), floor.stop()]);
 
     const configPath = join(pki.dir, "bench-broker.json");
     await writeFile(configPath, JSON.stringify(config));
@@ -295,7 +341,7 @@ export async function benchBroker(): Promise<void> {
     });
     if (failures > 0) process.exitCode = 1;
   } finally {
-    await Promise.allSettled([bare.stop(), broker.stop()]);
+    await Promise.allSettled([bare.stop(), broker.stop(), floor.stop()]);
     await Promise.allSettled([emulator.stop(), entra.close()]);
     untrust();
     await pki.cleanup();
