@@ -1,7 +1,6 @@
 // The token listener's parts: the attestation verifier, the TLS 1.3 server and binding
 // a server to its address. createBroker (broker.ts) puts them together.
 import cluster from "node:cluster";
-import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -10,6 +9,7 @@ import { type Clock, ConfspaceError, type Logger } from "@confspace/core";
 import type { BrokerConfig } from "../config-types.js";
 import { BrokerConfigError } from "../errors.js";
 import type { BrokerMetrics } from "../metrics.js";
+import { readConfiguredFiles } from "./config-files.js";
 import {
   CONNECTION_DEFAULTS,
   FD_HEADROOM,
@@ -45,22 +45,21 @@ export function buildVerifier(
   }
 }
 
-/** Reads a configured file. @throws {BrokerConfigError} naming `field`. */
-export async function readConfiguredFile(path: string, field: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    throw new BrokerConfigError("the file cannot be read", { field, cause: error });
-  }
-}
-
 async function readTlsFiles(config: BrokerConfig): Promise<{ cert: Buffer; key: Buffer; ca?: Buffer }> {
-  const [cert, key, ca] = await Promise.all([
-    readConfiguredFile(config.tls.certFile, "tls.certFile"),
-    readConfiguredFile(config.tls.keyFile, "tls.keyFile"),
-    config.tls.clientCaFile === undefined ? undefined : readConfiguredFile(config.tls.clientCaFile, "tls.clientCaFile"),
+  const { certFile, keyFile, clientCaFile } = config.tls;
+  if (clientCaFile === undefined) {
+    const [cert, key] = await readConfiguredFiles([
+      { path: certFile, field: "tls.certFile" },
+      { path: keyFile, field: "tls.keyFile" },
+    ]);
+    return { cert, key };
+  }
+  const [cert, key, ca] = await readConfiguredFiles([
+    { path: certFile, field: "tls.certFile" },
+    { path: keyFile, field: "tls.keyFile" },
+    { path: clientCaFile, field: "tls.clientCaFile" },
   ]);
-  return ca === undefined ? { cert, key } : { cert, key, ca };
+  return { cert, key, ca };
 }
 
 /**

@@ -1,9 +1,9 @@
 // The key service's listener: TLS 1.3, client certificates of the workload CA required at
 // the handshake, the transit API behind it. Started and closed with the broker.
-import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
 import { type Clock, type Logger, noopLogger, systemClock } from "@confspace/core";
 import { BrokerConfigError } from "../errors.js";
+import { readConfiguredFiles } from "../internal/config-files.js";
 import { CONNECTION_DEFAULTS, guardConnections } from "../internal/connection-guard.js";
 import { drainServer, listenerOptions, listenOn } from "../internal/token-server.js";
 import type { KeyServiceConfig } from "./config.js";
@@ -80,17 +80,10 @@ export async function startKeyService(config: KeyServiceConfig, options: KeyServ
   const limits = options.limits ?? {};
   const tlsFiles = config.tls ?? options.defaultTls;
   const tlsPath = config.tls === undefined ? "tls" : `${path}.tls`;
-  const read = async (file: string, field: string) => {
-    try {
-      return await readFile(file);
-    } catch (error) {
-      throw new BrokerConfigError("the file cannot be read", { field, cause: error });
-    }
-  };
-  const [cert, key, ca] = await Promise.all([
-    read(tlsFiles.certFile, `${tlsPath}.certFile`),
-    read(tlsFiles.keyFile, `${tlsPath}.keyFile`),
-    read(options.clientCaFile, "certificates.caCertFile"),
+  const [cert, key, ca] = await readConfiguredFiles([
+    { path: tlsFiles.certFile, field: `${tlsPath}.certFile` },
+    { path: tlsFiles.keyFile, field: `${tlsPath}.keyFile` },
+    { path: options.clientCaFile, field: "certificates.caCertFile" },
   ]);
   const roots = await loadRoots(config.roots, {
     path: `${path}.roots`,

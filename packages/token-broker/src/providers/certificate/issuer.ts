@@ -1,9 +1,8 @@
 // The certificate provider's work for one verified request: check the CSR against the
 // grant, work out the lifetime, sign. Loaded only when `certificates` is configured.
-import { readFile } from "node:fs/promises";
 import { claimAt } from "@confspace/policy";
 import type { CertificateGrant, CertificatesConfig } from "../../config-types.js";
-import { BrokerConfigError } from "../../errors.js";
+import { readConfiguredFiles } from "../../internal/config-files.js";
 import { type CertificateAuthority, loadCertificateAuthority } from "./ca.js";
 import { DEFAULT_MAX_LIFETIME_SECONDS } from "./config.js";
 import { CsrError, parseCsr } from "./csr.js";
@@ -60,16 +59,9 @@ export class CertificateIssuer {
    * @throws {BrokerConfigError} a file cannot be read, or the pair is unusable (`field` names it).
    */
   static async load(config: CertificatesConfig, options: { maxTokenAgeSeconds: number; now: number }) {
-    const read = async (path: string, field: string) => {
-      try {
-        return await readFile(path);
-      } catch (error) {
-        throw new BrokerConfigError("the file cannot be read", { field, cause: error });
-      }
-    };
-    const [cert, key] = await Promise.all([
-      read(config.caCertFile, "certificates.caCertFile"),
-      read(config.caKeyFile, "certificates.caKeyFile"),
+    const [cert, key] = await readConfiguredFiles([
+      { path: config.caCertFile, field: "certificates.caCertFile" },
+      { path: config.caKeyFile, field: "certificates.caKeyFile" },
     ]);
     const ca = loadCertificateAuthority(cert.toString("utf8"), key, new Date(options.now));
     return new CertificateIssuer(ca, options.maxTokenAgeSeconds);
