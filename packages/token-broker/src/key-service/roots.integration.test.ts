@@ -77,6 +77,18 @@ async function refusal(roots: KeyServiceRootConfig[], env: Record<string, string
 }
 
 describe("loadRoots", () => {
+  it("names the first bad root in order, not the one that failed first", async () => {
+    // A directory fails at read, later than an unset variable, which fails at once.
+    for (let i = 0; i < 10; i++) {
+      const error = await refusal([
+        { version: 1, file: join(dir, "root-1.b64") },
+        { version: 2, file: dir },
+        { version: 3, env: "UNSET_ROOT" },
+      ]);
+      expect(error).toMatchObject({ code: "ERR_BROKER_CONFIG", field: "keyService.roots[1].file" });
+    }
+  });
+
   it("reads a base64 root from a file and from an environment variable", async () => {
     const other = randomBytes(48);
     const roots = await load(

@@ -34,8 +34,18 @@ export async function loadRoots(
   options: LoadRootsOptions,
 ): Promise<Map<number, Buffer>> {
   const loaded = new Map<number, Buffer>();
+  // All settled, so that a failure zeroes the roots already read and names the first bad
+  // root in order rather than whichever failed first.
+  const reads = await Promise.allSettled(
+    roots.map((root, index) => loadRoot(root, `${options.path}[${index}]`, options)),
+  );
+  const failed = reads.find((read) => read.status === "rejected");
+  if (failed !== undefined) {
+    for (const read of reads) if (read.status === "fulfilled") read.value.fill(0);
+    throw failed.reason;
+  }
+  const secrets = reads.map((read) => (read as PromiseFulfilledResult<Buffer>).value);
   try {
-    const secrets = await Promise.all(roots.map((root, index) => loadRoot(root, `${options.path}[${index}]`, options)));
     secrets.forEach((secret, index) => {
       const path = `${options.path}[${index}]`;
       for (let earlier = 0; earlier < index; earlier++) {
@@ -53,7 +63,7 @@ export async function loadRoots(
     });
     return loaded;
   } catch (error) {
-    for (const secret of loaded.values()) secret.fill(0);
+    for (const secret of secrets) secret.fill(0);
     throw error;
   }
 }
