@@ -20,7 +20,8 @@ import { type BodyFor, oneRequest, quantile, runLanes, type Tally, tally } from 
 const CLI = fileURLToPath(new URL("../packages/token-broker/src/cli.ts", import.meta.url));
 const REQUESTS = 1_600;
 const ROUNDS = 4;
-const WARMUP = 200;
+/** Warm-up requests per broker process (JIT and caches settled before measuring). */
+const WARMUP = 500;
 const CONCURRENCY = 16;
 const TARGET = 1.7;
 
