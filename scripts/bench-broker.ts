@@ -1,32 +1,12 @@
-// Broker capacity with a NEW TLS 1.3 connection per request — connect, read the EKM,
-// mint an attestation token bound to it (emulator, local RS256 signing), POST /v1/token,
-// full verification, Azure token from the broker's cache — against a bare Node TLS 1.3
-// server that only does the handshake and one tiny HTTP response, on this machine, in one
-// run. Each server runs in its own worker thread (its own event loop, as a separate
-// process would), the clients in the main thread; both get the identical client work.
-// Capacity is compared by the server thread's CPU time per request (and its busy time,
-// event-loop utilization × wall time): what the server pays, whatever the load generator
-// sharing the cores costs. A third server, the bare one plus only the token verification
-// (body, EKM nonce, the broker's verifier), shows the floor no broker can go under and so
-// how much of the gap is the broker's own work. Then `--workers 1` vs `--workers 2`
-// (bench-broker-workers.ts).
-//
-// `benchBroker()` is called by scripts/bench.ts; only the broker part:
-//   pnpm exec node --import tsx scripts/bench-broker.ts
-// BENCH_PROFILE=DIR also writes CPU profiles of the measured rounds of each server thread.
-import { once } from "node:events";
-import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { createServer } from "node:https";
-import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { isMainThread, Worker } from "node:worker_threads";
 import { createTestPki, startLocalEntra, type TestPki, trustCaInProcess } from "@confspace/testing";
-import { brokerEkmOptions, brokerNonce, requestKeyingMaterial } from "../packages/ekm-tls/src/index.ts";
+import { brokerNonce } from "../packages/ekm-tls/src/index.ts";
 import { startEmulator } from "../packages/emulator/src/index.ts";
 import type { BrokerConfig } from "../packages/token-broker/src/index.ts";
+import type { ServerSpec, ServerTime } from "./bench-broker-server.ts";
 import { benchWorkers } from "./bench-broker-workers.ts";
 import { oneRequest, quantile, runLanes, type Tally, tally } from "./bench-tls-client.ts";
 
@@ -43,129 +23,6 @@ const TENANT = "00000000-0000-0000-0000-0000000000b1";
 const CLIENT = "bench-broker-client";
 const SECRET = "bench-broker-secret";
 
-interface ServerSpec {
-  /** `verify`: the bare server plus the token verification alone, the floor of what the broker must do. */
-  kind: "broker" | "bare" | "verify";
-  certFile: string;
-  keyFile: string;
-  caPem: string;
-  config?: BrokerConfig;
-}
-
-/** Server thread time spent on the measured requests, ms. */
-interface ServerTime {
-  /** Busy: event loop utilization × wall time (includes time the thread waited for a core). */
-  activeMs: number;
-  /** CPU time of the thread. */
-  cpuMs: number;
-}
-
-// ---------------------------------------------------------------- server side (worker)
-
-async function serve(spec: ServerSpec): Promise<void> {
-  const port = parentPort!;
-  let close: () => Promise<void>;
-  let address: number;
-  if (spec.kind === "bare" || spec.kind === "verify") {
-    const handler = spec.kind === "bare" ? bareHandler : await verifyOnlyHandler(spec.config!);
-    const server = createServer(
-      {
-        cert: readFileSync(spec.certFile),
-        key: readFileSync(spec.keyFile),
-        minVersion: "TLSv1.3",
-        maxVersion: "TLSv1.3",
-      },
-      handler,
-    );
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    address = (server.address() as AddressInfo).port;
-    close = () => new Promise((done) => server.close(() => done()));
-  } else {
-    trustCaInProcess(spec.caPem); // the broker's MSAL reaches the local Entra over TLS
-    const { createBroker } = await import("../packages/token-broker/src/index.ts");
-    const broker = createBroker(spec.config!, { env: { BENCH_SECRET: SECRET } });
-    address = (await broker.listen()).port;
-    close = () => broker.close({ timeoutMs: 1_000 });
-  }
-  let mark = performance.eventLoopUtilization();
-  let cpuMark = process.threadCpuUsage();
-  const profiler = process.env.BENCH_PROFILE ? await startProfiler(spec.kind) : undefined;
-  port.on("message", async (message: string) => {
-    if (message === "mark") {
-      mark = performance.eventLoopUtilization();
-      cpuMark = process.threadCpuUsage();
-      await profiler?.start();
-      port.postMessage({ type: "marked" });
-    } else if (message === "busy") {
-      const elu = performance.eventLoopUtilization(mark);
-      const cpu = process.threadCpuUsage(cpuMark);
-      await profiler?.pause();
-      port.postMessage({ type: "busy", activeMs: elu.active, cpuMs: (cpu.user + cpu.system) / 1000 });
-    } else if (message === "stop") {
-      await profiler?.write();
-      await close();
-      port.postMessage({ type: "stopped" });
-      port.close();
-    }
-  });
-  port.postMessage({ type: "ready", port: address });
-}
-
-function bareHandler(_req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(200, { "content-type": "application/json", "content-length": 11 });
-  res.end('{"ok":true}');
-}
-
-/**
- * The bare server's reply after what no broker can skip: read the body, recompute the
- * binding nonce from this connection and verify the token (RS256 signature, claims, the
- * broker's attestation policy) with the verifier the broker uses.
- */
-async function verifyOnlyHandler(config: BrokerConfig) {
-  const { createAttestationVerifier } = await import("../packages/attestation/src/verify/index.ts");
-  const { audience, issuer, policy } = config.attestation;
-  const verifier = createAttestationVerifier({ audience, issuer, policy: policy! });
-  const ekmOptions = brokerEkmOptions(audience);
-  return (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", async () => {
-      try {
-        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { attestation_token: string };
-        const nonce = brokerNonce(requestKeyingMaterial(req, ekmOptions));
-        await verifier.verify(body.attestation_token, { nonce });
-        bareHandler(req, res);
-      } catch {
-        res.writeHead(401).end();
-      }
-    });
-  };
-}
-
-/**
- * BENCH_PROFILE=DIR: a CPU profile of the measured rounds of each server thread (the
- * inspector inside the worker), written to DIR/{broker,bare}-{round}.cpuprofile for DevTools.
- */
-async function startProfiler(kind: string) {
-  const { Session } = await import("node:inspector/promises");
-  const session = new Session();
-  session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.setSamplingInterval", { interval: 100 });
-  const profiles: unknown[] = [];
-  return {
-    start: () => session.post("Profiler.start"),
-    pause: async () => profiles.push((await session.post("Profiler.stop")).profile),
-    write: async () => {
-      const dir = process.env.BENCH_PROFILE!;
-      for (const [i, profile] of profiles.entries())
-        await writeFile(resolve(dir, `${kind}-${i}.cpuprofile`), JSON.stringify(profile));
-      session.disconnect();
-    },
-  };
-}
-
 // ---------------------------------------------------------------- client side (main thread)
 
 class ServerThread {
@@ -173,7 +30,9 @@ class ServerThread {
   readonly #messages: Array<(message: { type: string; port?: number } & Partial<ServerTime>) => void> = [];
 
   constructor(spec: ServerSpec) {
-    this.#worker = new Worker(new URL(import.meta.url), { workerData: { benchBrokerServer: spec } });
+    this.#worker = new Worker(new URL("./bench-broker-server.ts", import.meta.url), {
+      workerData: { benchBrokerServer: spec },
+    });
     this.#worker.on("message", (message) => this.#messages.shift()?.(message));
     this.#worker.on("error", (error) => {
       console.error("bench server thread failed:", error);
@@ -268,7 +127,7 @@ export async function benchBroker(): Promise<void> {
   };
   const base = { certFile: pki.serverCertPath, keyFile: pki.serverKeyPath, caPem: pki.caPem };
   const bare = new ServerThread({ kind: "bare", ...base });
-  const broker = new ServerThread({ kind: "broker", ...base, config });
+  const broker = new ServerThread({ kind: "broker", ...base, config, env: { BENCH_SECRET: SECRET } });
   const floor = new ServerThread({ kind: "verify", ...base, config });
   let failures = 0;
   try {
@@ -348,13 +207,7 @@ export async function benchBroker(): Promise<void> {
   }
 }
 
-if (!isMainThread && (workerData as { benchBrokerServer?: ServerSpec } | null)?.benchBrokerServer) {
-  await serve((workerData as { benchBrokerServer: ServerSpec }).benchBrokerServer);
-} else if (
-  isMainThread &&
-  process.argv[1] !== undefined &&
-  resolve(process.argv[1]) === fileURLToPath(import.meta.url)
-) {
+if (isMainThread && process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   console.log(`confspace broker bench — Node ${process.version}, ${process.platform}/${process.arch}`);
   await benchBroker();
 }
