@@ -16,6 +16,23 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** Where a walk stopped at a present value that is not an object: `at` is its path (`""`: the claims themselves). */
+export class BlockedWalk {
+  constructor(readonly at: string) {}
+}
+
+/** The one walk: own properties only, never into arrays; allocates only when blocked. */
+function walk(claims: unknown, segments: readonly string[]): unknown {
+  let current: unknown = claims;
+  for (let index = 0; index < segments.length; index++) {
+    if (current === undefined) return undefined;
+    if (!isObject(current)) return new BlockedWalk(segments.slice(0, index).join("."));
+    const segment = segments[index]!;
+    current = Object.hasOwn(current, segment) ? current[segment] : undefined;
+  }
+  return current;
+}
+
 /**
  * Walks `path` (dotted, from the token's root) through `claims`, own properties only:
  * never the prototype chain (`a.toString` is absent), never into arrays (`a.0` is absent).
@@ -23,16 +40,17 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * broker's session tags all read claims through it.
  */
 export function lookupClaim(claims: unknown, path: string): ClaimLookup {
-  let current: unknown = claims;
+  const value = walk(claims, path.split("."));
+  return value instanceof BlockedWalk ? { value: undefined, blockedAt: value.at } : { value };
+}
+
+/**
+ * {@link lookupClaim} for one path, split once: the value, or a {@link BlockedWalk}. For
+ * checks that read the same path on every request (the policy's clauses).
+ */
+export function claimWalker(path: string): (claims: unknown) => unknown {
   const segments = path.split(".");
-  for (const [index, segment] of segments.entries()) {
-    if (current === undefined) return { value: undefined };
-    if (!isObject(current)) {
-      return { value: undefined, blockedAt: segments.slice(0, index).join(".") };
-    }
-    current = Object.hasOwn(current, segment) ? current[segment] : undefined;
-  }
-  return { value: current };
+  return (claims) => walk(claims, segments);
 }
 
 /**

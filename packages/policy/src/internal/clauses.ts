@@ -1,5 +1,5 @@
 // The clauses of a workload policy, one checker each: what evaluatePolicy runs.
-import { lookupClaim } from "../claim-path.js";
+import { BlockedWalk, claimWalker } from "../claim-path.js";
 import type { ClauseProblem, ClauseResult, PolicyClause } from "../evaluate-policy.js";
 import { CONFIDENTIAL_SPACE_SWNAME, DEBUG_DISABLED } from "../workload-policy.js";
 import { describeValue } from "./describe-value.js";
@@ -17,31 +17,9 @@ type Claims = Readonly<Record<string, unknown>>;
  */
 export type Checker = (claims: Claims, detail: boolean) => ClauseResult | undefined;
 
-/** What a walk returns when a segment on the way is present but not an object. */
-const BLOCKED: unique symbol = Symbol("blocked");
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** A walker of one dotted path, split once: `lookupClaim` without its per-call allocations. */
-function walker(path: string): (claims: Claims) => unknown {
-  const segments = path.split(".");
-  return (claims) => {
-    let current: unknown = claims;
-    for (const segment of segments) {
-      if (current === undefined) return undefined;
-      if (!isObject(current)) return BLOCKED;
-      current = Object.hasOwn(current, segment) ? current[segment] : undefined;
-    }
-    return current;
-  };
-}
-
-/** The `claim_type` failure of a walk blocked by a non-object (where, from `lookupClaim`). */
-function blocked(claims: Claims, clause: PolicyClause, path: string, expected: string): ClauseResult {
-  const { blockedAt } = lookupClaim(claims, path);
-  const where = blockedAt === "" ? "the claims" : `"${blockedAt}"`;
+/** The `claim_type` failure of a walk blocked by a non-object. */
+function blocked(walk: BlockedWalk, clause: PolicyClause, path: string, expected: string): ClauseResult {
+  const where = walk.at === "" ? "the claims" : `"${walk.at}"`;
   return fail(clause, path, "claim_type", expected, `${where} must be an object`);
 }
 
@@ -95,10 +73,10 @@ export const DBGSTAT: Wording = {
 /** A string claim that must equal one of `allowed`. */
 export function exact(clause: PolicyClause, path: string, allowed: readonly string[], wording: Wording): Checker {
   const expected = oneOf(allowed);
-  const at = walker(path);
+  const at = claimWalker(path);
   return (claims, detail) => {
     const value = at(claims);
-    if (value === BLOCKED) return blocked(claims, clause, path, expected);
+    if (value instanceof BlockedWalk) return blocked(value, clause, path, expected);
     if (value === undefined) return missing(clause, path, expected);
     if (typeof value !== "string") {
       return fail(clause, path, "claim_type", expected, `"${path}" must be a string`, value);
@@ -110,10 +88,10 @@ export function exact(clause: PolicyClause, path: string, allowed: readonly stri
 
 /** A claim that must be present with a JSON type, any value. */
 export function present(clause: PolicyClause, path: string, type: "string", expected: string): Checker {
-  const at = walker(path);
+  const at = claimWalker(path);
   return (claims, detail) => {
     const value = at(claims);
-    if (value === BLOCKED) return blocked(claims, clause, path, expected);
+    if (value instanceof BlockedWalk) return blocked(value, clause, path, expected);
     if (value === undefined) return missing(clause, path, expected);
     if (typeof value !== type) {
       return fail(clause, path, "claim_type", expected, `"${path}" must be a ${type}`, value);
@@ -124,10 +102,10 @@ export function present(clause: PolicyClause, path: string, type: "string", expe
 
 export function audienceClause(audience: string): Checker {
   const expected = audience;
-  const at = walker("aud");
+  const at = claimWalker("aud");
   return (claims, detail) => {
     const value = at(claims);
-    if (value === BLOCKED) return blocked(claims, "audience", "aud", expected);
+    if (value instanceof BlockedWalk) return blocked(value, "audience", "aud", expected);
     if (value === undefined) return missing("audience", "aud", expected);
     const single = Array.isArray(value) && value.length === 1 ? value[0] : value;
     if (typeof single !== "string") {
@@ -141,10 +119,10 @@ export function audienceClause(audience: string): Checker {
 
 export function secboot(): Checker {
   const expected = "true";
-  const at = walker("secboot");
+  const at = claimWalker("secboot");
   return (claims, detail) => {
     const value = at(claims);
-    if (value === BLOCKED) return blocked(claims, "secboot", "secboot", expected);
+    if (value instanceof BlockedWalk) return blocked(value, "secboot", "secboot", expected);
     if (value === undefined) return missing("secboot", "secboot", expected);
     if (typeof value !== "boolean")
       return fail("secboot", "secboot", "claim_type", expected, '"secboot" must be a boolean', value);
@@ -159,10 +137,10 @@ function stringArray(value: unknown): value is readonly string[] {
 
 export function swversion(minimum: number | undefined): Checker {
   const expected = minimum === undefined ? "one decimal version" : `>= ${minimum}`;
-  const at = walker("swversion");
+  const at = claimWalker("swversion");
   return (claims, detail) => {
     const value = at(claims);
-    if (value === BLOCKED) return blocked(claims, "swversion", "swversion", expected);
+    if (value instanceof BlockedWalk) return blocked(value, "swversion", "swversion", expected);
     if (value === undefined) return missing("swversion", "swversion", expected);
     if (!stringArray(value) || value.length !== 1 || !VERSION.test(value[0] as string)) {
       return fail(
@@ -185,10 +163,10 @@ export function swversion(minimum: number | undefined): Checker {
 export function supportAttributes(required: readonly string[]): Checker {
   const path = "submods.confidential_space.support_attributes";
   const expected = required.length === 0 ? "any (none required)" : `all of [${required.join(", ")}]`;
-  const at = walker(path);
+  const at = claimWalker(path);
   return (claims, detail) => {
     const found = at(claims);
-    if (found === BLOCKED) return blocked(claims, "support_attributes", path, expected);
+    if (found instanceof BlockedWalk) return blocked(found, "support_attributes", path, expected);
     // Absent means "no support attributes" (debug images), not a malformed token.
     // Stryker disable next-line ArrayDeclaration: for an absent claim any list without the required attributes decides alike
     const value = found ?? [];
@@ -212,10 +190,10 @@ export function supportAttributes(required: readonly string[]): Checker {
 export function serviceAccounts(allowed: readonly string[]): Checker {
   const path = "google_service_accounts";
   const expected = `at least one of [${allowed.join(", ")}]`;
-  const at = walker(path);
+  const at = claimWalker(path);
   return (claims, detail) => {
     const value = at(claims);
-    if (value === BLOCKED) return blocked(claims, "service_account", path, expected);
+    if (value instanceof BlockedWalk) return blocked(value, "service_account", path, expected);
     if (value === undefined) return missing("service_account", path, expected);
     if (!stringArray(value))
       return fail("service_account", path, "claim_type", expected, `"${path}" must be an array of strings`, value);
@@ -239,10 +217,10 @@ export function serviceAccounts(allowed: readonly string[]): Checker {
 export function signatures(keyIds: readonly string[], threshold: number): Checker {
   const path = "submods.container.image_signatures";
   const expected = `at least ${threshold} of [${keyIds.join(", ")}]`;
-  const at = walker(path);
+  const at = claimWalker(path);
   return (claims, detail) => {
     const found = at(claims);
-    if (found === BLOCKED) return blocked(claims, "image_signatures", path, expected);
+    if (found instanceof BlockedWalk) return blocked(found, "image_signatures", path, expected);
     // Absent: an unsigned image, no signature counts.
     const entries = found ?? [];
     if (!Array.isArray(entries)) {
