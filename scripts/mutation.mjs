@@ -7,8 +7,10 @@
 //   pnpm mutation              every target whose sources exist
 //   pnpm mutation core         one target (core | verify | policy)
 //   MUTATION_CONCURRENCY=1     fewer test workers (default 2)
+//   MUTATION_FILES=a.ts,b.ts   mutate only these files of the target (paths from the repo root);
+//                              reports then land in .tmp/mutation/<target>-<first file's name>/
 import { existsSync, globSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { Stryker } from "@stryker-mutator/core";
 
 const root = resolve(import.meta.dirname, "..");
@@ -42,10 +44,12 @@ for (const name of requested) {
   }
 }
 const concurrency = Number(process.env.MUTATION_CONCURRENCY ?? 2);
+const only = (process.env.MUTATION_FILES ?? "").split(",").filter((f) => f !== "");
 
 const summary = [];
 for (const name of requested.length > 0 ? requested : Object.keys(targets)) {
-  const target = targets[name];
+  const target = only.length > 0 ? { ...targets[name], mutate: only } : targets[name];
+  const out = only.length > 0 ? `${name}-${basename(only[0], ".ts")}` : name;
   const sources = target.mutate.filter((p) => !p.startsWith("!")).flatMap((p) => globSync(p, { cwd: root }));
   if (sources.length === 0 || !existsSync(join(root, target.tests))) {
     console.log(`\n== mutation ${name}: no sources yet (${target.mutate[0]}), skipped`);
@@ -62,13 +66,14 @@ for (const name of requested.length > 0 ? requested : Object.keys(targets)) {
     coverageAnalysis: "perTest",
     concurrency,
     timeoutMS: 10_000,
-    tempDirName: ".tmp/stryker",
+    // One sandbox per run, so runs on different files can go side by side.
+    tempDirName: `.tmp/stryker-${process.pid}`,
     cleanTempDir: "always",
     // The sandbox copies the checkout; leave out what tests never read.
     ignorePatterns: [".tools", ".tmp", "**/dist", "coverage", "examples"],
     reporters: ["clear-text", "progress", "html", "json"],
-    htmlReporter: { fileName: `.tmp/mutation/${name}/index.html` },
-    jsonReporter: { fileName: `.tmp/mutation/${name}/report.json` },
+    htmlReporter: { fileName: `.tmp/mutation/${out}/index.html` },
+    jsonReporter: { fileName: `.tmp/mutation/${out}/report.json` },
     thresholds: { high: 95, low: 85, break: null },
   });
   const results = await stryker.runMutationTest();
