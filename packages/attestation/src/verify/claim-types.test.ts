@@ -136,3 +136,97 @@ describe("checkClaimTypes", () => {
     expect(error?.message).not.toContain("12345678901");
   });
 });
+
+/** What each documented claim must be, as the error says it, and a value of another JSON type. */
+const KINDS = {
+  string: ["a string", 1],
+  number: ["a number", "1"],
+  boolean: ["a boolean", "true"],
+  strings: ["an array of strings", ["a", 1]],
+  stringOrStrings: ["a string or an array of strings", 1],
+  object: ["an object", []],
+  array: ["an array", {}],
+} as const;
+type Kind = keyof typeof KINDS;
+const SIG = `${C}.image_signatures.0`;
+/** Every documented claim by its path in the payload (for set/del), with its kind. */
+const DOCUMENTED: [path: string, kind: Kind][] = [
+  ["iss", "string"],
+  ["aud", "stringOrStrings"],
+  ["sub", "string"],
+  ["exp", "number"],
+  ["iat", "number"],
+  ["nbf", "number"],
+  ["jti", "string"],
+  ["eat_nonce", "stringOrStrings"],
+  ["eat_profile", "string"],
+  ["hwmodel", "string"],
+  ["swname", "string"],
+  ["swversion", "strings"],
+  ["dbgstat", "string"],
+  ["secboot", "boolean"],
+  ["oemid", "number"],
+  ["google_service_accounts", "strings"],
+  ["submods", "object"],
+  [C, "object"],
+  [`${C}.image_reference`, "string"],
+  [`${C}.image_digest`, "string"],
+  [`${C}.restart_policy`, "string"],
+  [`${C}.image_id`, "string"],
+  [`${C}.env`, "object"],
+  [`${C}.env_override`, "object"],
+  [`${C}.cmd_override`, "strings"],
+  [`${C}.args`, "strings"],
+  [`${C}.image_signatures`, "array"],
+  [SIG, "object"],
+  [`${SIG}.key_id`, "string"],
+  [`${SIG}.signature`, "string"],
+  [`${SIG}.signature_algorithm`, "string"],
+  ["submods.gce", "object"],
+  ["submods.gce.zone", "string"],
+  ["submods.gce.project_id", "string"],
+  ["submods.gce.project_number", "string"],
+  ["submods.gce.instance_name", "string"],
+  ["submods.gce.instance_id", "string"],
+  ["submods.confidential_space", "object"],
+  ["submods.confidential_space.support_attributes", "strings"],
+  ["submods.confidential_space.monitoring_enabled", "object"],
+  ["submods.confidential_space.monitoring_enabled.memory", "boolean"],
+];
+/** Errors name an image signature's members without the array index. */
+const named = (path: string) => path.replace(".image_signatures.0", ".image_signatures");
+const REQUIRED = ["iss", "aud", "sub", "exp", "iat", "nbf", "hwmodel", "swname", "swversion", "dbgstat", "secboot"];
+
+describe("checkClaimTypes, claim by claim", () => {
+  it.each(DOCUMENTED)("refuses %s of another type (%s), naming it and its type", (path, kind) => {
+    const [what, wrong] = KINDS[kind];
+    const error = failure(set(path, structuredClone(wrong)));
+    expect(error).toBeInstanceOf(AttestationPolicyError);
+    expect(error).toMatchObject({ check: "claim_type", claim: named(path) });
+    expect(error?.message).toBe(`"${named(path)}" must be ${what}`);
+  });
+
+  it.each([...REQUIRED, `${SIG}.key_id`, `${SIG}.signature`, `${SIG}.signature_algorithm`])(
+    "refuses a token without %s",
+    (path) => {
+      const error = failure(del(path));
+      expect(error).toMatchObject({ check: "missing_claim", claim: named(path) });
+      expect(error?.message).toMatch(`the token has no "${named(path)}" claim`);
+    },
+  );
+
+  it.each(DOCUMENTED.filter(([path]) => !REQUIRED.includes(path) && !path.startsWith(SIG) && path !== "submods"))(
+    "accepts a token without %s",
+    (path) => {
+      expect(failure(del(path))).toBeUndefined();
+    },
+  );
+
+  it("refuses a number that JSON.parse read as Infinity", () => {
+    expect(failure(set("exp", JSON.parse("1e999")))).toMatchObject({ check: "claim_type", claim: "exp" });
+  });
+
+  it("refuses a payload that is not an object", () => {
+    expect(() => checkClaimTypes([] as never)).toThrow(AttestationPolicyError);
+  });
+});

@@ -1,5 +1,6 @@
+import type { ConfidentialSpaceClaims } from "../claims.js";
 import { reject } from "./errors.js";
-import type { Payload } from "./internal/claim-access.js";
+import type { Payload } from "./internal/payload.js";
 
 /**
  * The check of one claim, compiled for its place in the payload: `path` (the claim's name
@@ -43,7 +44,7 @@ const boolean = leaf({ test: (value) => typeof value === "boolean", what: "a boo
 const strings = leaf(STRINGS);
 const stringOrStrings = leaf({
   test: (value) => typeof value === "string" || STRINGS.test(value),
-  what: "an array of strings",
+  what: "a string or an array of strings",
 });
 
 /** An object whose every value passes `item` (`env`: string → string); errors name the entry. */
@@ -142,10 +143,10 @@ const CLAIMS: Check = object(
 /**
  * Checks every documented claim of a verified payload against its type in
  * `ConfidentialSpaceClaims`, present or not looked at by the policy, so the claims
- * `verify()` returns are what their type says. Unknown claims are left as they are
- * (`unknown` in the type). A failure is `claim_type` (or `missing_claim` for a
- * required claim), naming the claim, never its value.
+ * `verify()` returns are what their type says and the checks after it read numbers and
+ * strings. Unknown claims are left as they are (`unknown` in the type). A failure is
+ * `claim_type` (or `missing_claim` for a required claim), naming the claim, never its value.
  */
-export function checkClaimTypes(payload: Payload): void {
+export function checkClaimTypes(payload: Payload): asserts payload is Payload & ConfidentialSpaceClaims {
   CLAIMS(payload);
 }

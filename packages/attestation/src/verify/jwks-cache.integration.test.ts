@@ -287,3 +287,44 @@ describe("JWKS responses refused", () => {
     expect(await failure(verifier.verify(token()))).toBeInstanceOf(AttestationVerifierUnavailableError);
   });
 });
+
+describe("a kid the JWKS lists with no usable key", () => {
+  /** A verifier whose JWKS is `entries`, each built from the issuer's real key under the token's kid. */
+  function verifierWithKeys(...entries: Record<string, unknown>[]) {
+    const { kid, publicKey } = issuer.keys[0]!;
+    const jwk = { ...publicKey.export({ format: "jwk" }), kid, alg: "RS256", use: "sig" };
+    return verifierWith({
+      jwksUri: issuer.jwksUri,
+      fetch: async () => Response.json({ keys: entries.map((entry) => ({ ...jwk, ...entry })) }),
+    });
+  }
+
+  it.each([
+    ["another key type", { kty: "EC", crv: "P-256", x: "AAAA", y: "AAAA" }],
+    ["another algorithm", { alg: "RS384" }],
+    ["an encryption key", { use: "enc" }],
+    ["a key not for verifying", { key_ops: ["encrypt"] }],
+  ])("is an unknown key when the entry is %s", async (_name, entry) => {
+    const error = await failure(verifierWithKeys(entry).verify(token()));
+    expectUnknownKey(error);
+    expect((error as Error).message).toMatch(/no key of the issuer's JWKS with the token's kid is usable for RS256/);
+  });
+
+  it("is an unknown key when two RS256 entries share the kid", async () => {
+    const error = await failure(verifierWithKeys({}, { use: undefined }).verify(token()));
+    expectUnknownKey(error);
+    expect((error as Error).message).toMatch(/several RS256 keys/);
+  });
+
+  it("is a signature failure when the entry does not import", async () => {
+    const error = await failure(verifierWithKeys({ e: undefined }).verify(token()));
+    expect(error).toBeInstanceOf(AttestationPolicyError);
+    expect(error).toMatchObject({ check: "signature", claim: "kid" });
+    expect((error as Error).message).toMatch(/could not be imported/);
+  });
+
+  it("still verifies with the one usable entry beside unusable ones", async () => {
+    const verifier = verifierWithKeys({ alg: "RS384" }, {}, { use: "enc" });
+    await expect(verifier.verify(token())).resolves.toMatchObject({ iss: issuer.issuer });
+  });
+});

@@ -1,8 +1,7 @@
 import { KeyObject } from "node:crypto";
 import { createLocalJWKSet, type JSONWebKeySet, type JWSHeaderParameters } from "jose";
-import { AttestationVerifierUnavailableError, reject } from "./errors.js";
+import { type AttestationPolicyError, AttestationVerifierUnavailableError, reject } from "./errors.js";
 import { FetchJsonError, fetchJson } from "./internal/bounded-fetch.js";
-import { mapJoseError } from "./internal/jose-errors.js";
 import { fetchableUrlProblem } from "./internal/url.js";
 
 /** Most keys a JWKS may hold; Google publishes two or three. */
@@ -98,7 +97,7 @@ export class JwksCache {
     try {
       resolved = await keys.resolve(header);
     } catch (error) {
-      throw mapJoseError(error);
+      throw unusableKey(error);
     }
     const key = toKeyObject(resolved);
     keys.resolved.set(memo, key);
@@ -188,6 +187,22 @@ export class JwksCache {
       retryAfterMs: Number.isFinite(retryAfterMs) ? retryAfterMs : 0,
     });
   }
+}
+
+/**
+ * Why jose's local JWKS resolver found no key for a `kid` the set does list: no entry with it
+ * is usable for RS256 (another `kty`, `alg`, `use` or `key_ops`), several are, or the one
+ * that is does not import. The header's `alg` was checked before, so nothing else reaches here.
+ */
+function unusableKey(error: unknown): AttestationPolicyError {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  if (code === "ERR_JWKS_NO_MATCHING_KEY") {
+    return reject("unknown_key", "no key of the issuer's JWKS with the token's kid is usable for RS256", "kid", error);
+  }
+  if (code === "ERR_JWKS_MULTIPLE_MATCHING_KEYS") {
+    return reject("unknown_key", "several RS256 keys of the issuer's JWKS have the token's kid", "kid", error);
+  }
+  return reject("signature", "the issuer's key with the token's kid could not be imported", "kid", error);
 }
 
 /** jose hands back the same CryptoKey per JWK; convert each once for `node:crypto`. */

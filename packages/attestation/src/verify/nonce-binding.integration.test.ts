@@ -92,7 +92,11 @@ describe("a set of expected nonces", () => {
   ];
   it.each(rows)("rejects the token's nonces with %s", async (_name, token, expected) => {
     const minted = await mint(Array.isArray(token) ? { nonces: token } : { claims: token });
-    await expectRejected(verifier.verify(minted, { nonces: expected }), "nonce", "eat_nonce");
+    const message =
+      (Array.isArray(token) ? token.length : 1) === expected.length
+        ? /^eat_nonce is not the expected set of nonces$/
+        : new RegExp(`^eat_nonce must hold exactly the ${expected.length} expected nonce\\(s\\)$`);
+    await expectRejected(verifier.verify(minted, { nonces: expected }), "nonce", "eat_nonce", message);
   });
 
   it("rejects a non-string entry as a claim type error", async () => {
@@ -103,31 +107,47 @@ describe("a set of expected nonces", () => {
 
 describe("nonce misuse by the caller", () => {
   // A relying party maps AttestationPolicyError to 4xx: misuse must be one, never a bare TypeError (500).
-  const misuse: [name: string, options: unknown][] = [
-    ["an empty nonce", { nonce: "" }],
-    ["a number as nonce", { nonce: 42 }],
-    ["null as nonce", { nonce: null }],
-    ["an array as nonce", { nonce: [NONCE] }],
-    ["a string as nonces", { nonces: NONCE }],
-    ["an empty nonces array", { nonces: [] }],
-    ["seven nonces", { nonces: [...SIX, fresh()] }],
-    ["an empty entry in nonces", { nonces: [NONCE, ""] }],
-    ["a number in nonces", { nonces: [NONCE, 1] }],
-    ["a duplicate in nonces", { nonces: [NONCE, NONCE] }],
-    ["both nonce and nonces", { nonce: NONCE, nonces: [NONCE] }],
-    ["a misspelt option", { nounce: NONCE }],
-    ["options that are a string", NONCE],
-    ["options that are a number", 42],
-    ["options that are true", true],
-    ["options that are an array", [NONCE]],
-    ["options that are null", null],
+  const NONCE_STRING = /^the nonce passed to verify\(\) must be a non-empty string$/;
+  const NONCES_ARRAY = /^the nonces passed to verify\(\) must be an array of 1 to 6 strings$/;
+  const NONCES_ENTRY = /^each nonce passed to verify\(\) must be a non-empty string$/;
+  const NOT_OBJECT = /^the options of verify\(\) must be an object$/;
+  const misuse: [name: string, options: unknown, message: RegExp][] = [
+    ["an empty nonce", { nonce: "" }, NONCE_STRING],
+    ["a number as nonce", { nonce: 42 }, NONCE_STRING],
+    ["null as nonce", { nonce: null }, NONCE_STRING],
+    ["an array as nonce", { nonce: [NONCE] }, NONCE_STRING],
+    ["a string as nonces", { nonces: NONCE }, NONCES_ARRAY],
+    ["an empty nonces array", { nonces: [] }, NONCES_ARRAY],
+    ["seven nonces", { nonces: [...SIX, fresh()] }, NONCES_ARRAY],
+    ["an empty entry in nonces", { nonces: [NONCE, ""] }, NONCES_ENTRY],
+    ["a number in nonces", { nonces: [NONCE, 1] }, NONCES_ENTRY],
+    ["a duplicate in nonces", { nonces: [NONCE, NONCE] }, /^the nonces passed to verify\(\) must be distinct$/],
+    [
+      "both nonce and nonces",
+      { nonce: NONCE, nonces: [NONCE] },
+      /^pass either nonce or nonces to verify\(\), not both$/,
+    ],
+    ["a misspelt option", { nounce: NONCE }, /^verify\(\) has no option "nounce" \(known: nonce, nonces\)$/],
+    ["options that are a string", NONCE, NOT_OBJECT],
+    ["options that are a number", 42, NOT_OBJECT],
+    ["options that are true", true, NOT_OBJECT],
+    ["options that are an array", [NONCE], NOT_OBJECT],
+    ["options that are null", null, NOT_OBJECT],
   ];
-  it.each(misuse)("refuses %s with check expected_nonce", async (_name, options) => {
+  it.each(misuse)("refuses %s with check expected_nonce", async (_name, options, message) => {
     const token = await mint({ nonces: [NONCE] });
     const error = await verifier.verify(token, options as VerifyOptions).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AttestationPolicyError);
     expect(error).not.toBeInstanceOf(TypeError);
     expect(error).toMatchObject({ code: "ERR_ATTESTATION_POLICY", check: "expected_nonce" });
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it("accepts explicitly undefined options and nonce", async () => {
+    const token = await mint();
+    await expect(verifier.verify(token, undefined)).resolves.toBeDefined();
+    await expect(verifier.verify(token, { nonce: undefined })).resolves.toBeDefined();
+    await expect(verifier.verify(token, { nonces: undefined })).resolves.toBeDefined();
   });
 
   it("keeps the caller's nonce out of the message", async () => {
@@ -149,8 +169,9 @@ describe("nonce misuse by the caller", () => {
       policy: { imageDigests: [digest] },
     });
     const token = await mint({ nonces: [NONCE] });
-    await expectRejected(binding.verify(token), "expected_nonce");
-    await expectRejected(binding.verify(token, {}), "expected_nonce");
+    const required = /^this verifier has requireNonce set: pass the expected nonce \(or nonces\) to verify\(\)$/;
+    await expectRejected(binding.verify(token), "expected_nonce", undefined, required);
+    await expectRejected(binding.verify(token, {}), "expected_nonce", undefined, required);
     await expect(binding.verify(token, { nonce: NONCE })).resolves.toBeDefined();
     await expect(binding.verify(token, { nonces: [NONCE] })).resolves.toBeDefined();
   });

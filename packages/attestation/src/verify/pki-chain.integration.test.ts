@@ -1,4 +1,8 @@
-import { generateKeyPairSync } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { createHash, createPrivateKey, generateKeyPairSync, type KeyObject, X509Certificate } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Emulator, generatePkiChain, type PkiChain, startEmulator } from "@confspace/emulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signRs256 } from "../../test/verify/test-issuer.js";
@@ -80,29 +84,89 @@ const x5c =
   };
 const base64url = (s: string) => s.replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 
-type Row = [name: string, token: Mint | (() => Promise<string>), check: PolicyCheck, pinned?: () => PkiChain];
+type Row = [
+  name: string,
+  token: Mint | (() => Promise<string>),
+  check: PolicyCheck,
+  message: RegExp,
+  pinned?: () => PkiChain,
+];
+const THREE = /x5c must hold exactly three certificates: leaf, intermediate, root/;
 const rows: Row[] = [
-  ["an OIDC token", () => emu.mintToken({ audience: AUDIENCE, issuedAt: NOW_S - 60 }), "certificate_chain"],
-  ["a foreign root", { chain: undefined, header: x5c(() => foreign.x5c) }, "root_fingerprint"],
-  ["a token minted on a foreign chain", () => mint({ chain: foreign }), "root_fingerprint"],
-  ["two certificates", { header: x5c((c) => c.slice(0, 2)) }, "certificate_chain"],
-  ["four certificates", { header: x5c((c) => [...c, c[2]]) }, "certificate_chain"],
-  ["x5c as a string", { header: x5c((c) => c[0]) }, "certificate_chain"],
+  [
+    "an OIDC token",
+    () => emu.mintToken({ audience: AUDIENCE, issuedAt: NOW_S - 60 }),
+    "certificate_chain",
+    /the token has no "x5c" header/,
+  ],
+  [
+    "a foreign root",
+    { header: x5c(() => foreign.x5c) },
+    "root_fingerprint",
+    /x5c root certificate is not the pinned root/,
+  ],
+  ["a token minted on a foreign chain", () => mint({ chain: foreign }), "root_fingerprint", /not the pinned root/],
+  ["two certificates", { header: x5c((c) => c.slice(0, 2)) }, "certificate_chain", THREE],
+  ["four certificates", { header: x5c((c) => [...c, c[2]]) }, "certificate_chain", THREE],
+  ["x5c as a string", { header: x5c((c) => c[0]) }, "certificate_chain", THREE],
   [
     "a PEM intermediate",
     { header: x5c(([l, , r]) => [l, Buffer.from(emu.pkiChain.intermediate.certificatePem).toString("base64"), r]) },
     "certificate_chain",
+    /the x5c intermediate certificate is not DER/,
   ],
-  ["a base64url leaf", { header: x5c(([l, i, r]) => [`${base64url(l!)}_-`, i, r]) }, "certificate_chain"],
-  ["an expired intermediate", { chain: undefined }, "certificate_validity", () => expiredIntermediate],
-  ["an expired leaf", { chain: undefined }, "certificate_validity", () => expiredLeaf],
-  ["a root not valid yet", { chain: undefined }, "certificate_validity", () => futureRoot],
+  [
+    "a base64url leaf",
+    { header: x5c(([l, i, r]) => [`${base64url(l!)}_-`, i, r]) },
+    "certificate_chain",
+    /the x5c leaf certificate is not standard base64/,
+  ],
+  [
+    "a leaf as a number",
+    { header: x5c(([, i, r]) => [7, i, r]) },
+    "certificate_chain",
+    /leaf certificate is not standard/,
+  ],
+  [
+    "a root without its padding",
+    { header: x5c(([l, i, r]) => [l, i, r!.replace(/=+$/, "")]) },
+    "certificate_chain",
+    /the x5c root certificate is not standard base64/,
+  ],
+  [
+    "a leaf that is base64 but no certificate",
+    { header: x5c(([, i, r]) => [Buffer.from([0x30, 0x03, 0x02, 0x01, 0x01]).toString("base64"), i, r]) },
+    "certificate_chain",
+    /the x5c leaf certificate cannot be parsed/,
+  ],
+  [
+    "an expired intermediate",
+    {},
+    "certificate_validity",
+    /the x5c intermediate certificate has expired/,
+    () => expiredIntermediate,
+  ],
+  ["an expired leaf", {}, "certificate_validity", /the x5c leaf certificate has expired/, () => expiredLeaf],
+  ["a root not valid yet", {}, "certificate_validity", /the x5c root certificate is not valid yet/, () => futureRoot],
   [
     "a leaf not signed by the intermediate",
     () => mint({ chain: foreign, header: x5c(([l]) => [l, ...emu.pkiChain.x5c.slice(1)]) }),
     "certificate_chain",
+    /the x5c leaf certificate is not signed by the intermediate/,
   ],
-  ["leaf and intermediate swapped", { header: x5c(([l, i, r]) => [i, l, r]) }, "certificate_chain"],
+  [
+    "an intermediate not signed by the root",
+    () => mint({ header: x5c(([l, i]) => [l, i, foreign.x5c[2]]) }),
+    "certificate_chain",
+    /the x5c intermediate certificate is not signed by the root/,
+    () => foreign,
+  ],
+  [
+    "leaf and intermediate swapped",
+    { header: x5c(([l, i, r]) => [i, l, r]) },
+    "certificate_chain",
+    /the x5c leaf certificate is not signed by the intermediate/,
+  ],
   [
     "the root as leaf and intermediate (CA leaf)",
     async () => {
@@ -114,6 +178,7 @@ const rows: Row[] = [
       );
     },
     "certificate_chain",
+    /the x5c leaf must not be a CA certificate/,
   ],
   [
     "a signature by another key",
@@ -122,12 +187,13 @@ const rows: Row[] = [
       return signRs256(decode(h), decode(p), attacker.privateKey);
     },
     "signature",
+    /signature does not verify/,
   ],
-  ["alg none", { header: set("alg", "none") }, "algorithm"],
-  ["a jku header", { header: set("jku", "http://127.0.0.1:9/jwks") }, "header"],
-  ['dbgstat "enabled"', { claims: set("dbgstat", "enabled") }, "dbgstat"],
-  ["an audience array with an extra entry", { claims: set("aud", [AUDIENCE, "x"]) }, "audience"],
-  ["an expired token", { claims: set("exp", NOW_S - 31) }, "expired"],
+  ["alg none", { header: set("alg", "none") }, "algorithm", /RS256/],
+  ["a jku header", { header: set("jku", "http://127.0.0.1:9/jwks") }, "header", /jku/],
+  ['dbgstat "enabled"', { claims: set("dbgstat", "enabled") }, "dbgstat", /dbgstat/],
+  ["an audience array with an extra entry", { claims: set("aud", [AUDIENCE, "x"]) }, "audience", /audience/],
+  ["an expired token", { claims: set("exp", NOW_S - 31) }, "expired", /expired/],
   [
     "no nbf",
     {
@@ -136,6 +202,7 @@ const rows: Row[] = [
       },
     },
     "missing_claim",
+    /nbf/,
   ],
 ];
 
@@ -148,10 +215,11 @@ describe("PKI tokens from the emulator", () => {
     await expect(pinnedTo(foreign).verify(await mint({ chain: foreign }))).resolves.toBeDefined();
   });
 
-  it.each(rows)("rejects %s", async (_name, token, check, pinned) => {
+  it.each(rows)("rejects %s", async (_name, token, check, message, pinned) => {
     const chain = pinned?.();
     const made = typeof token === "function" ? await token() : await mint({ ...token, ...(chain ? { chain } : {}) });
-    await expectRejected((chain ? pinnedTo(chain) : verifier).verify(made), check);
+    const claim = check.startsWith("certificate_") || check === "root_fingerprint" ? "x5c" : undefined;
+    await expectRejected((chain ? pinnedTo(chain) : verifier).verify(made), check, claim, message);
   });
 
   it("rejects a PKI token on an OIDC verifier without fetching keys", async () => {
@@ -163,5 +231,157 @@ describe("PKI tokens from the emulator", () => {
   it("fits the default maxTokenBytes (32 KiB) with room to spare", async () => {
     const token = await mint({ nonces: ["a".repeat(74), "b".repeat(74), "c".repeat(74)] });
     expect(token.length).toBeLessThan(16 * 1024);
+  });
+});
+
+/**
+ * A root → intermediate → leaf chain made by the openssl CLI (an issuer independent of the
+ * emulator's), with the root's and the intermediate's basicConstraints CA flag as given.
+ */
+function opensslChain(rootCa: boolean, intermediateCa: boolean): { x5c: string[]; leafKey: KeyObject; pin: string } {
+  const dir = mkdtempSync(join(tmpdir(), "confspace-pki-"));
+  const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  const ext = (name: string, ca: boolean) => {
+    writeFileSync(join(dir, name), `basicConstraints=critical,CA:${ca ? "TRUE" : "FALSE"}\n`);
+    return name;
+  };
+  try {
+    const flag = `basicConstraints=critical,CA:${rootCa ? "TRUE" : "FALSE"}`;
+    openssl(
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      "root.key",
+      "-out",
+      "root.pem",
+      "-subj",
+      "/CN=root",
+      "-days",
+      "1",
+      "-addext",
+      flag,
+    );
+    for (const [name, issuer, ca] of [
+      ["intermediate", "root", intermediateCa],
+      ["leaf", "intermediate", false],
+    ] as const) {
+      openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        `${name}.key`,
+        "-out",
+        `${name}.csr`,
+        "-subj",
+        `/CN=${name}`,
+      );
+      openssl(
+        "x509",
+        "-req",
+        "-in",
+        `${name}.csr`,
+        "-CA",
+        `${issuer}.pem`,
+        "-CAkey",
+        `${issuer}.key`,
+        "-out",
+        `${name}.pem`,
+        "-days",
+        "1",
+        "-extfile",
+        ext(`${name}.ext`, ca),
+      );
+    }
+    const der = (name: string) => readFileSync(join(dir, `${name}.pem`), "utf8").replace(/-----[A-Z ]+-----|\s/g, "");
+    const root = der("root");
+    return {
+      x5c: [der("leaf"), der("intermediate"), root],
+      leafKey: createPrivateKey(readFileSync(join(dir, "leaf.key"))),
+      pin: createHash("sha256").update(Buffer.from(root, "base64")).digest("hex"),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("PKI chains made by openssl", () => {
+  async function verifyOn(chain: ReturnType<typeof opensslChain>): Promise<unknown> {
+    const [h, p] = parts(await mint());
+    const token = signRs256({ ...decode(h), x5c: chain.x5c }, decode(p), chain.leafKey);
+    const pinned = createAttestationVerifier({
+      issuer: emu.issuer,
+      audience: AUDIENCE,
+      tokenType: "PKI",
+      pkiRootFingerprint: chain.pin,
+      clock: () => NOW,
+      policy: ANY,
+    });
+    return pinned.verify(token);
+  }
+
+  it("accepts a well-formed chain", async () => {
+    await expect(verifyOn(opensslChain(true, true))).resolves.toMatchObject({ aud: AUDIENCE });
+  });
+
+  it.each([
+    ["the intermediate", true, false],
+    ["the root", false, true],
+  ])("refuses a chain where %s is not a CA", async (_name, rootCa, intermediateCa) => {
+    await expectRejected(
+      verifyOn(opensslChain(rootCa, intermediateCa)),
+      "certificate_chain",
+      "x5c",
+      /the x5c root and intermediate must be CA certificates/,
+    );
+  });
+});
+
+describe("certificate validity windows, to the millisecond", () => {
+  const TOLERANCE = 30_000; // the default clockToleranceMs
+  let endsSoon: PkiChain;
+  let startsSoon: PkiChain;
+  beforeAll(async () => {
+    [endsSoon, startsSoon] = await Promise.all([
+      generatePkiChain({ now: NOW, leaf: { notAfter: new Date(NOW - 10_000) } }),
+      generatePkiChain({ now: NOW, intermediate: { notBefore: new Date(NOW + 10_000) } }),
+    ]);
+  });
+  const at = (chain: PkiChain, clock: number) =>
+    createAttestationVerifier({
+      issuer: emu.issuer,
+      audience: AUDIENCE,
+      tokenType: "PKI",
+      pkiRootFingerprint: chain.rootFingerprint,
+      clock: () => clock,
+      policy: ANY,
+    });
+  const notAfter = (chain: PkiChain) => Date.parse(new X509Certificate(chain.leaf.certificatePem).validTo);
+  const notBefore = (chain: PkiChain) => Date.parse(new X509Certificate(chain.intermediate.certificatePem).validFrom);
+
+  it("accepts a leaf expired for up to clockToleranceMs, and not a millisecond more", async () => {
+    const token = await mint({ chain: endsSoon });
+    await expect(at(endsSoon, notAfter(endsSoon) + TOLERANCE).verify(token)).resolves.toBeDefined();
+    await expectRejected(
+      at(endsSoon, notAfter(endsSoon) + TOLERANCE + 1).verify(token),
+      "certificate_validity",
+      "x5c",
+      /the x5c leaf certificate has expired/,
+    );
+  });
+
+  it("accepts an intermediate valid within clockToleranceMs, and not a millisecond earlier", async () => {
+    const token = await mint({ chain: startsSoon });
+    await expect(at(startsSoon, notBefore(startsSoon) - TOLERANCE).verify(token)).resolves.toBeDefined();
+    await expectRejected(
+      at(startsSoon, notBefore(startsSoon) - TOLERANCE - 1).verify(token),
+      "certificate_validity",
+      "x5c",
+      /the x5c intermediate certificate is not valid yet/,
+    );
   });
 });

@@ -50,13 +50,11 @@ export function verifyPkiChain(x5c: unknown, options: PkiChainOptions): KeyObjec
   for (const [index, certificate] of [leaf, intermediate, root].entries()) {
     const notBefore = Date.parse(certificate.validFrom);
     const notAfter = Date.parse(certificate.validTo);
-    if (Number.isNaN(notBefore) || Number.isNaN(notAfter)) {
-      throw reject("certificate_chain", `the x5c ${NAMES[index]} certificate has an unreadable validity`, "x5c");
-    }
-    if (options.now + options.clockToleranceMs < notBefore) {
+    // Written as "not inside" so that a date Date.parse cannot read (NaN) fails closed too.
+    if (!(notBefore <= options.now + options.clockToleranceMs)) {
       throw reject("certificate_validity", `the x5c ${NAMES[index]} certificate is not valid yet`, "x5c");
     }
-    if (options.now - options.clockToleranceMs > notAfter) {
+    if (!(options.now - options.clockToleranceMs <= notAfter)) {
       throw reject("certificate_validity", `the x5c ${NAMES[index]} certificate has expired`, "x5c");
     }
   }

@@ -1,6 +1,6 @@
 import { type ClauseResult, findPolicyFailure, type ResolvedWorkloadPolicy } from "@confspace/policy";
 import { type PolicyCheck, reject } from "./errors.js";
-import type { Payload } from "./internal/claim-access.js";
+import type { Payload } from "./internal/payload.js";
 
 /** The verifier's check for each clause of the policy that can fail on a value. */
 const CHECKS = {

@@ -161,6 +161,76 @@ describe("createAttestationVerifier options", () => {
   });
 });
 
+describe("option value checks, message by message", () => {
+  const refused: [name: string, options: Loose, message: string][] = [
+    ["an audience that is not a string", { audience: 7 as never }, "options.audience must be a non-empty string"],
+    [
+      "NaN ms",
+      { clockToleranceMs: Number.NaN },
+      "options.clockToleranceMs must be a finite number of milliseconds >= 0",
+    ],
+    [
+      "Infinity ms",
+      { maxStaleMs: Number.POSITIVE_INFINITY },
+      "options.maxStaleMs must be a finite number of milliseconds >= 0",
+    ],
+    [
+      "ms as a string",
+      { jwksCooldownMs: "30000" as never },
+      "options.jwksCooldownMs must be a finite number of milliseconds >= 0",
+    ],
+    ["a fractional byte count", { maxTokenBytes: 1.5 }, "options.maxTokenBytes must be a positive integer"],
+    ["a negative byte count", { maxResponseBytes: -1 }, "options.maxResponseBytes must be a positive integer"],
+    ["an unsafe integer", { httpTimeoutMs: 2 ** 53 }, "options.httpTimeoutMs must be a positive integer"],
+    ["a byte count as a string", { maxTokenBytes: "100" as never }, "options.maxTokenBytes must be a positive integer"],
+    ["requireNonce as 1", { requireNonce: 1 as never }, "options.requireNonce must be a boolean"],
+    [
+      "fetch that is not a function",
+      { fetch: {} as never },
+      "options.fetch must be a function (no global fetch found)",
+    ],
+    [
+      "a clock object without now()",
+      { clock: { now: 1 } as never },
+      "options.clock must be a function returning ms or an object with now()",
+    ],
+    ["a tokenType in lower case", { tokenType: "oidc" as never }, 'options.tokenType must be "OIDC" or "PKI"'],
+    [
+      "jwksUri over http off loopback",
+      { jwksUri: "http://keys.example/jwks" },
+      "options.jwksUri must be https (http is allowed only on loopback: 127.0.0.0/8, ::1, localhost)",
+    ],
+    ["an issuer that is not a URL", { issuer: "issuer" }, "options.issuer must be an absolute URL"],
+    [
+      "an unknown option",
+      { audiences: ["x"] },
+      "options.audiences is not an option (known: audience, issuer, tokenType, pkiRootFingerprint, pkiRootCertificate, jwksUri, policy, requireNonce, clockToleranceMs, maxTokenAgeMs, maxTokenBytes, jwksCacheMaxAgeMs, jwksCooldownMs, maxStaleMs, httpTimeoutMs, maxResponseBytes, clock, fetch)",
+    ],
+  ];
+  it.each(refused)("refuses %s", (_name, options, message) => {
+    expect(optionError(() => create(options)).message).toBe(message);
+  });
+
+  it("names the options object itself when it is not an object", () => {
+    for (const options of [null, [], "x", 7]) {
+      expect(optionError(() => createAttestationVerifier(options as never))).toMatchObject({
+        option: "options",
+        message: "options must be an object",
+      });
+    }
+  });
+
+  it.each([
+    ["zero ms", { clockToleranceMs: 0, maxStaleMs: 0, jwksCooldownMs: 0 }],
+    ["one byte", { maxTokenBytes: 1 }],
+    ["requireNonce false", { requireNonce: false }],
+    ["a jwksUri on loopback http", { jwksUri: "http://127.0.0.1:9/jwks" }],
+    ["a fetch of its own", { fetch: (async () => Response.json({})) as typeof fetch }],
+  ])("accepts %s", (_name, options) => {
+    expect(typeof create(options as Loose).verify).toBe("function");
+  });
+});
+
 describe("the workload pin", () => {
   const withPolicy = (policy: unknown) => () =>
     createAttestationVerifier({ audience: base.audience, policy } as AttestationVerifierOptions);

@@ -9,7 +9,7 @@ import { JwksCache } from "./jwks-cache.js";
 import type { AttestationVerifier, AttestationVerifierOptions, VerifierTokenType, VerifyOptions } from "./options.js";
 import { verifyPkiChain } from "./pki-chain.js";
 import { checkPolicy } from "./policy.js";
-import { checkNonces, checkRegisteredClaims } from "./registered-claims.js";
+import { checkAudience, checkNonces } from "./registered-claims.js";
 import { type ResolvedOptions, resolveOptions } from "./resolve-options.js";
 import { checkIssuerAndTimes } from "./time-claims.js";
 
@@ -85,19 +85,19 @@ async function verify(
     now = options.now();
   }
 
-  const payload = verifyRs256(token, key);
-  checkIssuerAndTimes(payload, {
+  const claims = verifyRs256(token, key);
+  // Presence and type of every documented claim first: the checks after it rely on them.
+  checkClaimTypes(claims);
+  checkIssuerAndTimes(claims, {
     issuer: options.issuer,
     now,
     clockToleranceMs: options.clockToleranceMs,
     maxTokenAgeMs: options.maxTokenAgeMs,
-    requireNonce: nonces !== undefined,
   });
-  checkRegisteredClaims(payload, options.audience);
-  if (nonces !== undefined) checkNonces(payload, nonces);
-  checkClaimTypes(payload);
-  checkPolicy(payload, options.policy);
-  return payload as ConfidentialSpaceClaims;
+  checkAudience(claims, options.audience);
+  if (nonces !== undefined) checkNonces(claims, nonces);
+  checkPolicy(claims, options.policy);
+  return claims;
 }
 
 /** Header rules that do not depend on keys. The header is untrusted at this point. */

@@ -42,11 +42,12 @@ export const parts = (token: string) => token.split(".") as [string, string, str
 export const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 export const decode = (part: string): Json => JSON.parse(Buffer.from(part, "base64url").toString("utf8"));
 
-/** Asserts that `verification` fails with an {@link AttestationPolicyError} for `check` (and `claim`, when given). */
+/** Asserts that `verification` fails with an {@link AttestationPolicyError} for `check` (and `claim` and a `message` matching, when given). */
 export async function expectRejected(
   verification: Promise<unknown>,
   check: PolicyCheck,
   claim?: string,
+  message?: RegExp,
 ): Promise<void> {
   const error = await verification.then(
     () => expect.unreachable(`expected check "${check}" to fail`),
@@ -55,6 +56,7 @@ export async function expectRejected(
   expect(error).toBeInstanceOf(AttestationPolicyError);
   expect(error).toMatchObject({ code: "ERR_ATTESTATION_POLICY", check });
   if (claim !== undefined) expect((error as AttestationPolicyError).claim).toBe(claim);
+  if (message !== undefined) expect((error as AttestationPolicyError).message).toMatch(message);
 }
 
 /** A local server that counts requests: a `jku`/`x5u` URL that must never be fetched. */

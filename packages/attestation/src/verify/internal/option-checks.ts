@@ -23,15 +23,6 @@ export function knownKeys(value: unknown, known: readonly string[], path: string
   }
 }
 
-/** An optional allow-list: absent → `undefined`; else a non-empty array of non-empty strings. */
-export function list(value: unknown, option: string): ReadonlySet<string> | undefined {
-  if (value === undefined) return undefined;
-  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === "string" && v.length > 0)) {
-    invalid(option, "must be a non-empty array of non-empty strings (omit it to skip the check)");
-  }
-  return new Set(value as string[]);
-}
-
 export function duration(value: unknown, fallback: number, option: string): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {

@@ -1,6 +1,6 @@
 import { type KeyObject, verify } from "node:crypto";
 import { reject } from "../errors.js";
-import type { Payload } from "./claim-access.js";
+import type { Payload } from "./payload.js";
 
 const MIN_MODULUS_BITS = 2048;
 /** Signature length in bytes of keys already checked (reading KeyObject details is not free). */
