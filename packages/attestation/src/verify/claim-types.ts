@@ -1,6 +1,6 @@
 import type { ConfidentialSpaceClaims } from "../claims.js";
 import { reject } from "./errors.js";
-import type { Payload } from "./internal/payload.js";
+import { isJsonObject, type Payload } from "./internal/payload.js";
 
 /**
  * The check of one claim, compiled for its place in the payload: `path` (the claim's name
@@ -9,9 +9,6 @@ import type { Payload } from "./internal/payload.js";
  */
 type Check = (value: unknown) => void;
 type Schema = (path: string) => Check;
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 function wrongType(path: string, what: string): never {
   throw reject("claim_type", `"${path}" must be ${what}`, path);
@@ -52,7 +49,7 @@ const recordOf =
   (item: Leaf): Schema =>
   (path) =>
   (value) => {
-    if (!isPlainObject(value)) wrongType(path, "an object");
+    if (!isJsonObject(value)) wrongType(path, "an object");
     for (const key in value) {
       if (Object.hasOwn(value, key) && !item.test(value[key])) wrongType(`${path}.${key}`, item.what);
     }
@@ -78,7 +75,7 @@ const object =
       return { name, member, check: schema(member), required: required.includes(name) };
     });
     return (value) => {
-      if (!isPlainObject(value)) wrongType(path, "an object");
+      if (!isJsonObject(value)) wrongType(path, "an object");
       for (const { name, member, check, required } of compiled) {
         if (Object.hasOwn(value, name)) check(value[name]);
         else if (required) throw reject("missing_claim", `the token has no "${member}" claim`, member);

@@ -134,8 +134,6 @@ export class AttestationVerifierUnavailableError extends ConfspaceError {
 
 /** Shorthand used across the verifier: a policy error for `check`, optionally about `claim`. */
 export function reject(check: PolicyCheck, message: string, claim?: string, cause?: unknown): AttestationPolicyError {
-  return new AttestationPolicyError(check, message, {
-    ...(claim === undefined ? {} : { claim }),
-    ...(cause === undefined ? {} : { cause }),
-  });
+  // ConfspaceError keeps no `cause` that is undefined.
+  return new AttestationPolicyError(check, message, { claim, cause });
 }

@@ -1,4 +1,8 @@
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { generatePkiChain, type PkiChain } from "@confspace/emulator";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AttestationVerifierOptionError } from "./errors.js";
@@ -103,5 +107,77 @@ describe("resolvePkiRoot", () => {
     const error = refusal(pin());
     expect(error.option).toBe(option);
     expect(error.message).toMatch(message);
+  });
+});
+
+/**
+ * A CA certificate that names itself as its issuer (CN=root, no key identifiers) but is
+ * signed by another key, made by the openssl CLI: it passes an issuer-name check and
+ * fails the signature check.
+ */
+function rootSignedByAnotherKey(): string {
+  const dir = mkdtempSync(join(tmpdir(), "confspace-pki-root-"));
+  const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  try {
+    writeFileSync(
+      join(dir, "ca.ext"),
+      "basicConstraints=critical,CA:TRUE\nsubjectKeyIdentifier=none\nauthorityKeyIdentifier=none\n",
+    );
+    const newKey = ["-newkey", "rsa:2048", "-nodes", "-subj", "/CN=root"];
+    openssl("req", "-x509", ...newKey, "-keyout", "other.key", "-out", "other.pem", "-days", "1");
+    openssl("req", ...newKey, "-keyout", "root.key", "-out", "root.csr");
+    openssl(
+      "x509",
+      "-req",
+      "-in",
+      "root.csr",
+      "-CA",
+      "other.pem",
+      "-CAkey",
+      "other.key",
+      "-out",
+      "root.pem",
+      "-days",
+      "1",
+      "-extfile",
+      "ca.ext",
+    );
+    return readFileSync(join(dir, "root.pem"), "utf8");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("resolvePkiRoot, edges", () => {
+  it("accepts a PEM whose base64 runs into the END line", () => {
+    const tight = chain.root.certificatePem.replace(/\n-----END/, "-----END");
+    expect(resolvePkiRoot({ pkiRootCertificate: tight }, "PKI")?.toString("hex")).toBe(chain.rootFingerprint);
+  });
+
+  it("refuses a root that names itself as issuer but is signed by another key", () => {
+    const error = refusal({ pkiRootCertificate: rootSignedByAnotherKey() });
+    expect(error.message).toBe("options.pkiRootCertificate must be a self-signed CA certificate (the root)");
+  });
+
+  const FINGERPRINT_PROBLEM =
+    'options.pkiRootFingerprint must be the SHA-256 of the root certificate in hex, or give pkiRootCertificate (tokenType "PKI")';
+  it.each([
+    ["one hex digit too many", () => `${chain.rootFingerprint}a`],
+    ["a character before the hex", () => `x${chain.rootFingerprint}`],
+    ["a character after the hex", () => `${chain.rootFingerprint}x`],
+    ["a number", () => 42],
+    ["SHA-256 in base64", () => Buffer.from(chain.rootFingerprint, "hex").toString("base64")],
+  ])("refuses a fingerprint that is %s", (_name, fingerprint) => {
+    const error = refusal({ pkiRootFingerprint: fingerprint() });
+    expect(error).toMatchObject({ option: "pkiRootFingerprint", message: FINGERPRINT_PROBLEM });
+  });
+
+  it("says why each pin is refused on an OIDC verifier", () => {
+    expect(refusal({ pkiRootFingerprint: chain.rootFingerprint }, "OIDC").message).toBe(
+      'options.pkiRootFingerprint requires tokenType "PKI"',
+    );
+    expect(refusal({ pkiRootCertificate: chain.root.certificatePem }, "OIDC").message).toBe(
+      'options.pkiRootCertificate requires tokenType "PKI"',
+    );
   });
 });

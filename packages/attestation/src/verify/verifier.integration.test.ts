@@ -528,6 +528,49 @@ describe("OIDC keys of a fresh emulator", () => {
   });
 });
 
+describe("header rules, message by message", () => {
+  const rows: [name: string, header: Mutation, check: PolicyCheck, claim: string, message: string][] = [
+    ["alg RS384", set("alg", "RS384"), "algorithm", "alg", "the token must be signed with RS256"],
+    ["no alg", del("alg"), "algorithm", "alg", "the token must be signed with RS256"],
+    ["a jku", set("jku", "https://keys.example"), "header", "jku", 'the token carries a "jku" header, never followed'],
+    ["an x5u", set("x5u", "https://keys.example"), "header", "x5u", 'the token carries a "x5u" header, never followed'],
+    ["a jwk", set("jwk", { kty: "RSA" }), "header", "jwk", 'the token carries a "jwk" header, never followed'],
+    ["an empty crit", set("crit", []), "header", "crit", 'the token carries a "crit" header'],
+    [
+      "an x5c on an OIDC verifier",
+      set("x5c", ["MA=="]),
+      "header",
+      "x5c",
+      'the token carries "x5c" but this verifier accepts OIDC tokens only',
+    ],
+    ["no kid", del("kid"), "header", "kid", 'the token has no "kid" header'],
+    ["an empty kid", set("kid", ""), "header", "kid", 'the token has no "kid" header'],
+    ["a numeric kid", set("kid", 1), "header", "kid", 'the token has no "kid" header'],
+  ];
+  it.each(rows)("refuses %s", async (_name, header, check, claim, message) => {
+    const error = await verifier.verify(await mint({ header })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AttestationPolicyError);
+    expect(error).toMatchObject({ check, claim, message });
+  });
+
+  it("refuses a token that is not a string with a policy error, not a TypeError", async () => {
+    const error = await verifier.verify(42 as never).catch((e: unknown) => e);
+    expect(error).toMatchObject({ check: "format", message: "the token must be a string" });
+  });
+});
+
+describe("ready()", () => {
+  it("is a no-op on a PKI verifier, which fetches no keys", async () => {
+    const pki = createAttestationVerifier({
+      audience: AUDIENCE,
+      tokenType: "PKI",
+      pkiRootFingerprint: emu.pkiRootFingerprint,
+      policy: ANY,
+    });
+    await expect(pki.ready()).resolves.toBeUndefined();
+  });
+});
+
 describe("signed images, end to end", () => {
   it("accepts an emulated image signed by 2 of 3 cosign keys under threshold 2, and refuses it under 3", async () => {
     const [builder, alice, bob] = [0, 1, 2].map(() => generateKeyPairSync("ec", { namedCurve: "P-256" }));

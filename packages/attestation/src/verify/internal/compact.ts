@@ -1,8 +1,21 @@
 import { reject } from "../errors.js";
+import { isJsonObject } from "./payload.js";
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 /** One strict decoder for every token (it keeps no state between `decode` calls). */
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** What {@link decodeJsonPart} returns for a part that is not base64url UTF-8 JSON. */
+export const NOT_JSON: unique symbol = Symbol("not JSON");
+
+/** The JSON value of one base64url part of a compact JWS, or {@link NOT_JSON}. */
+export function decodeJsonPart(part: string): unknown {
+  try {
+    return JSON.parse(UTF8.decode(Buffer.from(part, "base64url")));
+  } catch {
+    return NOT_JSON;
+  }
+}
 
 /**
  * Checks the token's size (before anything else) and shape, and decodes its protected
@@ -13,17 +26,10 @@ export function decodeHeader(token: unknown, maxTokenBytes: number): Record<stri
   // For the ASCII the format allows, length equals bytes; anything longer is refused unread.
   if (token.length > maxTokenBytes) throw reject("size", `the token is longer than ${maxTokenBytes} bytes`);
   if (!COMPACT_JWS.test(token)) throw reject("format", "the token is not a compact JWS (three base64url parts)");
-  const encoded = token.slice(0, token.indexOf("."));
-  let header: unknown;
-  try {
-    header = JSON.parse(UTF8.decode(Buffer.from(encoded, "base64url")));
-  } catch {
-    throw reject("format", "the token's header is not base64url JSON");
-  }
-  if (typeof header !== "object" || header === null || Array.isArray(header)) {
-    throw reject("format", "the token's header is not a JSON object");
-  }
-  return header as Record<string, unknown>;
+  const header = decodeJsonPart(token.slice(0, token.indexOf(".")));
+  if (header === NOT_JSON) throw reject("format", "the token's header is not base64url JSON");
+  if (!isJsonObject(header)) throw reject("format", "the token's header is not a JSON object");
+  return header;
 }
 
 /**
@@ -33,12 +39,7 @@ export function decodeHeader(token: unknown, maxTokenBytes: number): Record<stri
  */
 export function peekIssuedAt(token: string): unknown {
   const first = token.indexOf(".");
-  try {
-    const payload: unknown = JSON.parse(
-      UTF8.decode(Buffer.from(token.slice(first + 1, token.indexOf(".", first + 1)), "base64url")),
-    );
-    return typeof payload === "object" && payload !== null ? (payload as { iat?: unknown }).iat : undefined;
-  } catch {
-    return undefined;
-  }
+  const payload = decodeJsonPart(token.slice(first + 1, token.indexOf(".", first + 1)));
+  // A symbol, string or number has no own `iat` either.
+  return (payload as { iat?: unknown } | null)?.iat;
 }
