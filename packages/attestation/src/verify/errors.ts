@@ -104,7 +104,8 @@ export class AttestationPolicyError extends ConfspaceError {
  * An option of `createAttestationVerifier` is unknown, missing, malformed or unsafe
  * (e.g. `policy.imageDigest` for `imageDigests`, or a policy that pins no workload).
  * `option` names it as a dotted path (`audience`, `policy.imageDigests`). Thrown at
- * construction, never by `verify`. Code `ERR_INVALID_OPTION`.
+ * construction; `verify` throws it only when `options.clock` returns no finite number.
+ * Code `ERR_INVALID_OPTION`.
  */
 export class AttestationVerifierOptionError extends InvalidOptionError {}
 

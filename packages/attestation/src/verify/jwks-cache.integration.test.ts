@@ -1,7 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { ConfspaceError } from "@confspace/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { goodClaims, signRs256, startTestIssuer, type TestIssuer } from "../../test/verify/test-issuer.js";
+import {
+  goodClaims,
+  newKey,
+  signRs256,
+  startTestIssuer,
+  type TestIssuer,
+  type TestKey,
+} from "../../test/verify/test-issuer.js";
 import { AttestationPolicyError, AttestationVerifierUnavailableError } from "./errors.js";
 import { FetchJsonError } from "./internal/bounded-fetch.js";
 import type { AttestationVerifierOptions } from "./options.js";
@@ -326,5 +333,143 @@ describe("a kid the JWKS lists with no usable key", () => {
   it("still verifies with the one usable entry beside unusable ones", async () => {
     const verifier = verifierWithKeys({ alg: "RS384" }, {}, { use: "enc" });
     await expect(verifier.verify(token())).resolves.toMatchObject({ iss: issuer.issuer });
+  });
+});
+
+describe("key sets in detail", () => {
+  const unavailable = async (promise: Promise<unknown>, message: string) => {
+    const error = await failure(promise);
+    expect(error).toBeInstanceOf(AttestationVerifierUnavailableError);
+    expect((error as Error).message).toBe(`${message}; retry later`);
+    return error as AttestationVerifierUnavailableError;
+  };
+
+  it("verifies each kid of the set with its own key", async () => {
+    issuer.rotate({ keepPrevious: true });
+    const [newer, older] = issuer.keys as [TestKey, TestKey];
+    const verifier = verifierWith();
+    await expect(verifier.verify(token(older.kid))).resolves.toBeDefined();
+    await expect(verifier.verify(token(newer.kid))).resolves.toBeDefined();
+    // A token naming one kid but signed by the other key does not borrow the other's cached key.
+    const iat = Math.floor(now / 1000) - 60;
+    const crossed = signRs256(
+      { alg: "RS256", kid: newer.kid },
+      { ...goodClaims(issuer.issuer, AUDIENCE, iat + 60), iat, nbf: iat },
+      older.privateKey,
+    );
+    expect(await failure(verifier.verify(crossed))).toMatchObject({ check: "signature" });
+    expect(issuer.jwksRequests()).toBe(1);
+  });
+
+  it("shares one fetch among concurrent first verifications", async () => {
+    const verifier = verifierWith();
+    await Promise.all(Array.from({ length: 5 }, () => expect(verifier.verify(token())).resolves.toBeDefined()));
+    expect(issuer.jwksRequests()).toBe(1);
+  });
+
+  it("says why an unknown kid is refused or retryable", async () => {
+    const verifier = verifierWith();
+    await verifier.verify(token());
+    const nowS = Math.floor(now / 1000);
+    const final = await failure(verifier.verify(tokenIssuedAt(nowS - 60, randomUUID())));
+    expect(final).toMatchObject({ check: "unknown_key", message: "no key of the issuer's JWKS has the token's kid" });
+    await unavailable(
+      verifier.verify(tokenIssuedAt(nowS, randomUUID())),
+      "the token's key is not in a JWKS fetched before the token was issued (a key rotation?)",
+    );
+    issuer.jwksMode = "down";
+    now += 30_000;
+    await unavailable(
+      verifier.verify(token(randomUUID())),
+      "the token's key is unknown and the JWKS could not be refreshed",
+    );
+  });
+
+  it("calls a kid retryable up to an iat of exactly now plus the tolerance", async () => {
+    const verifier = verifierWith({ clockToleranceMs: 30_000 });
+    await verifier.verify(token());
+    now += 5_000;
+    const nowS = Math.floor(now / 1000);
+    await unavailable(
+      verifier.verify(tokenIssuedAt(nowS + 30, randomUUID())),
+      "the token's key is not in a JWKS fetched before the token was issued (a key rotation?)",
+    );
+    expectUnknownKey(await failure(verifier.verify(tokenIssuedAt(nowS + 31, randomUUID()))));
+  });
+
+  it("names the stale-keys refusal and the never-fetched one", async () => {
+    const verifier = verifierWith({ jwksCacheMaxAgeMs: MINUTE, maxStaleMs: MINUTE });
+    await verifier.verify(token());
+    issuer.jwksMode = "down";
+    now += 2 * MINUTE + 1;
+    await unavailable(
+      verifier.verify(token()),
+      "the issuer's JWKS could not be refreshed and the cached keys are too old to use",
+    );
+    await unavailable(verifierWith().verify(token()), "the issuer's signing keys could not be fetched");
+    await unavailable(verifierWith().ready(), "the issuer's signing keys could not be fetched");
+  });
+
+  it("ready() fetches only when the key set is missing or at least jwksCacheMaxAgeMs old", async () => {
+    const verifier = verifierWith({ jwksCacheMaxAgeMs: 10 * MINUTE });
+    await verifier.ready();
+    now += MINUTE;
+    await verifier.ready();
+    expect(issuer.jwksRequests()).toBe(1);
+    now += 9 * MINUTE - 1;
+    await verifier.ready();
+    expect(issuer.jwksRequests()).toBe(1);
+    now += 1;
+    await verifier.ready();
+    expect(issuer.jwksRequests()).toBe(2);
+  });
+
+  it("discovers the JWKS of an issuer written with a trailing slash", async () => {
+    issuer.discoveryIssuer = `${issuer.issuer}/`;
+    await expect(verifierWith({ issuer: `${issuer.issuer}/` }).verify(token())).rejects.toMatchObject({
+      check: "issuer",
+    });
+    expect(issuer.requests).toEqual(["/.well-known/openid-configuration", "/jwks"]);
+  });
+});
+
+describe("JWKS documents refused", () => {
+  const { kid, publicKey } = newKey();
+  const entry = { ...publicKey.export({ format: "jwk" }), kid, alg: "RS256" };
+  const withJwks = (jwks: unknown) =>
+    verifierWith({ jwksUri: issuer.jwksUri, fetch: async () => Response.json(jwks) }).verify(token(kid));
+  const cause = async (promise: Promise<unknown>) => {
+    const error = await failure(promise);
+    expect(error).toBeInstanceOf(AttestationVerifierUnavailableError);
+    return ((error as Error).cause as Error).message;
+  };
+
+  it.each([
+    ["no keys member", {}],
+    ["keys as an object", { keys: { 0: entry } }],
+    ["no keys", { keys: [] }],
+    ["101 keys", { keys: Array.from({ length: 101 }, (_, i) => ({ ...entry, kid: `k${i}` })) }],
+  ])("refuses a JWKS with %s", async (_name, jwks) => {
+    expect(await cause(withJwks(jwks))).toBe("the JWKS must hold between 1 and 100 keys");
+  });
+
+  it("accepts 100 keys", async () => {
+    const keys = [...Array.from({ length: 99 }, (_, i) => ({ ...entry, kid: `k${i}` })), entry];
+    // The token is signed by the issuer's own key, not by `entry`: found, then refused on its signature.
+    expect(await failure(withJwks({ keys }))).toMatchObject({ check: "signature" });
+  });
+
+  it.each([
+    ["null", null],
+    ["an array", [entry]],
+    ["a string", "key"],
+  ])("refuses an entry that is %s", async (_name, bad) => {
+    expect(await cause(withJwks({ keys: [entry, bad] }))).toBe("a JWKS entry is not an object");
+  });
+
+  it("refuses an RSA private key", async () => {
+    const { privateKey } = newKey();
+    const leaked = { ...privateKey.export({ format: "jwk" }), kid, alg: "RS256" };
+    expect(await cause(withJwks({ keys: [leaked] }))).toBe("the JWKS holds private or symmetric key material");
   });
 });

@@ -2,6 +2,7 @@ import { KeyObject } from "node:crypto";
 import { createLocalJWKSet, type JSONWebKeySet, type JWSHeaderParameters } from "jose";
 import { type AttestationPolicyError, AttestationVerifierUnavailableError, reject } from "./errors.js";
 import { FetchJsonError, fetchJson } from "./internal/bounded-fetch.js";
+import { isJsonObject } from "./internal/payload.js";
 import { fetchableUrlProblem } from "./internal/url.js";
 
 /** Most keys a JWKS may hold; Google publishes two or three. */
@@ -25,14 +26,12 @@ export interface JwksCacheOptions {
 
 interface KeySet {
   resolve: ReturnType<typeof createLocalJWKSet>;
-  kids: ReadonlySet<string>;
+  /** The `kid` of every entry (whatever its type: a token's `kid` is a string). */
+  kids: ReadonlySet<unknown>;
   fetchedAt: number;
-  /** Keys jose resolved from this set, by `alg` and `kid`: a set never changes, neither does its answer. */
+  /** Keys resolved from this set, by `kid` (`alg` is always RS256): a set never changes, neither does its answer. */
   resolved: Map<string, KeyObject>;
 }
-
-/** A key that verifies RS256 signatures, as jose's JWKS resolver returns it. */
-export type VerificationKey = Awaited<ReturnType<ReturnType<typeof createLocalJWKSet>>>;
 
 /**
  * The issuer's signing keys: discovery document → `jwks_uri` (pinned), then the JWKS,
@@ -55,8 +54,8 @@ export class JwksCache {
   #jwksUri: string | undefined;
   #keys: KeySet | undefined;
   #lastAttemptAt = Number.NEGATIVE_INFINITY;
-  #lastFailed = false;
-  #lastError: unknown;
+  /** What the last fetch threw, when it failed; `undefined` after a success. */
+  #lastFailure: { error: unknown } | undefined;
   #inflight: Promise<void> | undefined;
 
   constructor(options: JwksCacheOptions) {
@@ -78,7 +77,9 @@ export class JwksCache {
       await this.#refresh();
       keys = this.#keys!;
       if (!keys.kids.has(header.kid)) {
-        if (this.#lastFailed) throw this.#unavailable("the token's key is unknown and the JWKS could not be refreshed");
+        if (this.#lastFailure !== undefined) {
+          throw this.#unavailable("the token's key is unknown and the JWKS could not be refreshed");
+        }
         if (this.#mayPredate(keys, issuedAt())) {
           throw this.#unavailable(
             "the token's key is not in a JWKS fetched before the token was issued (a key rotation?)",
@@ -90,17 +91,18 @@ export class JwksCache {
     if (this.#options.now() - keys.fetchedAt > cacheMaxAgeMs + maxStaleMs) {
       throw this.#unavailable("the issuer's JWKS could not be refreshed and the cached keys are too old to use");
     }
-    const memo = `${header.alg} ${header.kid}`;
-    const known = keys.resolved.get(memo);
+    const known = keys.resolved.get(header.kid);
+    // Stryker disable next-line ConditionalExpression: a cache; resolving again changes only the cost
     if (known !== undefined) return known;
-    let resolved: VerificationKey;
+    let resolved: Awaited<ReturnType<KeySet["resolve"]>>;
     try {
       resolved = await keys.resolve(header);
     } catch (error) {
       throw unusableKey(error);
     }
-    const key = toKeyObject(resolved);
-    keys.resolved.set(memo, key);
+    // node:crypto verifies with a KeyObject; jose's WebCrypto key converts once per set and kid.
+    const key = KeyObject.from(resolved as Parameters<typeof KeyObject.from>[0]);
+    keys.resolved.set(header.kid, key);
     return key;
   }
 
@@ -110,7 +112,7 @@ export class JwksCache {
    * makes the unknown `kid` final.
    */
   #mayPredate(keys: KeySet, iat: unknown): boolean {
-    if (typeof iat !== "number" || !Number.isFinite(iat)) return false;
+    if (typeof iat !== "number") return false;
     const { clockToleranceMs, now } = this.#options;
     const issuedAtMs = iat * 1000;
     return issuedAtMs <= now() + clockToleranceMs && keys.fetchedAt < issuedAtMs + clockToleranceMs;
@@ -133,12 +135,10 @@ export class JwksCache {
     this.#inflight = this.#load()
       .then((keys) => {
         this.#keys = keys;
-        this.#lastFailed = false;
-        this.#lastError = undefined;
+        this.#lastFailure = undefined;
       })
       .catch((error: unknown) => {
-        this.#lastFailed = true;
-        this.#lastError = error;
+        this.#lastFailure = { error };
       })
       .finally(() => {
         this.#inflight = undefined;
@@ -163,28 +163,23 @@ export class JwksCache {
     if (!Array.isArray(keys) || keys.length === 0 || keys.length > MAX_KEYS) {
       throw new FetchJsonError(`the JWKS must hold between 1 and ${MAX_KEYS} keys`);
     }
-    const kids = new Set<string>();
+    const kids = new Set<unknown>();
     for (const key of keys as unknown[]) {
-      if (typeof key !== "object" || key === null || Array.isArray(key))
-        throw new FetchJsonError("a JWKS entry is not an object");
+      if (!isJsonObject(key)) throw new FetchJsonError("a JWKS entry is not an object");
       if ("d" in key || "k" in key) throw new FetchJsonError("the JWKS holds private or symmetric key material");
-      const { kid } = key as { kid?: unknown };
-      if (typeof kid === "string") kids.add(kid);
+      kids.add(key.kid);
     }
-    let resolve: KeySet["resolve"];
-    try {
-      resolve = createLocalJWKSet(jwks as unknown as JSONWebKeySet);
-    } catch (cause) {
-      throw new FetchJsonError("the JWKS is malformed", { cause });
-    }
+    // What createLocalJWKSet checks (an array of objects) holds by now; what it throws anyway
+    // fails this fetch like any other error.
+    const resolve = createLocalJWKSet(jwks as unknown as JSONWebKeySet);
     return { resolve, kids, fetchedAt: this.#options.now(), resolved: new Map() };
   }
 
   #unavailable(message: string): AttestationVerifierUnavailableError {
-    const retryAfterMs = this.#lastAttemptAt + this.#options.cooldownMs - this.#options.now();
+    // Always after an attempt; the error clamps a time already past to 0.
     return new AttestationVerifierUnavailableError(`${message}; retry later`, {
-      cause: this.#lastError,
-      retryAfterMs: Number.isFinite(retryAfterMs) ? retryAfterMs : 0,
+      cause: this.#lastFailure?.error,
+      retryAfterMs: this.#lastAttemptAt + this.#options.cooldownMs - this.#options.now(),
     });
   }
 }
@@ -203,16 +198,4 @@ function unusableKey(error: unknown): AttestationPolicyError {
     return reject("unknown_key", "several RS256 keys of the issuer's JWKS have the token's kid", "kid", error);
   }
   return reject("signature", "the issuer's key with the token's kid could not be imported", "kid", error);
-}
-
-/** jose hands back the same CryptoKey per JWK; convert each once for `node:crypto`. */
-const keyObjects = new WeakMap<object, KeyObject>();
-function toKeyObject(key: VerificationKey): KeyObject {
-  if (key instanceof KeyObject) return key;
-  let converted = keyObjects.get(key);
-  if (converted === undefined) {
-    converted = KeyObject.from(key as Parameters<typeof KeyObject.from>[0]);
-    keyObjects.set(key, converted);
-  }
-  return converted;
 }

@@ -107,7 +107,8 @@ export interface AttestationVerifierOptions {
   maxResponseBytes?: number;
   /**
    * Current time in ms since the epoch, used for every time check and for the JWKS cache.
-   * A function or an object with `now()` (core's `Clock`). Default `Date.now`.
+   * A function or an object with `now()` (core's `Clock`). Default `Date.now`. A reading
+   * that is not a finite number fails `verify` with `AttestationVerifierOptionError`.
    */
   clock?: (() => number) | { now(): number };
   /** `fetch` used for discovery and JWKS. Default the global `fetch`. Redirects are never followed. */

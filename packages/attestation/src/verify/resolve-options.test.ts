@@ -185,6 +185,21 @@ describe("option value checks, message by message", () => {
     ["a byte count as a string", { maxTokenBytes: "100" as never }, "options.maxTokenBytes must be a positive integer"],
     ["requireNonce as 1", { requireNonce: 1 as never }, "options.requireNonce must be a boolean"],
     [
+      "maxTokenAgeMs below 0",
+      { maxTokenAgeMs: -1 },
+      "options.maxTokenAgeMs must be a finite number of milliseconds >= 0",
+    ],
+    [
+      "jwksCacheMaxAgeMs as NaN",
+      { jwksCacheMaxAgeMs: Number.NaN },
+      "options.jwksCacheMaxAgeMs must be a finite number of milliseconds >= 0",
+    ],
+    [
+      "jwksUri on a PKI verifier",
+      { tokenType: "PKI", pkiRootFingerprint: FINGERPRINT, jwksUri: "https://k.example/jwks" },
+      'options.jwksUri is not used with tokenType "PKI"',
+    ],
+    [
       "fetch that is not a function",
       { fetch: {} as never },
       "options.fetch must be a function (no global fetch found)",

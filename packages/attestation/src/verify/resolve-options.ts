@@ -1,5 +1,6 @@
 import type { ResolvedWorkloadPolicy } from "@confspace/policy";
 import { CONFIDENTIAL_SPACE_ISSUER } from "../claims.js";
+import { AttestationVerifierOptionError } from "./errors.js";
 import { bool, duration, invalid, knownKeys, positive } from "./internal/option-checks.js";
 import { fetchableUrlProblem } from "./internal/url.js";
 import type { AttestationVerifierOptions, VerifierTokenType } from "./options.js";
@@ -66,10 +67,19 @@ export function resolveOptions(options: AttestationVerifierOptions): ResolvedOpt
   if (tokenType === "PKI" && options.jwksUri !== undefined) invalid("jwksUri", 'is not used with tokenType "PKI"');
   if (options.jwksUri !== undefined) fetchable(options.jwksUri, "jwksUri");
   const clock = options.clock ?? Date.now;
-  if (typeof clock !== "function" && typeof (clock as { now?: unknown } | null)?.now !== "function") {
+  // `clock` is not null here (?? above), so reading `now` off a primitive is safe.
+  if (typeof clock !== "function" && typeof (clock as { now?: unknown }).now !== "function") {
     invalid("clock", "must be a function returning ms or an object with now()");
   }
-  const now = typeof clock === "function" ? clock : () => clock.now();
+  const read = typeof clock === "function" ? clock : () => clock.now();
+  // A clock that answers NaN would pass every time check (comparisons with NaN are false).
+  const now = () => {
+    const ms = read();
+    if (!Number.isFinite(ms)) {
+      throw new AttestationVerifierOptionError("clock", "options.clock must return a finite number of ms");
+    }
+    return ms;
+  };
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== "function") invalid("fetch", "must be a function (no global fetch found)");
   return {

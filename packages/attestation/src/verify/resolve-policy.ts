@@ -18,8 +18,10 @@ export function resolvePolicy(policy: unknown, audience: string): ResolvedWorklo
   }
   let resolved: ResolvedWorkloadPolicy;
   try {
-    resolved = validatePolicy(policy as ResolvedWorkloadPolicy, { path: "policy" });
+    // Errors name fields under "policy", validatePolicy's default path.
+    resolved = validatePolicy(policy as ResolvedWorkloadPolicy);
   } catch (error) {
+    // Stryker disable next-line ConditionalExpression: validatePolicy throws nothing else; a bug there stays itself
     if (!(error instanceof InvalidOptionError)) throw error;
     throw new AttestationVerifierOptionError(error.option, error.message);
   }

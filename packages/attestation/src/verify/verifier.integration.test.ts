@@ -390,6 +390,32 @@ describe("policy defaults and switches", () => {
     await expectRejected(anyOne.verify(notAList), "claim_type", path);
   });
 
+  it("reads the time from a clock object's now()", async () => {
+    const token = await mint();
+    await expect(verifierFor({ clock: { now: () => NOW } }).verify(token)).resolves.toBeDefined();
+    // An hour and a half later by that clock the token has expired.
+    await expectRejected(verifierFor({ clock: { now: () => NOW + 5_400_000 } }).verify(token), "expired");
+  });
+
+  it.each([
+    ["NaN", () => Number.NaN],
+    ["undefined", () => undefined as unknown as number],
+    ["a string", () => String(NOW) as unknown as number],
+  ])("fails closed, with an option error, when the clock returns %s", async (_name, clock) => {
+    const error = await verifierFor({ clock })
+      .verify(await mint())
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "ERR_INVALID_OPTION",
+      option: "clock",
+      message: "options.clock must return a finite number of ms",
+    });
+  });
+
+  it("refuses a pinned digest the token lacks as a missing claim", async () => {
+    await expectRejected(verifier.verify(await mint({ claims: del(DIGEST) })), "missing_claim", DIGEST);
+  });
+
   it("honours a shorter maxTokenAgeMs", async () => {
     const strict = verifierFor({ maxTokenAgeMs: 60_000, clockToleranceMs: 0 });
     await expect(strict.verify(await mint({ claims: set("iat", NOW_S - 60) }))).resolves.toBeDefined();
