@@ -190,7 +190,7 @@ export class JwksCache {
  * that is does not import. The header's `alg` was checked before, so nothing else reaches here.
  */
 function unusableKey(error: unknown): AttestationPolicyError {
-  const code = (error as { code?: unknown } | null | undefined)?.code;
+  const { code } = Object(error) as { code?: unknown };
   if (code === "ERR_JWKS_NO_MATCHING_KEY") {
     return reject("unknown_key", "no key of the issuer's JWKS with the token's kid is usable for RS256", "kid", error);
   }

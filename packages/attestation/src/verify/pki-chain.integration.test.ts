@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { createHash, createPrivateKey, generateKeyPairSync, type KeyObject, X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Emulator, generatePkiChain, type PkiChain, startEmulator } from "@confspace/emulator";
@@ -122,6 +122,18 @@ const rows: Row[] = [
     /the x5c leaf certificate is not standard base64/,
   ],
   [
+    "a leaf with a character before its base64",
+    { header: x5c(([l, i, r]) => [`-AAA${l}`, i, r]) },
+    "certificate_chain",
+    /the x5c leaf certificate is not standard base64/,
+  ],
+  [
+    "an intermediate with a character after its base64",
+    { header: x5c(([l, i, r]) => [l, `${i}-AAA`, r]) },
+    "certificate_chain",
+    /the x5c intermediate certificate is not standard base64/,
+  ],
+  [
     "a leaf as a number",
     { header: x5c(([, i, r]) => [7, i, r]) },
     "certificate_chain",
@@ -234,69 +246,53 @@ describe("PKI tokens from the emulator", () => {
   });
 });
 
+interface OpensslChainOptions {
+  rootCa?: boolean;
+  intermediateCa?: boolean;
+  /** Sign the leaf with an impostor CA that has the intermediate's name but another key. */
+  impostorSignsLeaf?: boolean;
+}
+
 /**
  * A root → intermediate → leaf chain made by the openssl CLI (an issuer independent of the
  * emulator's), with the root's and the intermediate's basicConstraints CA flag as given.
+ * No authority key identifiers, so "is issued by" rests on the names alone.
  */
-function opensslChain(rootCa: boolean, intermediateCa: boolean): { x5c: string[]; leafKey: KeyObject; pin: string } {
+function opensslChain(options: OpensslChainOptions = {}): { x5c: string[]; leafKey: KeyObject; pin: string } {
+  const { rootCa = true, intermediateCa = true, impostorSignsLeaf = false } = options;
   const dir = mkdtempSync(join(tmpdir(), "confspace-pki-"));
   const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-  const ext = (name: string, ca: boolean) => {
-    writeFileSync(join(dir, name), `basicConstraints=critical,CA:${ca ? "TRUE" : "FALSE"}\n`);
-    return name;
-  };
-  try {
-    const flag = `basicConstraints=critical,CA:${rootCa ? "TRUE" : "FALSE"}`;
+  const constraints = (ca: boolean) => `basicConstraints=critical,CA:${ca ? "TRUE" : "FALSE"}`;
+  const newKey = (name: string) => ["-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-subj", `/CN=${name}`];
+  const selfSigned = (name: string, file: string, ca: boolean) =>
+    openssl("req", "-x509", ...newKey(name), "-out", `${file}.pem`, "-days", "1", "-addext", constraints(ca));
+  const issue = (name: string, issuer: string, ca: boolean) => {
+    writeFileSync(join(dir, `${name}.ext`), `${constraints(ca)}\nauthorityKeyIdentifier=none\n`);
+    openssl("req", ...newKey(name), "-out", `${name}.csr`);
+    const signer = ["-CA", `${issuer}.pem`, "-CAkey", `${issuer}.key`];
     openssl(
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      "root.key",
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      ...signer,
       "-out",
-      "root.pem",
-      "-subj",
-      "/CN=root",
+      `${name}.pem`,
       "-days",
       "1",
-      "-addext",
-      flag,
+      "-extfile",
+      `${name}.ext`,
     );
-    for (const [name, issuer, ca] of [
-      ["intermediate", "root", intermediateCa],
-      ["leaf", "intermediate", false],
-    ] as const) {
-      openssl(
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        `${name}.key`,
-        "-out",
-        `${name}.csr`,
-        "-subj",
-        `/CN=${name}`,
-      );
-      openssl(
-        "x509",
-        "-req",
-        "-in",
-        `${name}.csr`,
-        "-CA",
-        `${issuer}.pem`,
-        "-CAkey",
-        `${issuer}.key`,
-        "-out",
-        `${name}.pem`,
-        "-days",
-        "1",
-        "-extfile",
-        ext(`${name}.ext`, ca),
-      );
+  };
+  try {
+    selfSigned("root", "root", rootCa);
+    issue("intermediate", "root", intermediateCa);
+    if (impostorSignsLeaf) {
+      // Same subject name as the intermediate, its own key; its key file is impostor.key.
+      selfSigned("intermediate", "impostor", true);
+      renameSync(join(dir, "intermediate.key"), join(dir, "impostor.key"));
     }
+    issue("leaf", impostorSignsLeaf ? "impostor" : "intermediate", false);
     const der = (name: string) => readFileSync(join(dir, `${name}.pem`), "utf8").replace(/-----[A-Z ]+-----|\s/g, "");
     const root = der("root");
     return {
@@ -325,7 +321,16 @@ describe("PKI chains made by openssl", () => {
   }
 
   it("accepts a well-formed chain", async () => {
-    await expect(verifyOn(opensslChain(true, true))).resolves.toMatchObject({ aud: AUDIENCE });
+    await expect(verifyOn(opensslChain())).resolves.toMatchObject({ aud: AUDIENCE });
+  });
+
+  it("refuses a leaf that names the intermediate as issuer but is signed by another key", async () => {
+    await expectRejected(
+      verifyOn(opensslChain({ impostorSignsLeaf: true })),
+      "certificate_chain",
+      "x5c",
+      /the x5c leaf certificate is not signed by the intermediate/,
+    );
   });
 
   it.each([
@@ -333,7 +338,7 @@ describe("PKI chains made by openssl", () => {
     ["the root", false, true],
   ])("refuses a chain where %s is not a CA", async (_name, rootCa, intermediateCa) => {
     await expectRejected(
-      verifyOn(opensslChain(rootCa, intermediateCa)),
+      verifyOn(opensslChain({ rootCa, intermediateCa })),
       "certificate_chain",
       "x5c",
       /the x5c root and intermediate must be CA certificates/,

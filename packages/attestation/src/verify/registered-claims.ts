@@ -26,11 +26,11 @@ export function checkNonces(claims: ConfidentialSpaceClaims, expected: readonly 
   if (actual.length !== expected.length) {
     throw reject("nonce", `eat_nonce must hold exactly the ${expected.length} expected nonce(s)`, "eat_nonce");
   }
-  const tokens = actual.map((entry) => Buffer.from(entry, "utf8"));
+  const tokens = actual.map((entry) => Buffer.from(entry));
   // `expected` is distinct and as long as the token's list: if each expected nonce is in
   // the list, the list is exactly the expected set (a duplicate would leave one out).
   for (const nonce of expected) {
-    const wanted = Buffer.from(nonce, "utf8");
+    const wanted = Buffer.from(nonce);
     if (!tokens.some((t) => t.length === wanted.length && timingSafeEqual(t, wanted))) {
       throw reject("nonce", "eat_nonce is not the expected set of nonces", "eat_nonce");
     }

@@ -56,7 +56,7 @@ export interface ResolvedOptions {
  * programming or configuration errors, raised at construction.
  */
 export function resolveOptions(options: AttestationVerifierOptions): ResolvedOptions {
-  knownKeys(options, OPTION_KEYS, undefined);
+  knownKeys(options, OPTION_KEYS);
   const { audience } = options;
   if (typeof audience !== "string" || audience.length === 0) invalid("audience", "must be a non-empty string");
   const issuer = options.issuer ?? CONFIDENTIAL_SPACE_ISSUER;

@@ -3,7 +3,7 @@ import { FetchJsonError, fetchJson } from "./bounded-fetch.js";
 
 const URL_ = "https://keys.example/jwks";
 const respond = (response: () => Response) => ({ fetch: async () => response(), timeoutMs: 1_000, maxBytes: 1_024 });
-const json = (body: string, headers: Record<string, string> = {}) =>
+const json = (body: string | Uint8Array, headers: Record<string, string> = {}) =>
   new Response(body, { status: 200, headers: { "content-type": "application/json", ...headers } });
 
 describe("fetchJson", () => {
@@ -19,7 +19,18 @@ describe("fetchJson", () => {
   });
 
   const refused: [string, () => Response, RegExp][] = [
-    ["a 404", () => new Response("{}", { status: 404, headers: { "content-type": "application/json" } }), /HTTP 404/],
+    [
+      "a 404",
+      () => new Response("{}", { status: 404, headers: { "content-type": "application/json" } }),
+      /^https:\/\/keys\.example\/jwks answered HTTP 404$/,
+    ],
+    ["a JSON number", () => json("1"), /JSON that is not an object/],
+    ["a JSON string", () => json('"keys"'), /JSON that is not an object/],
+    [
+      'invalid UTF-8 inside a JSON string (lenient decoding would read {"k":"\ufffd"})',
+      () => json(Buffer.from([...Buffer.from('{"k":"'), 0xff, ...Buffer.from('"}')])),
+      /not UTF-8 JSON/,
+    ],
     [
       "a 304 handed back by a fetch that ignored redirect: error",
       () => new Response(null, { status: 304 }),
@@ -140,6 +151,15 @@ describe("fetchJson", () => {
     expect(error).toBeInstanceOf(FetchJsonError);
     expect(error.message).toBe("reading the answer of https://keys.example/jwks failed");
     expect(error.cause).toBe(cause);
+  });
+
+  it("keeps the parse error as the cause, and names itself", async () => {
+    const error = (await fetchJson(
+      URL_,
+      respond(() => json("{")),
+    ).catch((e: unknown) => e)) as Error;
+    expect(error.name).toBe("FetchJsonError");
+    expect(error.cause).toBeInstanceOf(SyntaxError);
   });
 
   it("names an unparsable URL generically", async () => {

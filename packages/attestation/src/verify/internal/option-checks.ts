@@ -1,4 +1,5 @@
 import { AttestationVerifierOptionError } from "../errors.js";
+import { isJsonObject } from "./payload.js";
 
 /** Throws {@link AttestationVerifierOptionError} for `option` (a dotted path without `options.`). */
 export function invalid(option: string, problem: string): never {
@@ -6,29 +7,22 @@ export function invalid(option: string, problem: string): never {
 }
 
 /**
- * `value` must be a plain object whose own keys are all in `known`. An unknown key is
- * refused rather than ignored: `imageDigest` for `imageDigests` from a JSON config would
- * otherwise silently switch the digest pin off.
+ * The options must be a plain object whose own keys are all in `known`. An unknown key is
+ * refused rather than ignored: a misspelt option from a JSON config would otherwise
+ * silently keep its default. (The policy's keys are `@confspace/policy`'s to check.)
  */
-export function knownKeys(value: unknown, known: readonly string[], path: string | undefined): void {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    if (path === undefined) throw new AttestationVerifierOptionError("options", "options must be an object");
-    invalid(path, "must be an object");
-  }
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) {
-      const option = path === undefined ? key : `${path}.${key}`;
-      invalid(option, `is not an option (known: ${known.join(", ")})`);
-    }
+export function knownKeys(options: unknown, known: readonly string[]): void {
+  if (!isJsonObject(options)) throw new AttestationVerifierOptionError("options", "options must be an object");
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) invalid(key, `is not an option (known: ${known.join(", ")})`);
   }
 }
 
 export function duration(value: unknown, fallback: number, option: string): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    invalid(option, "must be a finite number of milliseconds >= 0");
-  }
-  return value;
+  // Number.isFinite is false for anything but a finite number (no coercion).
+  if (!Number.isFinite(value) || (value as number) < 0) invalid(option, "must be a finite number of milliseconds >= 0");
+  return value as number;
 }
 
 export function positive(value: unknown, fallback: number, option: string): number {

@@ -7,6 +7,8 @@ describe("fetchableUrlProblem", () => {
     "https://www.googleapis.com/service_accounts/v1/metadata/jwk/signer@confidentialspace-sign.iam.gserviceaccount.com",
     "http://127.0.0.1:8080/jwks",
     "http://127.255.0.1",
+    "http://127.0.10.1",
+    "http://127.100.200.1",
     "http://127.1", // the URL parser normalizes it to 127.0.0.1
     "http://[::1]:9000",
     "http://localhost:9000",

@@ -1,3 +1,5 @@
+import { isIPv4 } from "node:net";
+
 /**
  * Which URLs the verifier may fetch keys from: https anywhere, http only on loopback
  * (the emulator serves http on 127.0.0.1). No credentials, query or fragment.
@@ -19,7 +21,5 @@ export function fetchableUrlProblem(value: unknown): string | undefined {
 
 /** `hostname` as the WHATWG URL parser normalizes it (IPv4 in dotted decimal, IPv6 in brackets). */
 function isLoopbackHost(hostname: string): boolean {
-  if (hostname === "localhost" || hostname === "[::1]") return true;
-  const octets = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(hostname);
-  return octets !== null && octets[1] === "127";
+  return hostname === "localhost" || hostname === "[::1]" || (isIPv4(hostname) && hostname.startsWith("127."));
 }
