@@ -62,6 +62,11 @@ describe("one expected nonce", () => {
     await expectRejected(verifier.verify(await mint(options), { nonces: [NONCE] }), check, "eat_nonce");
   });
 
+  it("says which claim is missing", async () => {
+    const message = /^the token has no "eat_nonce" claim$/;
+    await expectRejected(verifier.verify(await mint(), { nonce: NONCE }), "missing_claim", "eat_nonce", message);
+  });
+
   it("accepts the nonce as a string and as a one-element array", async () => {
     await expect(verifier.verify(await mint({ nonces: [NONCE] }), { nonce: NONCE })).resolves.toMatchObject({
       eat_nonce: NONCE,

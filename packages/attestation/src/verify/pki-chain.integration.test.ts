@@ -140,8 +140,9 @@ const rows: Row[] = [
     /leaf certificate is not standard/,
   ],
   [
-    "a root without its padding",
-    { header: x5c(([l, i, r]) => [l, i, r!.replace(/=+$/, "")]) },
+    // Whether a DER's base64 ends in padding depends on its length, which varies by chain.
+    "a root whose base64 length is not a multiple of 4",
+    { header: x5c(([l, i, r]) => [l, i, r!.endsWith("=") ? r!.replace(/=+$/, "") : `${r}AA`]) },
     "certificate_chain",
     /the x5c root certificate is not standard base64/,
   ],
@@ -234,6 +235,29 @@ describe("PKI tokens from the emulator", () => {
     await expectRejected((chain ? pinnedTo(chain) : verifier).verify(made), check, claim, message);
   });
 
+  it("refuses a certificate spelt in non-canonical base64 (an unused bit set)", async () => {
+    // Only a padded base64 has unused bits; whether a DER gets padding depends on its length.
+    let chain = emu.pkiChain;
+    let index = chain.x5c.findIndex((entry) => entry.endsWith("="));
+    for (let tries = 0; index < 0 && tries < 20; tries++) {
+      chain = await generatePkiChain({ now: NOW });
+      index = chain.x5c.findIndex((entry) => entry.endsWith("="));
+    }
+    const entry = chain.x5c[index]!;
+    const at = entry.replace(/=+$/, "").length - 1;
+    const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const spelt = `${entry.slice(0, at)}${ALPHABET[ALPHABET.indexOf(entry[at]!) ^ 1]}${entry.slice(at + 1)}`;
+    expect(Buffer.from(spelt, "base64")).toEqual(Buffer.from(entry, "base64"));
+    const token = await mint({ chain, header: x5c((c) => c.map((e, i) => (i === index ? spelt : e))) });
+    const name = ["leaf", "intermediate", "root"][index];
+    await expectRejected(
+      pinnedTo(chain).verify(token),
+      "certificate_chain",
+      "x5c",
+      new RegExp(`^the x5c ${name} certificate is not DER$`),
+    );
+  });
+
   it("rejects a PKI token on an OIDC verifier without fetching keys", async () => {
     const oidc = createAttestationVerifier({ issuer: emu.issuer, audience: AUDIENCE, clock: () => NOW, policy: ANY });
     await expectRejected(oidc.verify(await mint()), "header", "x5c");
@@ -249,6 +273,8 @@ describe("PKI tokens from the emulator", () => {
 interface OpensslChainOptions {
   rootCa?: boolean;
   intermediateCa?: boolean;
+  /** Issue the root from another CA, so the pinned root is not self-signed. */
+  rootIssuedByAnother?: boolean;
   /** Sign the leaf with an impostor CA that has the intermediate's name but another key. */
   impostorSignsLeaf?: boolean;
 }
@@ -259,7 +285,7 @@ interface OpensslChainOptions {
  * No authority key identifiers, so "is issued by" rests on the names alone.
  */
 function opensslChain(options: OpensslChainOptions = {}): { x5c: string[]; leafKey: KeyObject; pin: string } {
-  const { rootCa = true, intermediateCa = true, impostorSignsLeaf = false } = options;
+  const { rootCa = true, intermediateCa = true, rootIssuedByAnother = false, impostorSignsLeaf = false } = options;
   const dir = mkdtempSync(join(tmpdir(), "confspace-pki-"));
   const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
   const constraints = (ca: boolean) => `basicConstraints=critical,CA:${ca ? "TRUE" : "FALSE"}`;
@@ -285,7 +311,12 @@ function opensslChain(options: OpensslChainOptions = {}): { x5c: string[]; leafK
     );
   };
   try {
-    selfSigned("root", "root", rootCa);
+    if (rootIssuedByAnother) {
+      selfSigned("super", "super", true);
+      issue("root", "super", rootCa);
+    } else {
+      selfSigned("root", "root", rootCa);
+    }
     issue("intermediate", "root", intermediateCa);
     if (impostorSignsLeaf) {
       // Same subject name as the intermediate, its own key; its key file is impostor.key.
@@ -322,6 +353,15 @@ describe("PKI chains made by openssl", () => {
 
   it("accepts a well-formed chain", async () => {
     await expect(verifyOn(opensslChain())).resolves.toMatchObject({ aud: AUDIENCE });
+  });
+
+  it("refuses a pinned root that is not self-signed", async () => {
+    await expectRejected(
+      verifyOn(opensslChain({ rootIssuedByAnother: true })),
+      "certificate_chain",
+      "x5c",
+      /^the x5c root certificate is not signed by the root$/,
+    );
   });
 
   it("refuses a leaf that names the intermediate as issuer but is signed by another key", async () => {

@@ -62,6 +62,7 @@ export function verifyPkiChain(x5c: unknown, options: PkiChainOptions): KeyObjec
 }
 
 function parse(entry: unknown, name: string): X509Certificate {
+  // Stryker disable next-line ConditionalExpression: a non-string fails the length or the pattern test as well
   if (typeof entry !== "string" || entry.length % 4 !== 0 || !STANDARD_BASE64.test(entry)) {
     throw reject("certificate_chain", `the x5c ${name} certificate is not standard base64`, "x5c");
   }

@@ -181,6 +181,7 @@ const rows: Row[] = [
     "aud",
   ],
   ["the audience with a trailing slash", { audience: `${AUDIENCE}/` }, "audience", "aud"],
+  ["a one-element array of another audience", { claims: set("aud", ["https://other.example"]) }, "audience", "aud"],
   // time
   ["expired beyond the tolerance", { claims: set("exp", NOW_S - 31) }, "expired", "exp"],
   ["exp exactly at the tolerance", { claims: set("exp", NOW_S - 30) }, "expired", "exp"],
