@@ -96,12 +96,12 @@ export function renderVault(policy: WorkloadPolicy, options: VaultRenderOptions)
   if (p.projectNumbers) bound["/submods/gce/project_number"] = [...p.projectNumbers];
   if (p.serviceAccounts) bound["/google_service_accounts"] = [...p.serviceAccounts];
   if (p.restartPolicies) bound["/submods/container/restart_policy"] = [...p.restartPolicies];
-  unenforced.requirePin(p, {
-    digests: p.imageDigests !== undefined,
-    signatures: false,
-    projects: p.projectIds !== undefined || p.projectNumbers !== undefined,
-    serviceAccounts: p.serviceAccounts !== undefined,
-  });
+  const projects = p.projectIds !== undefined || p.projectNumbers !== undefined;
+  unenforced.requirePin(
+    p,
+    p.imageDigests !== undefined || (projects && p.serviceAccounts !== undefined),
+    "image digests",
+  );
   return {
     authConfig:
       options.jwksUrl === undefined

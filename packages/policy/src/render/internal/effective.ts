@@ -74,12 +74,14 @@ export function effectivePolicy(policy: WorkloadPolicy | ResolvedWorkloadPolicy)
 /** Collects what a target cannot express, refusing it unless the caller allowed it. */
 export class Unenforced {
   readonly list: UnenforcedClause[] = [];
+  /** The clauses the policy set and the rendering dropped (allowed by the caller). */
+  readonly #dropped: RenderClause[] = [];
   readonly #allowed: ReadonlySet<RenderClause>;
   readonly #target: string;
 
-  constructor(target: string, options: RenderCommonOptions | undefined) {
+  constructor(target: string, options: RenderCommonOptions) {
     this.#target = target;
-    this.#allowed = new Set(options?.allowUnenforced ?? []);
+    this.#allowed = new Set(options.allowUnenforced);
   }
 
   /** A clause the policy set that the target cannot express. */
@@ -92,6 +94,7 @@ export class Unenforced {
       );
     }
     this.list.push({ clause, reason });
+    this.#dropped.push(clause);
   }
 
   /** A check every policy makes implicitly, reported only. */
@@ -100,20 +103,17 @@ export class Unenforced {
   }
 
   /**
-   * After dropping clauses: the rendering must still pin a workload (image digests,
-   * signatures, or projects with service accounts), unless the policy says allowAnyWorkload.
+   * After dropping clauses: the rendering must still pin a workload (`pinned`: what the
+   * target enforces of image digests, signatures, or projects with service accounts),
+   * unless the policy says allowAnyWorkload. A validated policy pins a workload, so when
+   * the rendering does not, a clause was dropped: the error names the first.
    */
-  requirePin(
-    policy: EffectivePolicy,
-    enforced: { digests: boolean; signatures: boolean; projects: boolean; serviceAccounts: boolean },
-  ): void {
-    if (policy.allowAnyWorkload) return;
-    if (enforced.digests || enforced.signatures || (enforced.projects && enforced.serviceAccounts)) return;
-    const dropped = this.list.map((u) => u.clause).join(", ");
+  requirePin(policy: EffectivePolicy, pinned: boolean, instead: string): void {
+    if (pinned || policy.allowAnyWorkload) return;
     throw new PolicyNotExpressibleError(
       this.#target,
-      this.list[0]?.clause ?? "imageDigests",
-      `${this.#target}: without ${dropped} the rendered configuration pins no workload; pin image digests${this.#target === "aws" ? " or signatures" : ""} instead`,
+      this.#dropped[0]!,
+      `${this.#target}: without ${this.#dropped.join(", ")} the rendered configuration pins no workload; pin ${instead} instead`,
     );
   }
 }
