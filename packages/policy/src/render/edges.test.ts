@@ -132,6 +132,37 @@ describe("what a rendering may drop", () => {
     });
   });
 
+  it("Vault names every dropped clause when the pin goes with them", () => {
+    const policy: WorkloadPolicy = {
+      audience: AUDIENCE,
+      minSwVersion: 250301,
+      imageSignatures: { keyIds: [KEY("c")], threshold: 1 },
+      serviceAccounts: [SA],
+    };
+    const options = { tokenPolicies: ["p"], allowUnenforced: ["minSwVersion", "imageSignatures"] as const };
+    expect(refusal(() => renderVault(policy, options))).toEqual({
+      name: "PolicyNotExpressibleError",
+      clause: "minSwVersion",
+      message:
+        "vault vault: without minSwVersion, imageSignatures the rendered configuration pins no workload; pin image digests instead",
+    });
+  });
+
+  it("Vault renders a pin by project id and service account", () => {
+    const policy: WorkloadPolicy = { audience: AUDIENCE, projectIds: ["prod-project"], serviceAccounts: [SA] };
+    expect(renderVault(policy, { tokenPolicies: ["p"] }).role.bound_claims).toMatchObject({
+      "/submods/gce/project_id": ["prod-project"],
+      "/google_service_accounts": [SA],
+    });
+  });
+
+  it("Vault binds no dbgstat for a debug image and no support attribute when none is required", () => {
+    const policy: WorkloadPolicy = { ...PINNED, allowDebug: true, supportAttributes: [] };
+    const { role, unenforced } = renderVault(policy, { tokenPolicies: ["p"] });
+    expect(Object.keys(role.bound_claims)).toEqual(["/swname", "/hwmodel", "/submods/container/image_digest"]);
+    expect(unenforced.map((u) => u.clause)).toEqual(["secboot", "swversionFormat"]);
+  });
+
   it("Vault renders a pin by project number and service account", () => {
     const policy: WorkloadPolicy = { audience: AUDIENCE, projectNumbers: ["123456789012"], serviceAccounts: [SA] };
     expect(renderVault(policy, { tokenPolicies: ["p"] }).role.bound_claims).toMatchObject({
@@ -175,6 +206,14 @@ describe("what a rendering may drop", () => {
     );
   });
 
+  it("AWS notes no dbgstat for a debug image that still requires a support attribute", () => {
+    const policy: WorkloadPolicy = { ...PINNED, allowDebug: true };
+    expect(renderAws(policy, { accountId: "444455556666" }).unenforced.map((u) => u.clause)).toEqual([
+      "secboot",
+      "swversionFormat",
+    ]);
+  });
+
   it("AWS renders a debug image without a support-attribute tag and without a dbgstat note", () => {
     const policy: WorkloadPolicy = { ...PINNED, allowDebug: true, supportAttributes: [] };
     const rendering = renderAws(policy, { accountId: "444455556666" });
@@ -204,6 +243,8 @@ describe("what a rendering may drop", () => {
     ["http://issuer.example/", "issuer.example"],
     ["https://issuer.example//", "issuer.example"],
     ["https://issuer.example/tenant/", "issuer.example/tenant"],
+    // Only a leading scheme goes: a later "http://" stays part of the name.
+    ["issuer.example/http://x", "issuer.example/http://x"],
   ])("AWS names the OIDC provider of %s as %s", (issuer, provider) => {
     const { trustPolicy } = renderAws(PINNED, { accountId: "444455556666", issuer });
     expect(trustPolicy.Statement[0]!.Principal.Federated).toBe(`arn:aws:iam::444455556666:oidc-provider/${provider}`);
@@ -288,6 +329,18 @@ describe("broker grants", () => {
       supportAttributes: [],
       allowDebug: true,
     });
+  });
+
+  it("write each of several entries of what the grant gives as its own list item", () => {
+    const { grantYaml } = renderBroker(PINNED, {
+      grantName: "g",
+      gives: { azure: [{ scope: "a/.default" }, { scope: "b/.default" }] },
+    });
+    expect(grantYaml.split("\n").slice(-3)).toEqual([
+      "    azure:",
+      '      - scope: "a/.default"',
+      '      - scope: "b/.default"',
+    ]);
   });
 
   it("write what the grant gives, with nested entries indented under their list item", () => {

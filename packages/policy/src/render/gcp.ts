@@ -7,7 +7,6 @@ import {
   GOOGLE_ISSUER,
   PolicyNotExpressibleError,
   type RenderCommonOptions,
-  Unenforced,
   type UnenforcedClause,
 } from "./internal/effective.js";
 import { celList, celString, shellQuote } from "./internal/quote.js";
@@ -73,7 +72,6 @@ export function renderGcp(policy: WorkloadPolicy, options: GcpRenderOptions): Gc
   if (!ID.test(options.providerId))
     throw new InvalidOptionError("providerId", "renderGcp: providerId must be 4–32 of a-z, 0-9, -");
   const p = effectivePolicy(policy);
-  const unenforced = new Unenforced("gcp", options);
   const a = "assertion";
   const clauses: string[] = [
     `${a}.swname == ${celString(CONFIDENTIAL_SPACE)}`,
@@ -133,19 +131,20 @@ export function renderGcp(policy: WorkloadPolicy, options: GcpRenderOptions): Gc
     "--location=global",
     `--workload-identity-pool=${options.poolId}`,
     `--issuer-uri=${shellQuote(options.issuer ?? GOOGLE_ISSUER)}`,
-    ...(allowedAudiences.length > 0 ? [`--allowed-audiences=${shellQuote(allowedAudiences.join(","))}`] : []),
+    ...(p.audience === undefined ? [] : [`--allowed-audiences=${shellQuote(p.audience)}`]),
     `--attribute-mapping=${shellQuote(attributeMappingText)}`,
     `--attribute-condition=${shellQuote(attributeCondition)}`,
   ].join(" \\\n  ");
   const commands = [create];
   if (options.binding) {
-    const [group1, group2, ...rest] = options.binding.resource.trim().split(/\s+/);
-    if (group1 === undefined || group2 === undefined || rest.length === 0) {
+    const words = options.binding.resource.trim().split(/\s+/);
+    if (words.length < 3) {
       throw new InvalidOptionError(
         "binding.resource",
         'renderGcp: binding.resource must be "GROUP SUBGROUP RESOURCE [FLAGS…]", e.g. "kms keys key1 --keyring=kr1 --location=global"',
       );
     }
+    const [group1, group2, ...rest] = words as [string, string, ...string[]];
     for (const member of members) {
       commands.push(
         `gcloud ${group1} ${group2} add-iam-policy-binding ${rest.join(" ")} \\\n  --member=${shellQuote(member)} \\\n  --role=${shellQuote(options.binding.role)}`,
@@ -161,6 +160,7 @@ export function renderGcp(policy: WorkloadPolicy, options: GcpRenderOptions): Gc
     providerResourceName: `//iam.googleapis.com/${pool}/providers/${options.providerId}`,
     members,
     commands,
-    unenforced: unenforced.list,
+    // A CEL condition expresses every clause.
+    unenforced: [],
   };
 }
