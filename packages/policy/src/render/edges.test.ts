@@ -59,6 +59,11 @@ describe("option refusals", () => {
     });
   });
 
+  it("renderGcp takes a binding resource of three words and no flags", () => {
+    const { commands } = renderGcp(PINNED, { ...GCP, binding: { resource: "kms keys key1", role: "roles/x" } });
+    expect(commands[1]).toMatch(/^gcloud kms keys add-iam-policy-binding key1 \\\n/);
+  });
+
   it("renderGcp splits a binding resource on any run of spaces", () => {
     const { commands } = renderGcp(PINNED, {
       ...GCP,

@@ -81,12 +81,12 @@ export function renderVault(policy: WorkloadPolicy, options: VaultRenderOptions)
   unenforced.note("secboot", "bound_claims compares strings; secboot is a boolean");
   unenforced.note("swversionFormat", "bound_claims cannot check that swversion is one decimal string");
   if (p.minSwVersion !== undefined) unenforced.refuse("minSwVersion", "bound_claims has no numeric comparison");
-  if (p.supportAttributes.length === 1) {
-    bound["/submods/confidential_space/support_attributes"] = [p.supportAttributes[0]!];
-  } else if (p.supportAttributes.length > 1) {
+  if (p.supportAttributes.length > 0) {
     // Any-of within one key: one attribute is expressible, all of several is not.
     bound["/submods/confidential_space/support_attributes"] = [p.supportAttributes[0]!];
-    unenforced.refuse("supportAttributes", "bound_claims accepts any one of a list, not all of several values");
+    if (p.supportAttributes.length > 1) {
+      unenforced.refuse("supportAttributes", "bound_claims accepts any one of a list, not all of several values");
+    }
   }
   if (p.imageDigests) bound["/submods/container/image_digest"] = [...p.imageDigests];
   if (p.imageSignatures) {
