@@ -4,6 +4,7 @@ import { claimAtPath, isShownClaim, show, shownValue } from "./claim-values.js";
 const CLAIMS = {
   aud: "a",
   list: ["x", "y"],
+  eleven: Array.from({ length: 11 }, (_, i) => `e${i}`),
   nested: { deep: { value: 7 }, nothing: null },
   submods: { container: { env: { KEY: "secret" }, image_signatures: [{ key_id: "k1", signature: "s" }] } },
 };
@@ -15,6 +16,7 @@ describe("claimAtPath", () => {
     ["nested.nothing", null],
     ["list.1", "y"],
     ["list.0", "x"],
+    ["eleven.10", "e10"],
     ["submods.container.image_signatures.0.key_id", "k1"],
   ])("reads %s", (path, value) => {
     expect(claimAtPath(CLAIMS, path)).toEqual(value);
