@@ -91,6 +91,33 @@ describe("explainPolicy's inputs", () => {
     expect(explainPolicy(CLAIMS, document).format).toBe(format);
   });
 
+  it("reads text YAML takes as null or a scalar as CEL", () => {
+    expect(explainPolicy(CLAIMS, "~")).toMatchObject({ format: "gcp", admitted: false });
+    expect(explainPolicy(CLAIMS, "assertion.secboot")).toMatchObject({ format: "gcp", admitted: true });
+  });
+
+  it("does not unwrap a CLI output whose inner document is not an object", () => {
+    for (const data of [null, [1], "x"]) {
+      expect(refusal(() => explainPolicy(CLAIMS, { request_id: "r", data })).option).toBe("policy.request_id");
+    }
+    for (const Role of [null, { AssumeRolePolicyDocument: null }, { AssumeRolePolicyDocument: 7 }]) {
+      expect(refusal(() => explainPolicy(CLAIMS, { Role })).option).toBe("policy.Role");
+    }
+  });
+
+  it("falls back to Google's default audiences when the provider lists none", () => {
+    const name = "projects/1/locations/global/workloadIdentityPools/pool/providers/prov";
+    const provider = (extra: object) => ({ attributeCondition: "true", name, ...extra });
+    const defaults = [`//iam.googleapis.com/${name}`, `https://iam.googleapis.com/${name}`];
+    // The clause shows at most 120 characters of the list.
+    expect(explainPolicy(CLAIMS, provider({ oidc: { allowedAudiences: [] } })).clauses[0]?.clause).toBe(
+      `allowedAudiences ${JSON.stringify(defaults).slice(0, 120)}…`,
+    );
+    for (const bad of [`x/${name}`, `${name}/x`]) {
+      expect(explainPolicy(CLAIMS, { attributeCondition: "true", name: bad }).clauses).toHaveLength(1);
+    }
+  });
+
   it("reads YAML text, and a forced format over the detected one", () => {
     expect(explainPolicy(CLAIMS, "bound_issuer: https://confidentialcomputing.googleapis.com\n")).toMatchObject({
       format: "vault-config",

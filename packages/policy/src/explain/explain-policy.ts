@@ -64,16 +64,20 @@ export function explainPolicy(
 
 /** The payload of a compact JWS, unverified. Never puts the token in an error. */
 function decodeClaims(token: string): Claims {
-  const parts = token.trim().split(".");
+  // Whitespace around the token only touches the first and last parts, never the payload.
+  const parts = token.split(".");
   if (parts.length !== 3)
     throw new InvalidOptionError("token", "explainPolicy: token is not a compact JWT (three dot-separated parts)");
+  let payload: unknown;
   try {
-    const payload = JSON.parse(Buffer.from(parts[1]!, "base64url").toString("utf8")) as unknown;
-    if (typeof payload !== "object" || payload === null || Array.isArray(payload)) throw new Error("not an object");
-    return payload as Claims;
+    payload = JSON.parse(Buffer.from(parts[1]!, "base64url").toString("utf8"));
   } catch {
+    payload = undefined;
+  }
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
     throw new InvalidOptionError("token", "explainPolicy: the token's payload is not a JSON object");
   }
+  return payload as Claims;
 }
 
 function recognise(
@@ -114,7 +118,8 @@ function parseText(text: string): unknown {
   } catch {
     // not YAML: CEL
   }
-  return text.trim();
+  // splitConjuncts trims each clause.
+  return text;
 }
 
 /**
