@@ -32,13 +32,14 @@ export function resolvePkiRoot(pin: PkiRootPin, tokenType: string): Buffer | und
     invalid("pkiRootCertificate", "cannot be combined with pkiRootFingerprint: pin the root one way");
   }
   if (certificate !== undefined) return fingerprintOfPem(certificate);
-  if (typeof fingerprint !== "string" || !/^[0-9a-fA-F]{64}$/.test(fingerprint.replaceAll(":", ""))) {
+  const hex = typeof fingerprint === "string" ? fingerprint.replaceAll(":", "") : undefined;
+  if (hex === undefined || !/^[0-9a-fA-F]{64}$/.test(hex)) {
     invalid(
       "pkiRootFingerprint",
       'must be the SHA-256 of the root certificate in hex, or give pkiRootCertificate (tokenType "PKI")',
     );
   }
-  return Buffer.from(fingerprint.replaceAll(":", ""), "hex");
+  return Buffer.from(hex, "hex");
 }
 
 function fingerprintOfPem(pem: unknown): Buffer {

@@ -2,29 +2,11 @@
 // against a token that passes it and one that fails most of it: the messages are what an
 // operator reads when a workload is refused, so each is pinned.
 import { describe, expect, it } from "vitest";
+import { AUDIENCE, D1, FULL, K1, K3, SA } from "../../test/full-policy.js";
 import { renderAws, renderBroker, renderGcp, renderVault } from "../render/index.js";
-import type { WorkloadPolicy } from "../workload-policy.js";
 import { explainPolicy } from "./explain-policy.js";
 
-const D1 = `sha256:${"a1".repeat(32)}`;
-const D2 = `sha256:${"b2".repeat(32)}`;
-const [K1, K2, K3] = ["c3", "d4", "e5"].map((k) => k.repeat(32)) as [string, string, string];
-const AUDIENCE = "https://relying-party.example.com";
-const SA = "workload@prod-project.iam.gserviceaccount.com";
 const ISSUER = "https://confidentialcomputing.googleapis.com";
-
-const FULL: WorkloadPolicy = {
-  audience: AUDIENCE,
-  imageDigests: [D1, D2],
-  imageSignatures: { keyIds: [K1, K2, K3], threshold: 2 },
-  projectIds: ["prod-project"],
-  projectNumbers: ["123456789012"],
-  serviceAccounts: [SA],
-  hardwareModels: ["GCP_INTEL_TDX", "GCP_AMD_SEV"],
-  supportAttributes: ["STABLE", "USABLE"],
-  minSwVersion: 250301,
-  restartPolicies: ["Never"],
-};
 
 const signature = (key_id: string) => ({ key_id, signature: "c2ln", signature_algorithm: "ECDSA_P256_SHA256" });
 /** A token's claims that FULL admits, AWS principal tags included. */

@@ -2,30 +2,13 @@
 // syntax when written: the rendered conditions and roles are what admits a workload, so a
 // change to any of their characters must be a decision, not an accident.
 import { describe, expect, it } from "vitest";
+import { AUDIENCE, D1, FULL, K1 } from "../../test/full-policy.js";
 import type { WorkloadPolicy } from "../workload-policy.js";
 import { renderAws } from "./aws.js";
 import { renderBroker } from "./broker.js";
 import { renderGcp } from "./gcp.js";
 import { renderVault } from "./vault.js";
 
-const D1 = `sha256:${"a1".repeat(32)}`;
-const D2 = `sha256:${"b2".repeat(32)}`;
-const [K1, K2, K3] = ["c3", "d4", "e5"].map((k) => k.repeat(32)) as [string, string, string];
-const AUDIENCE = "https://relying-party.example.com";
-
-/** Every clause set, none at its default. */
-const FULL: WorkloadPolicy = {
-  audience: AUDIENCE,
-  imageDigests: [D1, D2],
-  imageSignatures: { keyIds: [K1, K2, K3], threshold: 2 },
-  projectIds: ["prod-project"],
-  projectNumbers: ["123456789012"],
-  serviceAccounts: ["workload@prod-project.iam.gserviceaccount.com"],
-  hardwareModels: ["GCP_INTEL_TDX", "GCP_AMD_SEV"],
-  supportAttributes: ["STABLE", "USABLE"],
-  minSwVersion: 250301,
-  restartPolicies: ["Never"],
-};
 /** The defaults around one digest. */
 const MINIMAL: WorkloadPolicy = { imageDigests: [D1] };
 /** A debug image, pinned by project and service account, one signature key. */
