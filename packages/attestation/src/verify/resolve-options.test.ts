@@ -110,6 +110,13 @@ describe("createAttestationVerifier options", () => {
     ["string requireNonce", { requireNonce: "yes" as unknown as boolean }, "requireNonce", /requireNonce/],
     ["string allowDebug", { policy: { allowDebug: "true" as unknown as boolean } }, "policy.allowDebug", /allowDebug/],
     ["a clock that is neither", { clock: 5 as unknown as () => number }, "clock", /clock/],
+    // null is a value, not a missing option: it must not quietly take the default.
+    ["a null issuer", { issuer: null as never }, "issuer", /^options\.issuer /],
+    ["a null tokenType", { tokenType: null as never }, "tokenType", /must be "OIDC" or "PKI"/],
+    ["a null clock", { clock: null as never }, "clock", /must be a function returning ms or an object with now\(\)/],
+    ["a clock array with now", { clock: Object.assign([], { now: () => 0 }) as never }, "clock", /clock/],
+    ["a null fetch", { fetch: null as never }, "fetch", /options\.fetch must be a function/],
+    ["a null jwksUri", { jwksUri: null as never }, "jwksUri", /^options\.jwksUri /],
     // Unknown keys: a misspelt option from a JS or JSON config must not switch a check off.
     ["policy.imageDigest (singular)", { policy: { imageDigest: [DIGEST] } }, "policy.imageDigest", /imageDigests/],
     [

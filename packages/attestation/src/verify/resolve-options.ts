@@ -2,6 +2,7 @@ import type { ResolvedWorkloadPolicy } from "@confspace/policy";
 import { CONFIDENTIAL_SPACE_ISSUER } from "../claims.js";
 import { AttestationVerifierOptionError } from "./errors.js";
 import { bool, duration, invalid, knownKeys, positive } from "./internal/option-checks.js";
+import { isJsonObject } from "./internal/payload.js";
 import { fetchableUrlProblem } from "./internal/url.js";
 import type { AttestationVerifierOptions, VerifierTokenType } from "./options.js";
 import { resolvePkiRoot } from "./pki-root.js";
@@ -59,16 +60,17 @@ export function resolveOptions(options: AttestationVerifierOptions): ResolvedOpt
   knownKeys(options, OPTION_KEYS);
   const { audience } = options;
   if (typeof audience !== "string" || audience.length === 0) invalid("audience", "must be a non-empty string");
-  const issuer = options.issuer ?? CONFIDENTIAL_SPACE_ISSUER;
+  // Only a missing option (undefined) takes its default: `null`, e.g. from a JSON config,
+  // is a value, and refused like any other wrong one.
+  const issuer = orDefault(options.issuer, CONFIDENTIAL_SPACE_ISSUER);
   fetchable(issuer, "issuer");
-  const tokenType = options.tokenType ?? "OIDC";
+  const tokenType = orDefault(options.tokenType, "OIDC");
   if (tokenType !== "OIDC" && tokenType !== "PKI") invalid("tokenType", 'must be "OIDC" or "PKI"');
   const pkiRootFingerprint = resolvePkiRoot(options, tokenType);
   if (tokenType === "PKI" && options.jwksUri !== undefined) invalid("jwksUri", 'is not used with tokenType "PKI"');
   if (options.jwksUri !== undefined) fetchable(options.jwksUri, "jwksUri");
-  const clock = options.clock ?? Date.now;
-  // `clock` is not null here (?? above), so reading `now` off a primitive is safe.
-  if (typeof clock !== "function" && typeof (clock as { now?: unknown }).now !== "function") {
+  const clock = orDefault(options.clock, Date.now);
+  if (typeof clock !== "function" && !(isJsonObject(clock) && typeof clock.now === "function")) {
     invalid("clock", "must be a function returning ms or an object with now()");
   }
   const read = typeof clock === "function" ? clock : () => clock.now();
@@ -80,7 +82,7 @@ export function resolveOptions(options: AttestationVerifierOptions): ResolvedOpt
     }
     return ms;
   };
-  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const fetchImpl = orDefault(options.fetch, globalThis.fetch);
   if (typeof fetchImpl !== "function") invalid("fetch", "must be a function (no global fetch found)");
   return {
     audience,
@@ -101,6 +103,11 @@ export function resolveOptions(options: AttestationVerifierOptions): ResolvedOpt
     now,
     fetch: fetchImpl,
   };
+}
+
+/** `value`, or `fallback` when it is undefined (not when it is null). */
+function orDefault<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
 }
 
 function fetchable(value: unknown, option: string): void {
