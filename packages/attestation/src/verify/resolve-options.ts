@@ -1,7 +1,7 @@
 import type { ResolvedWorkloadPolicy } from "@confspace/policy";
 import { CONFIDENTIAL_SPACE_ISSUER } from "../claims.js";
 import { AttestationVerifierOptionError } from "./errors.js";
-import { bool, duration, invalid, knownKeys, positive } from "./internal/option-checks.js";
+import { bool, duration, invalid, knownKeys, orDefault, positive } from "./internal/option-checks.js";
 import { isJsonObject } from "./internal/payload.js";
 import { fetchableUrlProblem } from "./internal/url.js";
 import type { AttestationVerifierOptions, VerifierTokenType } from "./options.js";
@@ -103,11 +103,6 @@ export function resolveOptions(options: AttestationVerifierOptions): ResolvedOpt
     now,
     fetch: fetchImpl,
   };
-}
-
-/** `value`, or `fallback` when it is undefined (not when it is null). */
-function orDefault<T>(value: T | undefined, fallback: T): T {
-  return value === undefined ? fallback : value;
 }
 
 function fetchable(value: unknown, option: string): void {

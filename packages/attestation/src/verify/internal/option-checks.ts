@@ -18,6 +18,11 @@ export function knownKeys(options: unknown, known: readonly string[]): void {
   }
 }
 
+/** `value`, or `fallback` when it is undefined (not when it is null: null is a value, checked like any other). */
+export function orDefault<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
+}
+
 export function duration(value: unknown, fallback: number, option: string): number {
   if (value === undefined) return fallback;
   // Number.isFinite is false for anything but a finite number (no coercion).
